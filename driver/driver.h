@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver layer as the runtime sees it: an ops table per target. Two implementations:
+ * the simulated driver (driver/sim_driver.c, over the embedded simulator) and the real
+ * device (driver/mshv_device.c, /dev/mshv_vtl_sidecar<N> ioctls, read, poll, mmap).
+ *
+ * The upstream operations mirror the device's: START, STOP, RUN, INFO, read of finished
+ * CPUs, a pollable fd, the mmap of the per-CPU shared pages. The "direct" operations are
+ * libsidecar's extension for the fast path: a VMM holds a VP for as long as it likes
+ * (claim DIRECT), posts commands through the fast line of the command page, sends request
+ * IPIs itself (`kick`) and gets the completion IPI delivered to a per-VP hook. A driver
+ * without them (the real device today) leaves them NULL and the runtime uses the upstream
+ * operations.
+ */
+#ifndef SIDECAR_DRIVER_DRIVER_H
+#define SIDECAR_DRIVER_DRIVER_H
+
+#include <sidecar/defs.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sidecar_drv;      /* a driver instance: the simulator, or the set of device nodes */
+struct sidecar_drv_node; /* one node */
+
+struct sidecar_drv_node_info {
+	uint32_t base_cpu;
+	uint32_t cpu_count;
+	uint32_t per_cpu_shmem; /* bytes of shared pages per CPU */
+	uint8_t *shmem;         /* the node's mapping of all per-CPU shared pages */
+	size_t shmem_size;
+};
+
+/* The per-VP completion hook of a DIRECT claim. `fn` runs in the driver's response-IPI
+ * handler: it must not block or allocate. */
+struct sidecar_drv_notify {
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+struct sidecar_drv_ops {
+	const char *name;
+	uint32_t (*node_count)(struct sidecar_drv *drv);
+	struct sidecar_drv_node *(*node)(struct sidecar_drv *drv, uint32_t index);
+	void (*node_info)(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out);
+
+	/* Upstream ioctls: 0 or -EINVAL (bad CPU), -ENOENT (removed), -EBUSY (claimed). */
+	int (*start)(struct sidecar_drv_node *node, uint32_t cpu);
+	int (*stop)(struct sidecar_drv_node *node, uint32_t cpu);
+	/* Synchronous run. While `*cancel` is non-zero the request is turned into a STOP (as
+	 * a signal does upstream); -ESHUTDOWN when the driver goes away meanwhile. */
+	int (*run)(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel);
+	/* One finished CPU: 0 and *cpu, -EAGAIN (nonblocking, none), -ESHUTDOWN. */
+	int (*read)(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock);
+	/* Readable while a finished CPU is pending. Owned by the driver. */
+	int (*poll_fd)(struct sidecar_drv_node *node);
+	/* Interrupts the node's RUN waiters so they re-check their cancel word. */
+	void (*interrupt)(struct sidecar_drv_node *node);
+
+	/* Extensions (NULL when unsupported). */
+	int (*claim_direct)(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt);
+	void (*release_direct)(struct sidecar_drv_node *node, uint32_t cpu);
+	void (*kick)(struct sidecar_drv_node *node, uint32_t cpu);
+	int (*guest_memory)(struct sidecar_drv *drv, void **base, size_t *size);
+
+	/* The client is done with the driver: stop every CPU it can, close everything. The
+	 * shared mappings stay valid until `release`. */
+	void (*shutdown)(struct sidecar_drv *drv);
+	void (*release)(struct sidecar_drv *drv);
+};
+
+struct sidecar_drv_handle {
+	const struct sidecar_drv_ops *ops;
+	struct sidecar_drv *drv;
+	bool owned; /* the client created it and shuts it down at close */
+};
+
+/* Opens the embedded simulator for `target` ("sim[:...]"). */
+int sidecar_drv_sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen);
+/* Opens the real device nodes /dev/mshv_vtl_sidecar0..N; -ENODEV when there are none. */
+int sidecar_drv_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen);
+
+#endif /* SIDECAR_DRIVER_DRIVER_H */

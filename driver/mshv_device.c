@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The real device: /dev/mshv_vtl_sidecar<N>, one per node, as the upstream client opens it
+ * (O_NONBLOCK, INFO, mmap of all per-CPU shared pages, START/STOP/RUN, read and poll).
+ *
+ * The upstream driver has no direct extension, so a client over it runs SIDECAR_WAIT_SEED
+ * only (the fast modes return -ENOTSUP). RUN cannot be cancelled from another thread
+ * without a signal, which a library must not send on its own: `interrupt` is absent.
+ */
+#include "driver.h"
+
+#include <sidecar/uapi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct dev_node {
+	int fd;
+	struct mshv_vtl_sidecar_info info;
+	uint8_t *map;
+	size_t map_size;
+};
+
+struct dev {
+	uint32_t count;
+	struct dev_node nodes[SIDECAR_MAX_NODES];
+};
+
+static struct dev_node *dn(struct sidecar_drv_node *node)
+{
+	return (struct dev_node *)node;
+}
+
+static uint32_t dev_node_count(struct sidecar_drv *drv)
+{
+	return ((struct dev *)drv)->count;
+}
+
+static struct sidecar_drv_node *dev_node(struct sidecar_drv *drv, uint32_t index)
+{
+	struct dev *d = (struct dev *)drv;
+	return index < d->count ? (struct sidecar_drv_node *)&d->nodes[index] : NULL;
+}
+
+static void dev_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out)
+{
+	struct dev_node *n = dn(node);
+
+	out->base_cpu = n->info.base_cpu;
+	out->cpu_count = n->info.cpu_count;
+	out->per_cpu_shmem = n->info.per_cpu_shmem;
+	out->shmem = n->map;
+	out->shmem_size = n->map_size;
+}
+
+static int dev_ioctl(struct sidecar_drv_node *node, unsigned long req, uint32_t cpu)
+{
+	for (;;) {
+		if (ioctl(dn(node)->fd, req, (unsigned long)cpu) == 0)
+			return 0;
+		if (errno != EINTR || req != MSHV_VTL_SIDECAR_RUN)
+			return -errno;
+	}
+}
+
+static int dev_start(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	return dev_ioctl(node, MSHV_VTL_SIDECAR_START, cpu);
+}
+
+static int dev_stop(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	return dev_ioctl(node, MSHV_VTL_SIDECAR_STOP, cpu);
+}
+
+static int dev_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel)
+{
+	(void)cancel;
+	return dev_ioctl(node, MSHV_VTL_SIDECAR_RUN, cpu);
+}
+
+static int dev_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
+{
+	struct dev_node *n = dn(node);
+
+	for (;;) {
+		ssize_t r = read(n->fd, cpu, sizeof(*cpu));
+		if (r == (ssize_t)sizeof(*cpu))
+			return 0;
+		if (r >= 0)
+			return -EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN && !nonblock) {
+			/* The fd is O_NONBLOCK (as upstream opens it): wait for readability. */
+			struct pollfd pfd = {.fd = n->fd, .events = POLLIN};
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return -errno;
+	}
+}
+
+static int dev_poll_fd(struct sidecar_drv_node *node)
+{
+	return dn(node)->fd;
+}
+
+static void dev_close_all(struct dev *d)
+{
+	for (uint32_t i = 0; i < d->count; i++) {
+		if (d->nodes[i].map)
+			munmap(d->nodes[i].map, d->nodes[i].map_size);
+		d->nodes[i].map = NULL;
+		if (d->nodes[i].fd >= 0)
+			close(d->nodes[i].fd);
+		d->nodes[i].fd = -1;
+	}
+}
+
+static void dev_shutdown(struct sidecar_drv *drv)
+{
+	/* The device's VPs are stopped by the runtime; the mappings stay until release. */
+	(void)drv;
+}
+
+static void dev_release(struct sidecar_drv *drv)
+{
+	dev_close_all((struct dev *)drv);
+	free(drv);
+}
+
+static const struct sidecar_drv_ops dev_ops = {
+	.name = "device",
+	.node_count = dev_node_count,
+	.node = dev_node,
+	.node_info = dev_node_info,
+	.start = dev_start,
+	.stop = dev_stop,
+	.run = dev_run,
+	.read = dev_read,
+	.poll_fd = dev_poll_fd,
+	.shutdown = dev_shutdown,
+	.release = dev_release,
+};
+
+int sidecar_drv_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen)
+{
+	struct dev *d = calloc(1, sizeof(*d));
+	int rc = 0;
+
+	if (!d)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < SIDECAR_MAX_NODES; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), MSHV_VTL_SIDECAR_DEVICE_FMT, i);
+		int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				break;
+			rc = -errno;
+			if (errlen)
+				snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		struct dev_node *n = &d->nodes[d->count++];
+		n->fd = fd;
+		if (ioctl(fd, MSHV_VTL_SIDECAR_INFO, &n->info) < 0) {
+			rc = -errno;
+			if (errlen)
+				snprintf(err, errlen, "%s: query info: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n->info.per_cpu_shmem < sizeof(struct sidecar_vp_shared_pages) || n->info.cpu_count == 0) {
+			rc = -EIO;
+			if (errlen)
+				snprintf(err, errlen, "%s: invalid state size %u for %u cpus", path, n->info.per_cpu_shmem,
+					 n->info.cpu_count);
+			goto fail;
+		}
+		n->map_size = (size_t)n->info.cpu_count * n->info.per_cpu_shmem;
+		void *map = mmap(NULL, n->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			rc = -errno;
+			if (errlen)
+				snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+			goto fail;
+		}
+		n->map = map;
+	}
+	if (d->count == 0) {
+		rc = -ENODEV;
+		if (errlen)
+			snprintf(err, errlen, "no sidecar device (%s)", "/dev/mshv_vtl_sidecar0");
+		goto fail;
+	}
+	out->ops = &dev_ops;
+	out->drv = (struct sidecar_drv *)d;
+	out->owned = true;
+	return 0;
+fail:
+	dev_close_all(d);
+	free(d);
+	return rc;
+}

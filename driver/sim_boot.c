@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated platform: boot shim, sidecar CPU threads, halt and IPIs, shutdown.
+ *
+ * Boot follows the real sequence: the boot shim sizes each node's reserved memory with
+ * sidecar_required_memory and fills sidecar_params; the sidecar kernel's BSP part lays out
+ * each node (control page, then the per-VP shared pages, then the per-VP private pages),
+ * fills sidecar_output and starts every CPU with status RUN; each CPU boots in parallel on
+ * its own (optionally pinned) thread and reports IDLE; the driver probes from the output.
+ */
+#include "futex.h"
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SIM_CPU_STACK_SIZE (256u << 10)
+#define SIM_BOOT_TIMEOUT_NS (60ull * 1000000000u)
+#define SIM_REMOVE_TIMEOUT_NS (30ull * 1000000000u)
+/* Vectors the simulated driver programs; only "non-zero" matters here. */
+#define SIM_REQUEST_VECTOR 0xf0
+#define SIM_RESPONSE_VECTOR 0xf3
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* ---- platform ops for the kernel -------------------------------------------------------- */
+
+/* `sti; hlt`: returns once an interrupt is pending, consuming it. The exchange (acquire)
+ * pairs with the release store in sim_cpu_ipi, so whatever the sender wrote before the IPI
+ * (a status, a doorbell) is visible after the halt. */
+static void plat_halt(struct sidecar_kcpu *k)
+{
+	struct sim_cpu *c = sim_cpu_of(k);
+
+	while (atomic_exchange_explicit(&c->irq, 0, memory_order_acquire) == 0)
+		sidecar_futex_wait(&c->irq, 0, -1);
+}
+
+static bool plat_irq_pending(struct sidecar_kcpu *k)
+{
+	return atomic_load_explicit(&sim_cpu_of(k)->irq, memory_order_relaxed) != 0;
+}
+
+static void plat_signal_response(struct sidecar_kcpu *k)
+{
+	sim_driver_isr(sim_cpu_of(k));
+}
+
+static uint64_t plat_now_ns(void)
+{
+	return sidecar_now_ns();
+}
+
+static int plat_host_cpu(void)
+{
+	return sched_getcpu();
+}
+
+static void plat_vp_online(struct sidecar_kcpu *k, struct sidecar_backend_vp *vp)
+{
+	struct sim_cpu *c = sim_cpu_of(k);
+
+	/* seq_cst store, then wait for kicks in flight: pairs with sim_cpu_ipi's seq_cst
+	 * increment of kick_refs followed by its load of kick_vp. */
+	atomic_store_explicit(&c->kick_vp, vp, memory_order_seq_cst);
+	if (!vp)
+		while (atomic_load_explicit(&c->kick_refs, memory_order_seq_cst))
+			sched_yield();
+}
+
+static void plat_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
+{
+	struct sim_cpu *c = sim_cpu_of(k);
+	struct sidecar_sim *sim = c->node->sim;
+
+	if (sim->fault_fn)
+		sim->fault_fn(sim->fault_ctx, sim, c->cpu, where);
+}
+
+static const struct sidecar_platform_ops sim_platform_ops = {
+	.halt = plat_halt,
+	.irq_pending = plat_irq_pending,
+	.signal_response = plat_signal_response,
+	.now_ns = plat_now_ns,
+	.host_cpu = plat_host_cpu,
+	.vp_online = plat_vp_online,
+	.fault = plat_fault,
+};
+
+void sim_cpu_ipi(struct sim_cpu *c)
+{
+	atomic_fetch_add_explicit(&c->request_irqs, 1, memory_order_relaxed);
+	/* Pairs with the acquire exchange in plat_halt. */
+	atomic_store_explicit(&c->irq, 1, memory_order_release);
+	sidecar_futex_wake(&c->irq, 1);
+	if (c->k.be->vp_kick) {
+		atomic_fetch_add_explicit(&c->kick_refs, 1, memory_order_seq_cst);
+		struct sidecar_backend_vp *vp = atomic_load_explicit(&c->kick_vp, memory_order_seq_cst);
+		if (vp)
+			c->k.be->vp_kick(vp);
+		atomic_fetch_sub_explicit(&c->kick_refs, 1, memory_order_release);
+	}
+}
+
+/* ---- lookup ------------------------------------------------------------------------------ */
+
+struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t cpu, uint32_t *index)
+{
+	if (cpu >= sim->total_cpus)
+		return NULL;
+	struct sim_node *n = &sim->nodes[cpu / sim->cfg.cpus];
+	*index = cpu - n->base_cpu;
+	return n;
+}
+
+/* ---- boot -------------------------------------------------------------------------------- */
+
+static void *cpu_thread(void *arg)
+{
+	struct sim_cpu *c = arg;
+
+	sidecar_kernel_cpu_main(&c->k);
+	return NULL;
+}
+
+static void *map_zeroed(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int start_cpu(struct sidecar_sim *sim, struct sim_cpu *c, char *err, size_t errlen)
+{
+	pthread_attr_t attr;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SIM_CPU_STACK_SIZE);
+	if (sim->cfg.pin_count) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(sim->cfg.pin[c->cpu % sim->cfg.pin_count], &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	rc = pthread_create(&c->thread, &attr, cpu_thread, c);
+	pthread_attr_destroy(&attr);
+	if (rc == EINVAL && sim->cfg.pin_count)
+		return fail(err, errlen, -EINVAL, "sim target: cannot pin sidecar cpu %u to host cpu %u",
+			    c->cpu, sim->cfg.pin[c->cpu % sim->cfg.pin_count]);
+	if (rc)
+		return fail(err, errlen, -rc, "cannot start sidecar cpu %u: %s", c->cpu, strerror(rc));
+	c->started = true;
+	return 0;
+}
+
+/* The pinned host CPUs must exist and be allowed to this process. */
+static int check_pins(const struct sidecar_sim_config *cfg, char *err, size_t errlen)
+{
+	cpu_set_t allowed;
+
+	if (!cfg->pin_count)
+		return 0;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return 0;
+	for (uint32_t i = 0; i < cfg->pin_count; i++)
+		if (cfg->pin[i] >= CPU_SETSIZE || !CPU_ISSET(cfg->pin[i], &allowed))
+			return fail(err, errlen, -EINVAL,
+				    "sim target: host cpu %u in 'pin' does not exist or is not allowed", cfg->pin[i]);
+	return 0;
+}
+
+/* The boot shim: reserve each node's memory and describe it in sidecar_params. */
+static int boot_shim(struct sidecar_sim *sim, char *err, size_t errlen)
+{
+	struct sidecar_params *p = sim->params;
+
+	p->hypercall_page = 0;
+	p->enable_logging = false;
+	p->node_count = sim->node_count;
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		n->memory_size = sidecar_required_memory(sim->cfg.cpus);
+		n->memory = map_zeroed(n->memory_size);
+		if (!n->memory)
+			return fail(err, errlen, -ENOMEM, "cannot reserve %zu bytes for node %u", n->memory_size, i);
+		p->nodes[i].memory_base = (uint64_t)(uintptr_t)n->memory;
+		p->nodes[i].memory_size = n->memory_size;
+		p->nodes[i].base_vp = i * sim->cfg.cpus;
+		p->nodes[i].vp_count = sim->cfg.cpus;
+	}
+	return 0;
+}
+
+/* The sidecar kernel's BSP part: lay out each node from the params and fill the output.
+ * Physical addresses are this process's virtual addresses. */
+static int kernel_init(struct sidecar_sim *sim, char *err, size_t errlen)
+{
+	const struct sidecar_params *p = sim->params;
+
+	for (uint32_t i = 0; i < p->node_count; i++) {
+		const struct sidecar_node_params *np = &p->nodes[i];
+		struct sim_node *n = &sim->nodes[i];
+		uint8_t *base = (uint8_t *)(uintptr_t)np->memory_base;
+
+		if (np->memory_size < sidecar_required_memory(np->vp_count) || np->vp_count == 0 ||
+		    np->vp_count > SIDECAR_MAX_CPUS_PER_NODE) {
+			snprintf((char *)sim->output->error.buf, sizeof(sim->output->error.buf),
+				 "node %u: %llu bytes for %u vps", i, (unsigned long long)np->memory_size, np->vp_count);
+			sim->output->error.len = (uint8_t)strlen((char *)sim->output->error.buf);
+			return fail(err, errlen, -EINVAL, "sidecar boot failed: %s", (char *)sim->output->error.buf);
+		}
+		struct sidecar_control_page *control = (struct sidecar_control_page *)base;
+		control->index = i;
+		control->base_cpu = np->base_vp;
+		control->cpu_count = np->vp_count;
+		control->request_vector = SIM_REQUEST_VECTOR;
+		control->response_cpu = 0;
+		control->response_vector = 0;
+		control->needs_attention = 0;
+		memset(control->cpu_status, SIDECAR_CPU_REMOVED, sizeof(control->cpu_status));
+		/* A booting CPU is RUN until it reports IDLE. */
+		memset(control->cpu_status, SIDECAR_CPU_RUN, np->vp_count);
+		sim->output->nodes[i].control_page = np->memory_base;
+		sim->output->nodes[i].shmem_pages_base = np->memory_base + SIDECAR_PAGE_SIZE;
+		sim->output->nodes[i].shmem_pages_size =
+			(uint64_t)np->vp_count * SIDECAR_PER_VP_SHMEM_PAGES * SIDECAR_PAGE_SIZE;
+
+		n->sim = sim;
+		n->index = i;
+		n->base_cpu = np->base_vp;
+		n->cpu_count = np->vp_count;
+		n->control = control;
+		n->shmem = (uint8_t *)(uintptr_t)sim->output->nodes[i].shmem_pages_base;
+		n->shmem_size = sim->output->nodes[i].shmem_pages_size;
+		if (posix_memalign((void **)&n->cpus, 64, sizeof(*n->cpus) * n->cpu_count))
+			return fail(err, errlen, -ENOMEM, "out of memory");
+		memset(n->cpus, 0, sizeof(*n->cpus) * n->cpu_count);
+		for (uint32_t j = 0; j < n->cpu_count; j++) {
+			struct sim_cpu *c = &n->cpus[j];
+			struct sidecar_vp_shared_pages *pages =
+				(struct sidecar_vp_shared_pages *)(n->shmem + (size_t)j * sizeof(*pages));
+			c->node = n;
+			c->cpu = n->base_cpu + j;
+			c->k.plat = &sim_platform_ops;
+			c->k.plat_ctx = c;
+			c->k.be = sim->backend.ops;
+			c->k.backend = &sim->backend;
+			c->k.control = control;
+			c->k.command_page = &pages->command_page;
+			c->k.register_page = &pages->register_page;
+			c->k.node_cpu_index = j;
+			c->k.vp_index = c->cpu;
+		}
+	}
+	return 0;
+}
+
+static bool all_booted(struct sidecar_sim *sim)
+{
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		for (uint32_t j = 0; j < n->cpu_count; j++)
+			if (atomic_load_explicit((_Atomic uint8_t *)&n->control->cpu_status[j],
+						 memory_order_acquire) == SIDECAR_CPU_RUN)
+				return false;
+	}
+	return true;
+}
+
+int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim **out, char *err, size_t errlen)
+{
+	struct sidecar_sim *sim;
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	rc = check_pins(cfg, err, errlen);
+	if (rc)
+		return rc;
+	sim = calloc(1, sizeof(*sim));
+	if (!sim)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	sim->cfg = *cfg;
+	pthread_mutex_init(&sim->lifecycle_lock, NULL);
+	sim->node_count = cfg->nodes;
+	sim->total_cpus = cfg->nodes * cfg->cpus;
+	sim->nodes = calloc(cfg->nodes, sizeof(*sim->nodes));
+	sim->output = calloc(1, sizeof(*sim->output));
+	if (posix_memalign((void **)&sim->params, SIDECAR_PAGE_SIZE, sizeof(*sim->params)) == 0)
+		memset(sim->params, 0, sizeof(*sim->params));
+	else
+		sim->params = NULL;
+	if (!sim->nodes || !sim->output || !sim->params) {
+		rc = fail(err, errlen, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		sim->nodes[i].event_fd = -1;
+		sim->nodes[i].sim = sim;
+	}
+
+	sim->guest_mem = map_zeroed(cfg->mem);
+	if (!sim->guest_mem) {
+		rc = fail(err, errlen, -ENOMEM, "cannot map %llu bytes of guest memory", (unsigned long long)cfg->mem);
+		goto fail;
+	}
+	sim->backend.ops = cfg->backend == SIDECAR_SIM_BACKEND_KVM ? &sidecar_backend_kvm_ops :
+								    &sidecar_backend_synthetic_ops;
+	sim->backend.cfg = (struct sidecar_backend_config){
+		.mem = sim->guest_mem,
+		.mem_size = cfg->mem,
+		.guest = cfg->guest,
+		.work_ns = cfg->work_ns,
+		.io_port = cfg->io_port,
+	};
+	rc = sim->backend.ops->init(&sim->backend);
+	if (rc) {
+		rc = fail(err, errlen, rc, "backend %s: %s", sim->backend.ops->name, strerror(-rc));
+		goto fail;
+	}
+	sim->backend_ready = true;
+
+	rc = boot_shim(sim, err, errlen);
+	if (!rc)
+		rc = kernel_init(sim, err, errlen);
+	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
+		rc = sim_driver_probe(&sim->nodes[i]);
+	if (rc) {
+		if (errlen && !err[0])
+			fail(err, errlen, rc, "sidecar boot failed: %s", strerror(-rc));
+		goto fail;
+	}
+
+	/* Boot every CPU in parallel. */
+	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
+		for (uint32_t j = 0; !rc && j < sim->nodes[i].cpu_count; j++)
+			rc = start_cpu(sim, &sim->nodes[i].cpus[j], err, errlen);
+	if (rc)
+		goto fail;
+	uint64_t deadline = sidecar_now_ns() + SIM_BOOT_TIMEOUT_NS;
+	while (!all_booted(sim)) {
+		if (sidecar_now_ns() > deadline) {
+			rc = fail(err, errlen, -ETIMEDOUT, "sidecar boot timed out");
+			goto fail;
+		}
+		usleep(100);
+	}
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		for (uint32_t j = 0; j < n->cpu_count; j++) {
+			if (n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
+				continue;
+			const struct sidecar_command_error *e = &n->cpus[j].k.command_page->error;
+			rc = fail(err, errlen, n->cpus[j].k.boot_error ? n->cpus[j].k.boot_error : -EIO,
+				  "sidecar cpu %u failed to boot: %.*s", n->cpus[j].cpu, e->len, (const char *)e->buf);
+			goto fail;
+		}
+	}
+	*out = sim;
+	return 0;
+
+fail:
+	sidecar_sim_destroy(sim);
+	return rc;
+}
+
+/* ---- shutdown ----------------------------------------------------------------------------- */
+
+/* Asks CPU `c` to leave: stop what it runs, then REMOVE. Returns true once REMOVE is posted
+ * (or the CPU is already gone). */
+static bool request_remove(struct sim_cpu *c)
+{
+	_Atomic uint8_t *status = sidecar_kcpu_status(&c->k);
+	uint8_t s = atomic_load_explicit(status, memory_order_acquire);
+
+	switch (s) {
+	case SIDECAR_CPU_IDLE:
+		if (atomic_compare_exchange_strong(status, &s, SIDECAR_CPU_REMOVE)) {
+			sim_cpu_ipi(c);
+			return true;
+		}
+		return false;
+	case SIDECAR_CPU_RUN:
+		if (atomic_compare_exchange_strong(status, &s, SIDECAR_CPU_STOP))
+			sim_cpu_ipi(c);
+		return false;
+	case SIDECAR_CPU_STOP:
+		sim_cpu_ipi(c);
+		return false;
+	case SIDECAR_CPU_REMOVE:
+		sim_cpu_ipi(c);
+		return true;
+	default: /* REMOVED */
+		return true;
+	}
+}
+
+void sidecar_sim_shutdown(struct sidecar_sim *sim)
+{
+	pthread_mutex_lock(&sim->lifecycle_lock);
+	if (sim->shut_down) {
+		pthread_mutex_unlock(&sim->lifecycle_lock);
+		return;
+	}
+	/* From here the driver accepts no new work and every driver wait returns. */
+	atomic_store(&sim->shutting_down, true);
+	for (uint32_t i = 0; i < sim->node_count; i++)
+		if (sim->nodes[i].cpus)
+			sim_driver_wake_all(&sim->nodes[i]);
+
+	uint64_t deadline = sidecar_now_ns() + SIM_REMOVE_TIMEOUT_NS;
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		for (uint32_t j = 0; n->cpus && j < n->cpu_count; j++) {
+			struct sim_cpu *c = &n->cpus[j];
+			if (!c->started || c->joined)
+				continue;
+			while (!request_remove(c)) {
+				if (sidecar_now_ns() > deadline) {
+					fprintf(stderr, "libsidecar: sidecar cpu %u does not stop; abandoning it\n", c->cpu);
+					abort();
+				}
+				sched_yield();
+			}
+		}
+	}
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		for (uint32_t j = 0; n->cpus && j < n->cpu_count; j++) {
+			struct sim_cpu *c = &n->cpus[j];
+			if (c->started && !c->joined) {
+				pthread_join(c->thread, NULL);
+				c->joined = true;
+			}
+		}
+		sim_driver_remove(n);
+	}
+	if (sim->backend_ready) {
+		sim->backend.ops->fini(&sim->backend);
+		sim->backend_ready = false;
+	}
+	sim->shut_down = true;
+	pthread_mutex_unlock(&sim->lifecycle_lock);
+}
+
+void sidecar_sim_destroy(struct sidecar_sim *sim)
+{
+	if (!sim)
+		return;
+	sidecar_sim_shutdown(sim);
+	for (uint32_t i = 0; sim->nodes && i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		free(n->cpus);
+		free(n->slots);
+		if (n->memory)
+			munmap(n->memory, n->memory_size);
+	}
+	if (sim->guest_mem)
+		munmap(sim->guest_mem, sim->cfg.mem);
+	free(sim->nodes);
+	free(sim->output);
+	free(sim->params);
+	pthread_mutex_destroy(&sim->lifecycle_lock);
+	free(sim);
+}
+
+/* ---- accessors and hooks ------------------------------------------------------------------ */
+
+const struct sidecar_params *sidecar_sim_params(const struct sidecar_sim *sim)
+{
+	return sim->params;
+}
+
+const struct sidecar_output *sidecar_sim_output(const struct sidecar_sim *sim)
+{
+	return sim->output;
+}
+
+const struct sidecar_sim_config *sidecar_sim_config(const struct sidecar_sim *sim)
+{
+	return &sim->cfg;
+}
+
+uint32_t sidecar_sim_cpu_count(const struct sidecar_sim *sim)
+{
+	return sim->total_cpus;
+}
+
+struct sidecar_control_page *sidecar_sim_control_page(struct sidecar_sim *sim, uint32_t node)
+{
+	return node < sim->node_count ? sim->nodes[node].control : NULL;
+}
+
+int sidecar_sim_cpu_stats(const struct sidecar_sim *sim, uint32_t cpu, struct sidecar_sim_cpu_stats *out)
+{
+	uint32_t index;
+	struct sim_node *n = sim_node_of_cpu((struct sidecar_sim *)sim, cpu, &index);
+
+	if (!n)
+		return -EINVAL;
+	const struct sim_cpu *c = &n->cpus[index];
+	out->commands = atomic_load_explicit(&c->k.stats.commands, memory_order_relaxed);
+	out->fast_commands = atomic_load_explicit(&c->k.stats.fast_commands, memory_order_relaxed);
+	out->halts = atomic_load_explicit(&c->k.stats.halts, memory_order_relaxed);
+	out->polled_requests = atomic_load_explicit(&c->k.stats.polled_requests, memory_order_relaxed);
+	out->response_signals = atomic_load_explicit(&c->k.stats.response_signals, memory_order_relaxed);
+	out->suppressed_signals = atomic_load_explicit(&c->k.stats.suppressed_signals, memory_order_relaxed);
+	out->request_signals = atomic_load_explicit(&c->request_irqs, memory_order_relaxed);
+	return 0;
+}
+
+void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn, void *ctx)
+{
+	sim->fault_ctx = ctx;
+	sim->fault_fn = fn;
+}
+
+void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx)
+{
+	sim->start_ctx = ctx;
+	sim->start_fn = fn;
+}
+
+bool sidecar_sim_shutting_down(const struct sidecar_sim *sim)
+{
+	return atomic_load_explicit(&((struct sidecar_sim *)sim)->shutting_down, memory_order_relaxed);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator's target string (SPEC section 6):
+ *
+ *   sim[:key=value[,key=value...]]
+ *
+ *   nodes    nodes (1..128)                                    1
+ *   cpus     sidecar CPUs per node (1..4032)                   2
+ *   backend  synthetic | kvm                                   synthetic
+ *   mem      guest memory, bytes with an optional K/M/G suffix 64M
+ *   pin      host CPU list (e.g. 0-1,3); sidecar CPU i runs on entry i mod n
+ *   guest    io | spin | halt (synthetic backend only)         io
+ *   work_ns  simulated guest work per run (0..10 s)            0
+ * Extensions (docs/platform.md):
+ *   io_port  port of the io guest's intercept (0..65535)       0x3f8
+ *   report   how the driver finds finished CPUs: scan | lockfree    scan
+ *
+ * An unknown key, a repeated key or a bad value is an error naming it.
+ */
+#ifndef SIDECAR_DRIVER_SIM_CONFIG_H
+#define SIDECAR_DRIVER_SIM_CONFIG_H
+
+#include "../kernel/backend.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIDECAR_SIM_MAX_PIN 1024
+/* Most sidecar CPUs (threads) one simulator runs. */
+#define SIDECAR_SIM_MAX_TOTAL_CPUS 8192
+#define SIDECAR_SIM_MAX_MEM (256ull << 30)
+#define SIDECAR_SIM_MAX_WORK_NS 10000000000ull
+
+enum sidecar_sim_backend {
+	SIDECAR_SIM_BACKEND_SYNTHETIC,
+	SIDECAR_SIM_BACKEND_KVM,
+};
+
+enum sidecar_sim_report {
+	SIDECAR_SIM_REPORT_SCAN,     /* upstream: scan the node's statuses under a mutex */
+	SIDECAR_SIM_REPORT_LOCKFREE, /* a finished-CPU bitmap: no lock, cost independent of the node */
+};
+
+struct sidecar_sim_config {
+	uint32_t nodes;
+	uint32_t cpus;
+	enum sidecar_sim_backend backend;
+	uint64_t mem;
+	uint32_t pin_count;
+	uint16_t pin[SIDECAR_SIM_MAX_PIN];
+	enum sidecar_guest guest;
+	uint64_t work_ns;
+	uint16_t io_port;
+	enum sidecar_sim_report report;
+};
+
+/* Fills `cfg` with the defaults. */
+void sidecar_sim_config_default(struct sidecar_sim_config *cfg);
+
+/*
+ * Parses a target string. Returns 0, or -EINVAL with a message naming the problem in `err`
+ * (always NUL terminated when errlen > 0). `cfg` is written only on success.
+ */
+int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *cfg, char *err,
+			     size_t errlen);
+
+#endif

@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated driver: the upstream Linux driver (drivers/hv/mshv_vtl_sidecar.c) per node,
+ * over the simulator's shared memory, plus libsidecar's direct (fast-path) extension.
+ *
+ * Differences from upstream, on purpose (docs/platform.md):
+ *  - the start/scan race is closed with a STARTING claim (sim_internal.h);
+ *  - two readers cannot both return one finished CPU (ASYNC_STOPPED -> AVAIL is a CAS);
+ *  - the response-IPI handler runs on the signalling CPU's thread and knows its source,
+ *    which a real IPI does not say: it uses that to deliver a DIRECT VP's completion to
+ *    its owner, to feed the lock-free finished bitmap, and to keep poll() precise.
+ */
+#include "futex.h"
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static _Atomic uint8_t *status_of(struct sim_node *n, uint32_t index)
+{
+	return (_Atomic uint8_t *)&n->control->cpu_status[index];
+}
+
+static bool cas_claim(struct sim_slot *s, uint8_t from, uint8_t to)
+{
+	return atomic_compare_exchange_strong_explicit(&s->claim, &from, to, memory_order_acq_rel,
+						       memory_order_acquire);
+}
+
+/* sidecar_claim(): AVAIL -> `to`, or the upstream errors. */
+static int claim(struct sim_node *n, uint32_t index, uint8_t to)
+{
+	uint8_t last = SIM_CLAIM_AVAIL;
+
+	if (atomic_compare_exchange_strong_explicit(&n->slots[index].claim, &last, to, memory_order_acq_rel,
+						    memory_order_acquire))
+		return 0;
+	return last == SIM_CLAIM_REMOVED ? -ENOENT : -EBUSY;
+}
+
+static int cpu_index(struct sim_node *n, uint32_t cpu, uint32_t *index)
+{
+	if (cpu < n->base_cpu || cpu - n->base_cpu >= n->cpu_count)
+		return -EINVAL;
+	*index = cpu - n->base_cpu;
+	return 0;
+}
+
+static void event_signal(struct sim_node *n)
+{
+	uint64_t one = 1;
+	ssize_t r = write(n->event_fd, &one, sizeof(one));
+	(void)r; /* EAGAIN: the counter is already readable */
+}
+
+static void event_drain(struct sim_node *n)
+{
+	uint64_t v;
+	ssize_t r = read(n->event_fd, &v, sizeof(v));
+	(void)r;
+}
+
+/* ---- the wait queue ------------------------------------------------------------------------ */
+
+void sim_driver_wake_all(struct sim_node *n)
+{
+	atomic_fetch_add_explicit(&n->wait_seq, 1, memory_order_release);
+	sidecar_futex_wake(&n->wait_seq, INT_MAX);
+	if (n->event_fd >= 0)
+		event_signal(n);
+}
+
+/*
+ * wait_event(): register as a waiter, read the sequence, test, sleep. Pairs with the
+ * handler's fence + load of wait_waiters: if our test missed the handler's state change,
+ * its load sees our registration and it bumps wait_seq, failing or waking our futex_wait.
+ */
+int sim_driver_wait(struct sim_node *n, bool (*cond)(void *arg), void *arg, uint64_t deadline_ns)
+{
+	int rc = 0;
+
+	atomic_fetch_add_explicit(&n->wait_waiters, 1, memory_order_seq_cst);
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&n->wait_seq, memory_order_seq_cst);
+		if (cond(arg))
+			break;
+		if (atomic_load_explicit(&n->sim->shutting_down, memory_order_acquire)) {
+			rc = -ESHUTDOWN;
+			break;
+		}
+		int64_t timeout = -1;
+		if (deadline_ns) {
+			uint64_t now = sidecar_now_ns();
+			if (now >= deadline_ns) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+			timeout = (int64_t)(deadline_ns - now);
+		}
+		sidecar_futex_wait(&n->wait_seq, seq, timeout);
+	}
+	atomic_fetch_sub_explicit(&n->wait_waiters, 1, memory_order_release);
+	return rc;
+}
+
+/* ---- finished-CPU reporting ----------------------------------------------------------------- */
+
+static void bitmap_set(struct sim_node *n, uint32_t index)
+{
+	atomic_fetch_or_explicit(&n->fin_bits[index / 64], 1ull << (index % 64), memory_order_release);
+	atomic_fetch_or_explicit(&n->fin_summary, 1ull << (index / 64), memory_order_release);
+}
+
+/* Pops one finished CPU, or -1. Lock-free: a word's summary bit is cleared only after the
+ * word was seen empty, and re-set if a concurrent report refilled it. */
+static int bitmap_pop(struct sim_node *n)
+{
+	for (;;) {
+		uint64_t summary = atomic_load_explicit(&n->fin_summary, memory_order_acquire);
+		if (!summary)
+			return -1;
+		unsigned w = (unsigned)__builtin_ctzll(summary);
+		uint64_t bits = atomic_load_explicit(&n->fin_bits[w], memory_order_acquire);
+		if (!bits) {
+			atomic_fetch_and_explicit(&n->fin_summary, ~(1ull << w), memory_order_seq_cst);
+			if (atomic_load_explicit(&n->fin_bits[w], memory_order_seq_cst))
+				atomic_fetch_or_explicit(&n->fin_summary, 1ull << w, memory_order_release);
+			continue;
+		}
+		unsigned b = (unsigned)__builtin_ctzll(bits);
+		uint64_t old = atomic_fetch_and_explicit(&n->fin_bits[w], ~(1ull << b), memory_order_acq_rel);
+		if (old & (1ull << b))
+			return (int)(w * 64 + b);
+	}
+}
+
+/* Upstream sidecar_scan_vps(): mark ASYNC VPs whose CPU went IDLE as stopped. */
+static void scan_vps(struct sim_node *n)
+{
+	if (!atomic_load_explicit(&n->needs_scan, memory_order_acquire))
+		return;
+	atomic_exchange_explicit(&n->needs_scan, 0, memory_order_acq_rel);
+	pthread_mutex_lock(&n->scan_lock);
+	for (uint32_t i = 0; i < n->cpu_count; i++) {
+		if (atomic_load_explicit(status_of(n, i), memory_order_acquire) != SIDECAR_CPU_IDLE)
+			continue;
+		struct sim_slot *s = &n->slots[i];
+		if (cas_claim(s, SIM_CLAIM_ASYNC, SIM_CLAIM_ASYNC_STOPPED) ||
+		    cas_claim(s, SIM_CLAIM_ASYNC_STOPPING, SIM_CLAIM_ASYNC_STOPPED))
+			atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&n->scan_lock);
+}
+
+/* Upstream sidecar_scan_next_stopped(). */
+static int scan_next_stopped(struct sim_node *n)
+{
+	scan_vps(n);
+	if (atomic_load_explicit(&n->num_stopped, memory_order_acquire) == 0)
+		return -1;
+	for (uint32_t i = 0; i < n->cpu_count; i++) {
+		if (cas_claim(&n->slots[i], SIM_CLAIM_ASYNC_STOPPED, SIM_CLAIM_AVAIL)) {
+			atomic_fetch_sub_explicit(&n->num_stopped, 1, memory_order_release);
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static int next_finished(struct sim_node *n)
+{
+	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_SCAN)
+		return scan_next_stopped(n);
+	int i = bitmap_pop(n);
+	if (i >= 0 && !cas_claim(&n->slots[i], SIM_CLAIM_ASYNC, SIM_CLAIM_AVAIL) &&
+	    !cas_claim(&n->slots[i], SIM_CLAIM_ASYNC_STOPPING, SIM_CLAIM_AVAIL))
+		return -1; /* cannot happen: only a finished async VP gets a bit */
+	return i;
+}
+
+static bool finished_pending(struct sim_node *n)
+{
+	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_SCAN)
+		return atomic_load(&n->num_stopped) || atomic_load(&n->needs_scan);
+	return atomic_load(&n->fin_summary) != 0;
+}
+
+/* A finished asynchronous VP: make it findable and poll() readable. */
+static void report_finished(struct sim_node *n, uint32_t index)
+{
+	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_LOCKFREE)
+		bitmap_set(n, index);
+	else
+		atomic_store_explicit(&n->needs_scan, 1, memory_order_release);
+	event_signal(n);
+}
+
+/* ---- the response-IPI handler -------------------------------------------------------------- */
+
+void sim_driver_isr(struct sim_cpu *c)
+{
+	struct sim_node *n = c->node;
+	uint32_t index = c->k.node_cpu_index;
+	struct sim_slot *s = &n->slots[index];
+
+	/* A DIRECT owner's hook. in_isr lets release_direct wait us out: pairs with its
+	 * seq_cst store of NULL followed by its load of in_isr. */
+	atomic_fetch_add_explicit(&s->in_isr, 1, memory_order_seq_cst);
+	const struct sidecar_drv_notify *nt = atomic_load_explicit(&s->notify, memory_order_seq_cst);
+	if (nt)
+		nt->fn(nt->ctx);
+	atomic_fetch_sub_explicit(&s->in_isr, 1, memory_order_release);
+
+	if (!nt) {
+		/* Upstream mshv_vtl_sidecar_isr(): needs_attention -> needs_scan, wake. */
+		if (atomic_load_explicit((_Atomic uint32_t *)&n->control->needs_attention, memory_order_acquire)) {
+			atomic_exchange_explicit((_Atomic uint32_t *)&n->control->needs_attention, 0,
+						 memory_order_acq_rel);
+			uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_acquire);
+			if (claim_now == SIM_CLAIM_ASYNC || claim_now == SIM_CLAIM_ASYNC_STOPPING)
+				report_finished(n, index);
+			else
+				atomic_store_explicit(&n->needs_scan, 1, memory_order_release);
+		}
+	}
+	/* The wait queue: pairs with the waiter's registration (sim_driver_wait). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&n->wait_waiters, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&n->wait_seq, 1, memory_order_release);
+		sidecar_futex_wake(&n->wait_seq, INT_MAX);
+	}
+}
+
+/* ---- probe / remove ------------------------------------------------------------------------- */
+
+int sim_driver_probe(struct sim_node *n)
+{
+	n->slots = calloc(n->cpu_count, sizeof(*n->slots));
+	if (!n->slots)
+		return -ENOMEM;
+	n->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (n->event_fd < 0)
+		return -errno;
+	pthread_mutex_init(&n->scan_lock, NULL);
+	n->control->response_cpu = 0;
+	atomic_store_explicit((_Atomic uint32_t *)&n->control->response_vector, 0xf3, memory_order_release);
+	return 0;
+}
+
+void sim_driver_remove(struct sim_node *n)
+{
+	if (n->event_fd >= 0) {
+		close(n->event_fd);
+		n->event_fd = -1;
+		pthread_mutex_destroy(&n->scan_lock);
+	}
+}
+
+/* ---- the ioctls ------------------------------------------------------------------------------- */
+
+static struct sim_node *node_of(struct sidecar_drv_node *node)
+{
+	return (struct sim_node *)node;
+}
+
+static bool shutting_down(struct sim_node *n)
+{
+	return atomic_load_explicit(&n->sim->shutting_down, memory_order_acquire);
+}
+
+/* sidecar_start(): IDLE -> RUN and the request IPI. False when the CPU is not IDLE. */
+static bool start_cpu(struct sim_node *n, uint32_t index)
+{
+	uint8_t idle = SIDECAR_CPU_IDLE;
+
+	/* Release: publishes the command page the caller wrote; pairs with the kernel's
+	 * acquire load of cpu_status. */
+	if (!atomic_compare_exchange_strong_explicit(status_of(n, index), &idle, SIDECAR_CPU_RUN,
+						     memory_order_seq_cst, memory_order_acquire))
+		return false;
+	sim_cpu_ipi(&n->cpus[index]);
+	return true;
+}
+
+static int sim_start(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+	int rc = cpu_index(n, cpu, &i);
+
+	if (rc)
+		return rc;
+	if (shutting_down(n))
+		return -ESHUTDOWN;
+	rc = claim(n, i, SIM_CLAIM_STARTING);
+	if (rc)
+		return rc;
+	if (n->sim->start_fn)
+		n->sim->start_fn(n->sim->start_ctx, cpu);
+	if (!start_cpu(n, i)) {
+		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
+		return atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
+	}
+	atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_ASYNC, memory_order_seq_cst);
+	/* If the command already finished, its handler saw STARTING and reported nothing. */
+	if (atomic_load_explicit(status_of(n, i), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
+		report_finished(n, i);
+	return 0;
+}
+
+static int sim_stop(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+	int rc = cpu_index(n, cpu, &i);
+
+	if (rc)
+		return rc;
+	for (;;) {
+		uint8_t state = SIM_CLAIM_ASYNC;
+		if (atomic_compare_exchange_strong(&n->slots[i].claim, &state, SIM_CLAIM_ASYNC_STOPPING))
+			break;
+		switch (state) {
+		case SIM_CLAIM_STARTING:
+			sched_yield(); /* START is between its two steps */
+			continue;
+		case SIM_CLAIM_ASYNC_STOPPING:
+		case SIM_CLAIM_ASYNC_STOPPED:
+			return 0;
+		default: /* AVAIL, SYNC, DIRECT, REMOVED */
+			return -EINVAL;
+		}
+	}
+	uint8_t status = SIDECAR_CPU_RUN;
+	if (atomic_compare_exchange_strong(status_of(n, i), &status, SIDECAR_CPU_STOP)) {
+		sim_cpu_ipi(&n->cpus[i]);
+		return 0;
+	}
+	return status == SIDECAR_CPU_IDLE ? 0 : -EIO;
+}
+
+struct idle_arg {
+	struct sim_node *n;
+	uint32_t index;
+	const _Atomic uint32_t *cancel;
+	bool stopped;
+};
+
+static bool cpu_idle_or_cancelled(void *p)
+{
+	struct idle_arg *a = p;
+
+	if (atomic_load_explicit(status_of(a->n, a->index), memory_order_acquire) == SIDECAR_CPU_IDLE)
+		return true;
+	if (!a->stopped && a->cancel && atomic_load_explicit(a->cancel, memory_order_acquire)) {
+		/* As a signal does upstream: turn the request into a STOP and wait it out. */
+		uint8_t run = SIDECAR_CPU_RUN;
+		if (atomic_compare_exchange_strong(status_of(a->n, a->index), &run, SIDECAR_CPU_STOP))
+			sim_cpu_ipi(&a->n->cpus[a->index]);
+		a->stopped = true;
+	}
+	return false;
+}
+
+static int sim_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+	int rc = cpu_index(n, cpu, &i);
+
+	if (rc)
+		return rc;
+	if (shutting_down(n))
+		return -ESHUTDOWN;
+	rc = claim(n, i, SIM_CLAIM_SYNC);
+	if (rc)
+		return rc;
+	if (!start_cpu(n, i)) {
+		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
+		return atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
+	}
+	struct idle_arg arg = {.n = n, .index = i, .cancel = cancel};
+	rc = sim_driver_wait(n, cpu_idle_or_cancelled, &arg, 0);
+	if (rc == 0)
+		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
+	return rc;
+}
+
+static int sim_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
+{
+	struct sim_node *n = node_of(node);
+
+	for (;;) {
+		if (shutting_down(n))
+			return -ESHUTDOWN;
+		/* Drain first, then look: a report racing with us re-signals the fd. */
+		event_drain(n);
+		int i = next_finished(n);
+		if (finished_pending(n))
+			event_signal(n);
+		if (i >= 0) {
+			*cpu = n->base_cpu + (uint32_t)i;
+			return 0;
+		}
+		if (nonblock)
+			return -EAGAIN;
+		struct sim_node *arg = n;
+		int rc = sim_driver_wait(n, (bool (*)(void *))finished_pending, arg, 0);
+		if (rc)
+			return rc;
+	}
+}
+
+static void sim_interrupt(struct sidecar_drv_node *node)
+{
+	struct sim_node *n = node_of(node);
+
+	atomic_fetch_add_explicit(&n->wait_seq, 1, memory_order_release);
+	sidecar_futex_wake(&n->wait_seq, INT_MAX);
+}
+
+static int sim_poll_fd(struct sidecar_drv_node *node)
+{
+	return node_of(node)->event_fd;
+}
+
+/* ---- the direct extension ---------------------------------------------------------------------- */
+
+static int sim_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+	int rc = cpu_index(n, cpu, &i);
+
+	if (rc)
+		return rc;
+	if (shutting_down(n))
+		return -ESHUTDOWN;
+	rc = claim(n, i, SIM_CLAIM_DIRECT);
+	if (rc)
+		return rc;
+	if (atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED) {
+		atomic_store(&n->slots[i].claim, SIM_CLAIM_AVAIL);
+		return -ENOENT;
+	}
+	atomic_store_explicit(&n->slots[i].notify, nt, memory_order_release);
+	return 0;
+}
+
+static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+
+	if (cpu_index(n, cpu, &i))
+		return;
+	struct sim_slot *s = &n->slots[i];
+	/* Pairs with the handler's increment of in_isr followed by its load of notify. */
+	atomic_store_explicit(&s->notify, NULL, memory_order_seq_cst);
+	while (atomic_load_explicit(&s->in_isr, memory_order_seq_cst))
+		sched_yield();
+	cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_AVAIL); /* fails when it was hot-removed */
+}
+
+static void sim_kick(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	struct sim_node *n = node_of(node);
+	uint32_t i;
+
+	if (!cpu_index(n, cpu, &i))
+		sim_cpu_ipi(&n->cpus[i]);
+}
+
+/* ---- hot remove --------------------------------------------------------------------------------- */
+
+static bool cpu_removed(void *p)
+{
+	struct idle_arg *a = p;
+	return atomic_load_explicit(status_of(a->n, a->index), memory_order_acquire) == SIDECAR_CPU_REMOVED;
+}
+
+int sidecar_sim_hot_remove(struct sidecar_sim *sim, uint32_t cpu, int64_t timeout_ns)
+{
+	uint32_t i;
+	struct sim_node *n = sim_node_of_cpu(sim, cpu, &i);
+
+	if (!n)
+		return -EINVAL;
+	struct sim_slot *s = &n->slots[i];
+	uint8_t was = SIM_CLAIM_AVAIL;
+	if (!cas_claim(s, SIM_CLAIM_AVAIL, SIM_CLAIM_REMOVED)) {
+		was = SIM_CLAIM_DIRECT;
+		if (!cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_REMOVED))
+			return atomic_load(&s->claim) == SIM_CLAIM_REMOVED ? -ENOENT : -EBUSY;
+	}
+	uint8_t idle = SIDECAR_CPU_IDLE;
+	if (!atomic_compare_exchange_strong(status_of(n, i), &idle, SIDECAR_CPU_REMOVE)) {
+		atomic_store(&s->claim, was);
+		return -EBUSY;
+	}
+	sim_cpu_ipi(&n->cpus[i]);
+	struct idle_arg arg = {.n = n, .index = i};
+	int rc = sim_driver_wait(n, cpu_removed, &arg,
+				 timeout_ns < 0 ? 0 : sidecar_now_ns() + (uint64_t)timeout_ns);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&sim->lifecycle_lock);
+	struct sim_cpu *c = &n->cpus[i];
+	if (c->started && !c->joined) {
+		pthread_join(c->thread, NULL);
+		c->joined = true;
+	}
+	pthread_mutex_unlock(&sim->lifecycle_lock);
+	return 0;
+}
+
+/* ---- the ops table ------------------------------------------------------------------------------ */
+
+static uint32_t sim_node_count(struct sidecar_drv *drv)
+{
+	return ((struct sidecar_sim *)drv)->node_count;
+}
+
+static struct sidecar_drv_node *sim_node(struct sidecar_drv *drv, uint32_t index)
+{
+	struct sidecar_sim *sim = (struct sidecar_sim *)drv;
+	return index < sim->node_count ? (struct sidecar_drv_node *)&sim->nodes[index] : NULL;
+}
+
+static void sim_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out)
+{
+	struct sim_node *n = node_of(node);
+
+	out->base_cpu = n->base_cpu;
+	out->cpu_count = n->cpu_count;
+	out->per_cpu_shmem = SIDECAR_PER_VP_SHMEM_PAGES * SIDECAR_PAGE_SIZE;
+	out->shmem = n->shmem;
+	out->shmem_size = n->shmem_size;
+}
+
+static int sim_guest_memory(struct sidecar_drv *drv, void **base, size_t *size)
+{
+	struct sidecar_sim *sim = (struct sidecar_sim *)drv;
+	*base = sim->guest_mem;
+	*size = sim->cfg.mem;
+	return 0;
+}
+
+static void sim_shutdown(struct sidecar_drv *drv)
+{
+	sidecar_sim_shutdown((struct sidecar_sim *)drv);
+}
+
+static void sim_release(struct sidecar_drv *drv)
+{
+	sidecar_sim_destroy((struct sidecar_sim *)drv);
+}
+
+const struct sidecar_drv_ops sidecar_sim_drv_ops = {
+	.name = "sim",
+	.node_count = sim_node_count,
+	.node = sim_node,
+	.node_info = sim_node_info,
+	.start = sim_start,
+	.stop = sim_stop,
+	.run = sim_run,
+	.read = sim_read,
+	.poll_fd = sim_poll_fd,
+	.interrupt = sim_interrupt,
+	.claim_direct = sim_claim_direct,
+	.release_direct = sim_release_direct,
+	.kick = sim_kick,
+	.guest_memory = sim_guest_memory,
+	.shutdown = sim_shutdown,
+	.release = sim_release,
+};
+
+int sidecar_drv_sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen)
+{
+	struct sidecar_sim_config cfg;
+	struct sidecar_sim *sim;
+	int rc = sidecar_sim_config_parse(target, &cfg, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = sidecar_sim_create(&cfg, &sim, err, errlen);
+	if (rc)
+		return rc;
+	out->ops = &sidecar_sim_drv_ops;
+	out->drv = sidecar_sim_drv(sim);
+	out->owned = true;
+	return 0;
+}

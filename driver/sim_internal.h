@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulator's private structures, shared by sim_boot.c (platform, boot, shutdown) and
+ * sim_driver.c (the simulated driver). */
+#ifndef SIDECAR_DRIVER_SIM_INTERNAL_H
+#define SIDECAR_DRIVER_SIM_INTERNAL_H
+
+#include "sim.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/*
+ * The driver's per-VP claim byte. Changed only by compare-and-swap (or by a store from the
+ * one state whose holder owns the next transition). Legal transitions:
+ *
+ *   AVAIL -> SYNC                RUN claims            SYNC -> AVAIL       RUN done
+ *   AVAIL -> STARTING            START claims          STARTING -> ASYNC   status is RUN
+ *   STARTING -> AVAIL            START failed          ASYNC -> ASYNC_STOPPING  STOP
+ *   ASYNC(_STOPPING) -> ASYNC_STOPPED   scan found it IDLE (scan reporting)
+ *   ASYNC_STOPPED -> AVAIL       read returned it (scan reporting)
+ *   ASYNC(_STOPPING) -> AVAIL    read returned it (lock-free reporting)
+ *   AVAIL -> DIRECT              fast-path owner claims   DIRECT -> AVAIL   owner releases
+ *   AVAIL -> REMOVED, DIRECT -> REMOVED   hot-remove
+ *
+ * STARTING closes upstream's start/scan race: upstream claims ASYNC before moving the
+ * status IDLE -> RUN, so a concurrent scan could see "ASYNC and IDLE" and report a VP that
+ * never ran. A scan ignores STARTING.
+ */
+enum sim_claim {
+	SIM_CLAIM_AVAIL = 0,
+	SIM_CLAIM_SYNC = 1,
+	SIM_CLAIM_ASYNC = 2,
+	SIM_CLAIM_ASYNC_STOPPING = 3,
+	SIM_CLAIM_ASYNC_STOPPED = 4,
+	SIM_CLAIM_STARTING = 5,
+	SIM_CLAIM_DIRECT = 6,
+	SIM_CLAIM_REMOVED = 0xff,
+};
+
+struct sim_node;
+
+struct sim_cpu {
+	struct sidecar_kcpu k;
+	struct sim_node *node;
+	uint32_t cpu; /* global CPU number */
+	pthread_t thread;
+	bool started, joined;
+	/* The backend VP that request IPIs kick, and the number of kicks in flight
+	 * (vp_online waits for them before the VP goes away). */
+	_Atomic(struct sidecar_backend_vp *) kick_vp;
+	_Atomic uint32_t kick_refs;
+	/* The interrupt latch: set by a request IPI, consumed by halt. On its own line:
+	 * signallers write it, the CPU polls it. */
+	alignas(64) _Atomic uint32_t irq;
+	_Atomic uint64_t request_irqs; /* request IPIs received */
+};
+
+/* The driver's per-VP state. */
+struct sim_slot {
+	_Atomic uint8_t claim; /* enum sim_claim */
+	_Atomic uint32_t in_isr; /* response handlers running the notify hook */
+	_Atomic(const struct sidecar_drv_notify *) notify; /* DIRECT owner's hook */
+};
+
+struct sim_node {
+	struct sidecar_sim *sim;
+	uint32_t index, base_cpu, cpu_count;
+	uint8_t *memory; /* sidecar_required_memory(cpu_count) bytes */
+	size_t memory_size;
+	struct sidecar_control_page *control;
+	uint8_t *shmem; /* per-VP shared pages: what the device's mmap gives */
+	size_t shmem_size;
+	struct sim_cpu *cpus;
+	struct sim_slot *slots;
+
+	/* Upstream finished-CPU reporting: scan under a mutex. */
+	pthread_mutex_t scan_lock;
+	_Atomic uint32_t needs_scan;
+	_Atomic uint32_t num_stopped;
+	/* Lock-free reporting: one bit per finished CPU, and one summary bit per word. */
+	_Atomic uint64_t fin_summary;
+	_Atomic uint64_t fin_bits[(SIDECAR_MAX_CPUS_PER_NODE + 63) / 64];
+
+	/* The driver's wait queue (RUN waiters, blocking readers, hot-remove). The response
+	 * handler bumps wait_seq and wakes only when wait_waiters says someone sleeps. */
+	alignas(64) _Atomic uint32_t wait_seq;
+	_Atomic uint32_t wait_waiters;
+	int event_fd; /* readable while a finished CPU is pending */
+};
+
+struct sidecar_sim {
+	struct sidecar_sim_config cfg;
+	struct sidecar_params *params;
+	struct sidecar_output *output;
+	uint8_t *guest_mem;
+	struct sidecar_backend backend;
+	bool backend_ready;
+	struct sim_node *nodes;
+	uint32_t node_count;
+	uint32_t total_cpus;
+	_Atomic bool shutting_down;
+	bool shut_down;
+	pthread_mutex_t lifecycle_lock;
+	sidecar_sim_fault_fn fault_fn;
+	void *fault_ctx;
+	sidecar_sim_start_fn start_fn;
+	void *start_ctx;
+};
+
+static inline struct sim_cpu *sim_cpu_of(struct sidecar_kcpu *k)
+{
+	return (struct sim_cpu *)((char *)k - offsetof(struct sim_cpu, k));
+}
+
+/* The CPU's node and index, or NULL/-EINVAL for a CPU the simulator does not have. */
+struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t cpu, uint32_t *index);
+
+/* A request IPI to sidecar CPU `c` (sim_boot.c). */
+void sim_cpu_ipi(struct sim_cpu *c);
+/* The driver's response-IPI handler (sim_driver.c), run by the signalling CPU's thread. */
+void sim_driver_isr(struct sim_cpu *c);
+/* Sets up / tears down the driver's per-node state (sim_driver.c). */
+int sim_driver_probe(struct sim_node *n);
+void sim_driver_remove(struct sim_node *n);
+/* Wakes everything sleeping in the node's wait queue. */
+void sim_driver_wake_all(struct sim_node *n);
+/* Waits on the node's wait queue until cond(arg) or the deadline (sidecar_now_ns based,
+ * 0 = none) or shutdown. Returns 0, -ETIMEDOUT or -ESHUTDOWN. */
+int sim_driver_wait(struct sim_node *n, bool (*cond)(void *arg), void *arg, uint64_t deadline_ns);
+
+#endif

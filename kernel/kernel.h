@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sidecar kernel: one dispatch loop per sidecar CPU (SPEC section 3).
+ *
+ * The loop is written against two small interfaces so that it never changes: the platform
+ * (halt, interrupt-pending, signal the response CPU, clock, host CPU, a fault hook) and the
+ * VP backend (kernel/backend.h). On bare metal, halt is `sti; hlt`, the response signal an
+ * x2APIC ICR write and the clock the TSC; in the simulator (driver/sim_platform.c) halt is a
+ * futex wait on an interrupt latch and a signal is a futex wake.
+ *
+ * Signalling policy (kernel/park.c) is chosen per CPU from the fast line of its command page
+ * (sidecar_fast_line.features): all-zero is the upstream policy (always halt when idle,
+ * always send the response IPI); the fast path polls before halting and signals only a
+ * sleeper.
+ */
+#ifndef SIDECAR_KERNEL_KERNEL_H
+#define SIDECAR_KERNEL_KERNEL_H
+
+#include "backend.h"
+
+#include <sidecar/defs.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct sidecar_kcpu;
+
+/* Where the fault hook is called from (tests inject stalls and delays there). */
+enum sidecar_fault_point {
+	SIDECAR_FAULT_BEFORE_COMMAND, /* a request was seen, before the command is taken */
+	SIDECAR_FAULT_BEFORE_COMPLETE, /* the command ran, before its completion is published */
+	SIDECAR_FAULT_BEFORE_PARK,     /* about to announce PARKED and halt */
+	SIDECAR_FAULT_BEFORE_SIGNAL,   /* completion published, before deciding on the response IPI */
+};
+
+struct sidecar_platform_ops {
+	/* Halt until an interrupt is pending, then consume it. May return spuriously. */
+	void (*halt)(struct sidecar_kcpu *k);
+	/* True while an interrupt is pending (polled while spinning instead of halting). */
+	bool (*irq_pending)(struct sidecar_kcpu *k);
+	/* Send the response IPI to the control page's response_cpu/response_vector. */
+	void (*signal_response)(struct sidecar_kcpu *k);
+	/* Monotonic nanoseconds. */
+	uint64_t (*now_ns)(void);
+	/* The host CPU this thread runs on, or -1. */
+	int (*host_cpu)(void);
+	/* The VP is created (vp != NULL) or about to be destroyed (NULL): the platform may
+	 * then route kicks (vp_kick) to it. May be NULL. */
+	void (*vp_online)(struct sidecar_kcpu *k, struct sidecar_backend_vp *vp);
+	/* Test hook, may be NULL: called at each fault point; may delay or stall. */
+	void (*fault)(struct sidecar_kcpu *k, enum sidecar_fault_point where);
+};
+
+/* Per sidecar CPU counters. Written only by that CPU's thread (relaxed stores), read by
+ * anyone (relaxed loads): a snapshot, not a synchronisation point. */
+struct sidecar_kcpu_stats {
+	_Atomic uint64_t commands;           /* commands dispatched */
+	_Atomic uint64_t fast_commands;      /* of which posted through the fast line */
+	_Atomic uint64_t halts;              /* times it halted */
+	_Atomic uint64_t polled_requests;    /* requests found while polling, without a halt */
+	_Atomic uint64_t response_signals;   /* response IPIs sent */
+	_Atomic uint64_t suppressed_signals; /* response IPIs not needed: nobody slept */
+};
+
+struct sidecar_kcpu {
+	/* Set up by whoever boots the CPU; constant afterwards. */
+	const struct sidecar_platform_ops *plat;
+	void *plat_ctx;
+	const struct sidecar_backend_ops *be;
+	struct sidecar_backend *backend;
+	struct sidecar_control_page *control;
+	struct sidecar_command_page *command_page;
+	struct hv_x64_register_page *register_page;
+	uint32_t node_cpu_index; /* index into control->cpu_status */
+	uint32_t vp_index;       /* the hypervisor's VP index (base_vp + node_cpu_index) */
+
+	/* Owned by the CPU's thread. */
+	struct sidecar_backend_vp *vp;
+	uint32_t serving_seq; /* fast request being served (for the stop predicate) */
+	bool serving_fast;
+	uint64_t poll_ns;     /* adaptive poll window */
+	int boot_error;       /* set when the backend could not create the VP */
+
+	struct sidecar_kcpu_stats stats;
+};
+
+/* Counters have one writer (the CPU's thread): a relaxed load and store, no locked RMW. */
+static inline void kstat_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* The status byte of this CPU in the control page. */
+static inline _Atomic uint8_t *sidecar_kcpu_status(struct sidecar_kcpu *k)
+{
+	return (_Atomic uint8_t *)&k->control->cpu_status[k->node_cpu_index];
+}
+
+static inline struct sidecar_fast_line *sidecar_kcpu_fast(struct sidecar_kcpu *k)
+{
+	return sidecar_command_page_fast(k->command_page);
+}
+
+/*
+ * Boots the CPU (zeroes its command and register pages, creates the VP, reports IDLE),
+ * then runs the dispatch loop until a REMOVE request; reports REMOVED before returning.
+ * Runs on the sidecar CPU's own thread. Returns 0, or the backend's error when the VP
+ * could not be created (the CPU then reports REMOVED at once and the reason is in
+ * command_page->error).
+ */
+int sidecar_kernel_cpu_main(struct sidecar_kcpu *k);
+
+/* Dispatches one command on the command page (the upstream semantics). Exposed for the
+ * fuzzer and the unit tests; the loop calls it with the command it took. */
+void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command);
+
+/* The fast-path features this kernel implements (advertised in sidecar_caps). */
+#define SIDECAR_KERNEL_FAST_CAPS SIDECAR_FAST_F_ALL
+
+/* Writes a formatted error string into the command page and sets has_error. */
+void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Park policy (kernel/park.c). What woke the CPU. */
+enum sidecar_park_result {
+	SIDECAR_PARK_STATUS, /* cpu_status is no longer IDLE: an upstream request */
+	SIDECAR_PARK_FAST,   /* the fast line's doorbell rang */
+};
+enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *status_out);
+
+/* Completion signalling (kernel/park.c): decide on and send the response IPI. */
+void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast);
+
+#endif /* SIDECAR_KERNEL_KERNEL_H */

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/* The client: one over every node of a target; open, close, event fd, strerror. */
+#include "../driver/futex.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define CLOSE_QUIESCE_NS 5000000000ull /* how long close waits for running VPs to stop */
+
+static void client_free(struct sidecar_client *c)
+{
+	for (uint32_t i = 0; c->nodes && i < c->node_count; i++) {
+		free(c->nodes[i].in_use);
+		free(c->nodes[i].vps);
+	}
+	free(c->nodes);
+	if (c->event_fd >= 0)
+		close(c->event_fd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->event_lock);
+	if (c->drv.owned)
+		c->drv.ops->release(c->drv.drv);
+	free(c);
+}
+
+void rt_client_put(struct sidecar_client *c)
+{
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		client_free(c);
+}
+
+int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client **out)
+{
+	struct sidecar_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->drv = *h;
+	c->event_fd = -1;
+	atomic_init(&c->refs, 1);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->event_lock, NULL);
+	c->fast_capable = h->ops->claim_direct && h->ops->release_direct && h->ops->kick;
+	c->node_count = h->ops->node_count(h->drv);
+	c->nodes = calloc(c->node_count ? c->node_count : 1, sizeof(*c->nodes));
+	c->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!c->nodes || c->event_fd < 0)
+		goto fail;
+	uint32_t expected_base = 0;
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		n->client = c;
+		n->index = i;
+		n->task_stop_fd = -1;
+		n->drv_node = h->ops->node(h->drv, i);
+		h->ops->node_info(n->drv_node, &n->info);
+		/* The seed requires nodes to cover CPUs 0..N-1 in order. */
+		if (n->info.base_cpu != expected_base || n->info.cpu_count == 0)
+			goto fail;
+		expected_base += n->info.cpu_count;
+		n->in_use = calloc(n->info.cpu_count, sizeof(*n->in_use));
+		n->vps = calloc(n->info.cpu_count, sizeof(*n->vps));
+		if (!n->in_use || !n->vps)
+			goto fail;
+	}
+	c->cpu_count = expected_base;
+	*out = c;
+	return 0;
+fail:
+	c->drv.owned = false; /* the caller still owns the driver */
+	client_free(c);
+	return -ENOMEM;
+}
+
+int sidecar_client_open_err(const char *target, struct sidecar_client **out, char *err, size_t errlen)
+{
+	struct sidecar_drv_handle h;
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!target)
+		target = getenv("SIDECAR_TARGET");
+	if (!target || !*target)
+		target = "sim";
+	if (strncmp(target, "sim", 3) == 0 && (target[3] == '\0' || target[3] == ':')) {
+		rc = sidecar_drv_sim_open(target, &h, err, errlen);
+	} else if (strcmp(target, "device") == 0) {
+		rc = sidecar_drv_device_open(&h, err, errlen);
+	} else {
+		if (errlen)
+			snprintf(err, errlen, "unknown target '%s' (sim[:key=value,...] or device)", target);
+		return -EINVAL;
+	}
+	if (rc)
+		return rc;
+	rc = rt_client_open_drv(&h, out);
+	if (rc) {
+		h.ops->release(h.drv);
+		if (errlen)
+			snprintf(err, errlen, "cannot open the client: %s", strerror(-rc));
+	}
+	return rc;
+}
+
+int sidecar_client_open(const char *target, struct sidecar_client **out)
+{
+	return sidecar_client_open_err(target, out, NULL, 0);
+}
+
+/*
+ * Close, in an order that never hangs and never frees what a thread may still touch:
+ *  1. mark the client closed and every held VP dead, and wake its waiters (they return
+ *     -ESHUTDOWN; new posts fail);
+ *  2. stop what runs and wait for it, bounded;
+ *  3. stop the seed tasks, give every VP back to the driver;
+ *  4. shut the driver down (the simulator removes its CPUs and joins their threads).
+ * Accessors still held and the shared memory live on until the last sidecar_vp_release.
+ */
+void sidecar_client_close(struct sidecar_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (atomic_exchange(&c->closed, true)) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		for (uint32_t j = 0; j < n->info.cpu_count; j++) {
+			struct sidecar_vp *vp = atomic_load(&n->vps[j]);
+			if (!vp)
+				continue;
+			atomic_fetch_or(&vp->state, VP_DEAD);
+			sidecar_futex_wake(&vp->state, INT_MAX);
+			pthread_mutex_lock(&vp->seed_lock);
+			vp->seed_dead = true;
+			pthread_cond_broadcast(&vp->seed_cond);
+			pthread_mutex_unlock(&vp->seed_lock);
+		}
+	}
+	uint64_t deadline = sidecar_now_ns() + CLOSE_QUIESCE_NS;
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		for (uint32_t j = 0; j < n->info.cpu_count; j++) {
+			struct sidecar_vp *vp = atomic_load(&n->vps[j]);
+			if (!vp)
+				continue;
+			uint64_t now = sidecar_now_ns();
+			uint64_t left = now < deadline ? deadline - now : 1000000;
+			/* rt_vp_detach's own bound is longer; keep close within one budget. */
+			if (vp->mode != SIDECAR_WAIT_SEED) {
+				uint32_t posted = atomic_load((_Atomic uint32_t *)&vp->fast->request_seq);
+				if (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != posted) {
+					atomic_store((_Atomic uint32_t *)&vp->fast->stop_seq, posted);
+					vp->ops->kick(vp->drv_node, vp->cpu);
+					rt_fast_quiesce(vp, left);
+				}
+			} else {
+				rt_seed_cancel(vp);
+				rt_seed_quiesce(vp, left);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < c->node_count; i++)
+		rt_seed_stop_task(&c->nodes[i]);
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		for (uint32_t j = 0; j < n->info.cpu_count; j++) {
+			struct sidecar_vp *vp = atomic_load(&n->vps[j]);
+			if (!vp)
+				continue;
+			if (vp->direct) {
+				atomic_store((_Atomic uint32_t *)&vp->fast->features, 0);
+				vp->ops->release_direct(vp->drv_node, vp->cpu);
+				vp->direct = false;
+			}
+			vp->dead_local = true;
+			atomic_store(&n->vps[j], NULL);
+			atomic_store(&n->in_use[j], 0);
+		}
+	}
+	if (c->drv.owned)
+		c->drv.ops->shutdown(c->drv.drv);
+	pthread_mutex_unlock(&c->lock);
+	rt_client_put(c);
+}
+
+uint32_t sidecar_client_cpu_count(const struct sidecar_client *c)
+{
+	return c ? c->cpu_count : 0;
+}
+
+uint32_t sidecar_client_node_count(const struct sidecar_client *c)
+{
+	return c ? c->node_count : 0;
+}
+
+int sidecar_client_base_cpu(const struct sidecar_client *c, uint32_t cpu)
+{
+	if (!c)
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		const struct rt_node *n = &c->nodes[i];
+		if (cpu >= n->info.base_cpu && cpu - n->info.base_cpu < n->info.cpu_count)
+			return (int)n->info.base_cpu;
+	}
+	return -EINVAL;
+}
+
+int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *size)
+{
+	if (!c || !base || !size)
+		return -EINVAL;
+	if (!c->drv.ops->guest_memory)
+		return -ENOTSUP;
+	return c->drv.ops->guest_memory(c->drv.drv, base, size);
+}
+
+/* ---- event fd ------------------------------------------------------------------------------ */
+
+static bool vp_finished(struct sidecar_vp *vp)
+{
+	if (vp->mode == SIDECAR_WAIT_SEED)
+		return atomic_load(&vp->seed_state) == SEED_FINISHED;
+	return (atomic_load(&vp->state) & VP_STATE_MASK) == VP_FINISHED;
+}
+
+static void count_finished(struct sidecar_client *c, struct sidecar_vp *vp)
+{
+	if (!vp->ev_counted && vp_finished(vp)) {
+		vp->ev_counted = true;
+		if (c->finished++ == 0) {
+			uint64_t one = 1;
+			ssize_t r = write(c->event_fd, &one, sizeof(one));
+			(void)r;
+		}
+	}
+}
+
+/*
+ * `finished` counts the VPs in FINISHED, each at most once (ev_counted), under event_lock;
+ * the fd is readable iff it is non-zero. The transitions themselves are CASes outside the
+ * lock, so each side re-checks under it: a hook counts only a VP still FINISHED, a collector
+ * uncounts only a VP that was counted. Arming is Dekker against the hooks: they CAS then
+ * load event_armed; arming stores it then scans the VPs (all seq_cst), so a VP finished
+ * around the arming is counted by one side or both (and once, thanks to ev_counted).
+ */
+void rt_event_finished(struct sidecar_vp *vp, int delta)
+{
+	struct sidecar_client *c = vp->client;
+
+	if (!atomic_load_explicit(&c->event_armed, memory_order_seq_cst))
+		return;
+	pthread_mutex_lock(&c->event_lock);
+	if (delta > 0) {
+		count_finished(c, vp);
+	} else if (vp->ev_counted) {
+		vp->ev_counted = false;
+		if (--c->finished == 0) {
+			uint64_t v;
+			ssize_t r = read(c->event_fd, &v, sizeof(v));
+			(void)r;
+		}
+	}
+	pthread_mutex_unlock(&c->event_lock);
+}
+
+int sidecar_client_event_fd(struct sidecar_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&c->event_lock);
+	if (!atomic_exchange_explicit(&c->event_armed, true, memory_order_seq_cst)) {
+		for (uint32_t i = 0; i < c->node_count; i++) {
+			struct rt_node *n = &c->nodes[i];
+			for (uint32_t j = 0; j < n->info.cpu_count; j++) {
+				struct sidecar_vp *vp = atomic_load(&n->vps[j]);
+				if (!vp)
+					continue;
+				count_finished(c, vp);
+				/* A VP already running in a suppressing mode must signal. */
+				if (vp->features & SIDECAR_FAST_F_SUPPRESS)
+					atomic_store((_Atomic uint32_t *)&vp->fast->client_flags,
+						     SIDECAR_FAST_CLIENT_SLEEPING);
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->event_lock);
+	pthread_mutex_unlock(&c->lock);
+	return c->event_fd;
+}
+
+/* ---- strerror --------------------------------------------------------------------------------- */
+
+const char *sidecar_strerror(int rc)
+{
+	switch (rc) {
+	case 0: return "success";
+	case -EINVAL: return "invalid argument or cpu";
+	case -EBUSY: return "vp in use or already running";
+	case -ENOENT: return "cpu removed from the sidecar kernel";
+	case -ETIMEDOUT: return "timed out";
+	case -EAGAIN: return "not finished yet";
+	case -ENODEV: return "no sidecar";
+	case -ENOTSUP: return "not supported by this target";
+	case -ESHUTDOWN: return "client closed";
+	case -ENOMEM: return "out of memory";
+	case -SIDECAR_EKERNEL: return "the sidecar kernel failed the command";
+	case -SIDECAR_EHV: return "the hypervisor failed the command";
+	}
+	return rc < 0 ? strerror(-rc) : "unknown result";
+}

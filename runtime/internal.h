@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* The runtime's private structures (docs/runtime.md). */
+#ifndef SIDECAR_RUNTIME_INTERNAL_H
+#define SIDECAR_RUNTIME_INTERNAL_H
+
+#include "../driver/driver.h"
+
+#include <sidecar/client.h>
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * The per-VP state word (fast modes: FUTEX, POLL, ADAPTIVE). One 32-bit atomic, also the
+ * futex the waiter sleeps on:
+ *
+ *   bits 0..1  STOPPED | RUNNING | FINISHED
+ *   bit  2     WAITER: the owner sleeps (or is about to) on this word
+ *   bit  3     DEAD: the client was closed
+ *   bits 8..31 the low 24 bits of the sequence of the command in flight (or last run)
+ *
+ * Legal transitions (s = sequence):
+ *   STOPPED(s)          -> RUNNING(s+1)          owner posts a command (vp_post)
+ *   RUNNING(s)          -> RUNNING|WAITER(s)     owner is about to sleep
+ *   RUNNING|WAITER(s)   -> RUNNING(s)            owner's wait timed out
+ *   RUNNING[|WAITER](s) -> FINISHED(s)           completion hook, only if s == done_seq;
+ *                                                futex wake iff WAITER was set
+ *   RUNNING[|WAITER](s) -> STOPPED(s)            owner saw done_seq == s itself (polling)
+ *   FINISHED(s)         -> STOPPED(s)            owner collects
+ *   RUNNING(s)          -> STOPPED(s)            owner's post failed (the CPU is gone)
+ *   any                 -> any|DEAD              close; then a futex wake
+ * Every transition is a CAS (or fetch_or for DEAD). The sequence in the word makes a late
+ * completion hook harmless: it can only finish the command it was raised for.
+ */
+#define VP_STOPPED 0u
+#define VP_RUNNING 1u
+#define VP_FINISHED 2u
+#define VP_STATE_MASK 3u
+#define VP_WAITER (1u << 2)
+#define VP_DEAD (1u << 3)
+#define VP_SEQ_SHIFT 8
+#define VP_SEQ_MASK 0xffffffu
+
+static inline uint32_t vp_word(uint32_t seq, uint32_t state)
+{
+	return ((seq & VP_SEQ_MASK) << VP_SEQ_SHIFT) | state;
+}
+
+static inline uint32_t vp_word_seq(uint32_t w)
+{
+	return w >> VP_SEQ_SHIFT;
+}
+
+/* The seed port's per-VP state (upstream VpState), guarded by seed_lock. */
+enum seed_state {
+	SEED_STOPPED,
+	SEED_RUNNING,
+	SEED_FINISHED,
+};
+
+struct rt_node {
+	struct sidecar_client *client;
+	struct sidecar_drv_node *drv_node;
+	struct sidecar_drv_node_info info;
+	uint32_t index;
+	_Atomic uint8_t *in_use;              /* exclusive accessors, per CPU */
+	_Atomic(struct sidecar_vp *) *vps;    /* the held accessor per CPU (the seed task's map) */
+	/* The seed port's reader task (upstream sidecar_wait_loop). */
+	pthread_t task;
+	bool task_running;
+	int task_stop_fd;
+};
+
+struct sidecar_client {
+	struct sidecar_drv_handle drv;
+	uint32_t node_count;
+	uint32_t cpu_count;
+	struct rt_node *nodes;
+	bool fast_capable; /* the driver has the direct extension */
+	_Atomic uint32_t refs; /* 1 while open, + 1 per accessor */
+	_Atomic bool closed;
+	pthread_mutex_t lock; /* slow path only: acquire, release, mode changes, close */
+
+	/* Event-loop integration (armed by sidecar_client_event_fd). finished counts VPs in
+	 * FINISHED; the fd is readable iff it is non-zero. */
+	int event_fd;
+	_Atomic bool event_armed;
+	pthread_mutex_t event_lock;
+	uint32_t finished;
+};
+
+struct sidecar_vp {
+	/* Owner's hot line. */
+	alignas(64) _Atomic uint32_t state; /* the state word above */
+	uint32_t seq;                       /* sequence of the last posted command */
+	enum sidecar_wait_mode mode;
+	uint32_t features;                  /* fast line features in force */
+	struct sidecar_command_page *page;
+	struct sidecar_fast_line *fast;
+	struct hv_x64_register_page *regs;
+	const struct sidecar_drv_ops *ops;
+	struct sidecar_drv_node *drv_node;
+	struct sidecar_client *client;
+	struct rt_node *node;
+	uint32_t cpu, index;
+	uint32_t host_cpu_hint; /* last host CPU + 1 published in the fast line */
+	bool direct;            /* holds the driver's DIRECT claim */
+	bool dead_local;        /* the client is closed: never touch the driver again */
+	uint64_t poll_ns;       /* current client poll window */
+	uint64_t poll_cap_ns;   /* its cap */
+	uint64_t sidecar_poll_ns;
+
+	/* Statistics: written by the owner (relaxed), read by anyone. */
+	_Atomic uint64_t st_runs, st_intercepts, st_cancels, st_polled, st_sleeps, st_request_signals;
+	/* Written by the completion hook on the sidecar CPU's thread. */
+	alignas(64) _Atomic uint64_t st_response_signals;
+	struct sidecar_drv_notify notify;
+
+	/* Seed mode. */
+	alignas(64) pthread_mutex_t seed_lock;
+	pthread_cond_t seed_cond;
+	_Atomic int seed_state; /* enum seed_state; written under seed_lock */
+	bool seed_dead;
+	bool in_sync;           /* a RUN ioctl is in flight */
+	_Atomic uint32_t sync_cancel; /* turns a RUN ioctl into a STOP */
+
+	bool ev_counted; /* counted in client->finished; under client->event_lock */
+
+	/* Results of the last failed command. */
+	hv_status hv_status;
+	char error[256];
+};
+
+/* vp.c */
+void rt_vp_free(struct sidecar_vp *vp);
+/* Stops the VP (bounded) and gives it back to the driver. Client lock held, client open. */
+void rt_vp_detach(struct sidecar_vp *vp);
+/* client.c: drops a reference; the last one frees the client and releases the driver. */
+void rt_client_put(struct sidecar_client *c);
+/* Opens a client over an existing driver instance (tests: a simulator shared by clients). */
+int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client **out);
+int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode);
+/* vp_wait.c: the fast modes. */
+int rt_fast_post(struct sidecar_vp *vp, uint32_t command);
+int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns);
+int rt_fast_try(struct sidecar_vp *vp);
+int rt_fast_cancel(struct sidecar_vp *vp);
+void rt_fast_notify(void *ctx);
+/* Waits until the posted command finished, at most timeout_ns, ignoring DEAD (close). */
+bool rt_fast_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);
+/* seed.c: the upstream-faithful port. */
+int rt_seed_start_task(struct rt_node *node);
+void rt_seed_stop_task(struct rt_node *node);
+int rt_seed_run(struct sidecar_vp *vp);
+int rt_seed_wait(struct sidecar_vp *vp, int64_t timeout_ns);
+int rt_seed_try(struct sidecar_vp *vp);
+int rt_seed_cancel(struct sidecar_vp *vp);
+int rt_seed_sync(struct sidecar_vp *vp, uint32_t command);
+bool rt_seed_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);
+/* client.c: event-fd accounting, after a transition to (+1) or out of (-1) FINISHED. */
+void rt_event_finished(struct sidecar_vp *vp, int delta);
+/* Results of a completed command: 0, -SIDECAR_EKERNEL (copies the string), -ENOENT. */
+int rt_collect_error(struct sidecar_vp *vp, bool has_error);
+
+#endif

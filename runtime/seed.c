@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SIDECAR_WAIT_SEED: a faithful port of the upstream client (sidecar_client, the seed), the
+ * baseline every benchmark compares against. Kept honest, not handicapped:
+ *
+ *  - each VP's state (Stopped / Running(waker) / Finished) is guarded by a mutex; the
+ *    "waker" is a condition variable, the synchronous stand-in for an async Waker;
+ *  - run() writes RUN_VP and issues the driver's START (an asynchronous claim);
+ *  - one task per node (upstream sidecar_wait_loop) polls the node's fd, reads finished
+ *    CPUs from the driver (which scans under its mutex), marks the VP Finished under its
+ *    mutex and wakes the waiter: two sleeps and wake-ups per round trip at least;
+ *  - synchronous commands use the driver's RUN ioctl, which sleeps in the driver;
+ *  - the kernel signals upstream's way: fast line features are zero.
+ */
+#include "../driver/futex.h"
+#include "internal.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static void set_state(struct sidecar_vp *vp, enum seed_state s)
+{
+	atomic_store_explicit(&vp->seed_state, s, memory_order_seq_cst);
+}
+
+static enum seed_state get_state(struct sidecar_vp *vp)
+{
+	return (enum seed_state)atomic_load_explicit(&vp->seed_state, memory_order_relaxed);
+}
+
+/* ---- the node task ------------------------------------------------------------------------ */
+
+static void *seed_task(void *arg)
+{
+	struct rt_node *node = arg;
+	const struct sidecar_drv_ops *ops = node->client->drv.ops;
+	struct pollfd fds[2] = {
+		{.fd = ops->poll_fd(node->drv_node), .events = POLLIN},
+		{.fd = node->task_stop_fd, .events = POLLIN},
+	};
+
+	for (;;) {
+		if (poll(fds, 2, -1) < 0)
+			continue; /* EINTR */
+		if (fds[1].revents)
+			break;
+		for (;;) {
+			uint32_t cpu;
+			int rc = ops->read(node->drv_node, &cpu, true);
+			if (rc == -EAGAIN)
+				break;
+			if (rc)
+				return NULL; /* the driver went away */
+			if (cpu < node->info.base_cpu || cpu - node->info.base_cpu >= node->info.cpu_count)
+				continue;
+			struct sidecar_vp *vp = atomic_load_explicit(&node->vps[cpu - node->info.base_cpu],
+								     memory_order_acquire);
+			if (!vp)
+				continue;
+			pthread_mutex_lock(&vp->seed_lock);
+			if (get_state(vp) == SEED_RUNNING) {
+				set_state(vp, SEED_FINISHED);
+				rt_event_finished(vp, +1);
+				pthread_cond_broadcast(&vp->seed_cond);
+			}
+			pthread_mutex_unlock(&vp->seed_lock);
+		}
+	}
+	return NULL;
+}
+
+int rt_seed_start_task(struct rt_node *node)
+{
+	if (node->task_running)
+		return 0;
+	node->task_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (node->task_stop_fd < 0)
+		return -errno;
+	int rc = pthread_create(&node->task, NULL, seed_task, node);
+	if (rc) {
+		close(node->task_stop_fd);
+		node->task_stop_fd = -1;
+		return -rc;
+	}
+	node->task_running = true;
+	return 0;
+}
+
+void rt_seed_stop_task(struct rt_node *node)
+{
+	uint64_t one = 1;
+
+	if (!node->task_running)
+		return;
+	ssize_t r = write(node->task_stop_fd, &one, sizeof(one));
+	(void)r;
+	pthread_join(node->task, NULL);
+	close(node->task_stop_fd);
+	node->task_stop_fd = -1;
+	node->task_running = false;
+}
+
+/* ---- run / wait / cancel -------------------------------------------------------------------- */
+
+int rt_seed_run(struct sidecar_vp *vp)
+{
+	pthread_mutex_lock(&vp->seed_lock);
+	if (vp->seed_dead) {
+		pthread_mutex_unlock(&vp->seed_lock);
+		return -ESHUTDOWN;
+	}
+	if (get_state(vp) != SEED_STOPPED) {
+		pthread_mutex_unlock(&vp->seed_lock);
+		return -EBUSY;
+	}
+	set_state(vp, SEED_RUNNING);
+	pthread_mutex_unlock(&vp->seed_lock);
+
+	vp->page->command = SIDECAR_COMMAND_RUN_VP;
+	int rc = vp->ops->start(vp->drv_node, vp->cpu);
+	if (rc) {
+		pthread_mutex_lock(&vp->seed_lock);
+		set_state(vp, SEED_STOPPED);
+		pthread_mutex_unlock(&vp->seed_lock);
+		return rc;
+	}
+	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	return 0;
+}
+
+static void deadline_ts(int64_t timeout_ns, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += timeout_ns / 1000000000;
+	ts->tv_nsec += timeout_ns % 1000000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+int rt_seed_wait(struct sidecar_vp *vp, int64_t timeout_ns)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	if (timeout_ns >= 0)
+		deadline_ts(timeout_ns, &ts);
+	pthread_mutex_lock(&vp->seed_lock);
+	if (get_state(vp) == SEED_STOPPED && !vp->seed_dead) {
+		pthread_mutex_unlock(&vp->seed_lock);
+		return -EINVAL;
+	}
+	bool slept = false;
+	while (get_state(vp) == SEED_RUNNING && !vp->seed_dead) {
+		slept = true;
+		if (timeout_ns < 0) {
+			pthread_cond_wait(&vp->seed_cond, &vp->seed_lock);
+		} else if (pthread_cond_timedwait(&vp->seed_cond, &vp->seed_lock, &ts) == ETIMEDOUT) {
+			if (get_state(vp) == SEED_RUNNING) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+		}
+	}
+	if (slept)
+		atomic_fetch_add_explicit(&vp->st_sleeps, 1, memory_order_relaxed);
+	if (rc == 0 && vp->seed_dead)
+		rc = -ESHUTDOWN;
+	if (rc == 0) {
+		set_state(vp, SEED_STOPPED);
+		rt_event_finished(vp, -1);
+	}
+	pthread_mutex_unlock(&vp->seed_lock);
+	return rc;
+}
+
+int rt_seed_try(struct sidecar_vp *vp)
+{
+	int rc;
+
+	pthread_mutex_lock(&vp->seed_lock);
+	if (vp->seed_dead)
+		rc = -ESHUTDOWN;
+	else if (get_state(vp) == SEED_STOPPED)
+		rc = -EINVAL;
+	else if (get_state(vp) == SEED_RUNNING)
+		rc = -EAGAIN;
+	else {
+		set_state(vp, SEED_STOPPED);
+		rt_event_finished(vp, -1);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&vp->seed_lock);
+	return rc;
+}
+
+int rt_seed_cancel(struct sidecar_vp *vp)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vp->seed_lock);
+	bool running = get_state(vp) == SEED_RUNNING;
+	bool sync = vp->in_sync;
+	pthread_mutex_unlock(&vp->seed_lock);
+	if (sync) {
+		/* A signal to the thread in the RUN ioctl turns its request into a STOP. */
+		atomic_store_explicit(&vp->sync_cancel, 1, memory_order_release);
+		if (vp->ops->interrupt)
+			vp->ops->interrupt(vp->drv_node);
+		atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
+	}
+	if (running) {
+		rc = vp->ops->stop(vp->drv_node, vp->cpu);
+		if (rc == -EINVAL)
+			rc = 0; /* finished and collected meanwhile */
+		atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	}
+	return rc;
+}
+
+int rt_seed_sync(struct sidecar_vp *vp, uint32_t command)
+{
+	pthread_mutex_lock(&vp->seed_lock);
+	if (vp->seed_dead || get_state(vp) != SEED_STOPPED) {
+		int rc = vp->seed_dead ? -ESHUTDOWN : -EBUSY;
+		pthread_mutex_unlock(&vp->seed_lock);
+		return rc;
+	}
+	vp->in_sync = true;
+	atomic_store_explicit(&vp->sync_cancel, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&vp->seed_lock);
+
+	vp->page->command = command;
+	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	int rc = vp->ops->run(vp->drv_node, vp->cpu, &vp->sync_cancel);
+
+	pthread_mutex_lock(&vp->seed_lock);
+	vp->in_sync = false;
+	pthread_mutex_unlock(&vp->seed_lock);
+	return rc;
+}
+
+bool rt_seed_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
+{
+	uint64_t deadline = sidecar_now_ns() + timeout_ns;
+
+	for (;;) {
+		pthread_mutex_lock(&vp->seed_lock);
+		bool busy = get_state(vp) == SEED_RUNNING || vp->in_sync;
+		pthread_mutex_unlock(&vp->seed_lock);
+		if (!busy)
+			return true;
+		if (sidecar_now_ns() > deadline)
+			return false;
+		usleep(100);
+	}
+}

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/* VP accessors: acquire and release, wait modes, the synchronous commands (seed parity),
+ * the shared-page accessors and the statistics. */
+#include "../driver/futex.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_DEFAULT_NS 1000000u        /* SIDECAR_WAIT_POLL: 1 ms windows, both sides */
+#define ADAPTIVE_CAP_NS 200000u         /* SIDECAR_WAIT_ADAPTIVE: KVM's halt_poll_ns */
+#define RELEASE_TIMEOUT_NS 5000000000ull /* how long release waits for a VP to stop */
+
+static struct rt_node *node_of_cpu(struct sidecar_client *c, uint32_t cpu, uint32_t *index)
+{
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		if (cpu >= n->info.base_cpu && cpu - n->info.base_cpu < n->info.cpu_count) {
+			*index = cpu - n->info.base_cpu;
+			return n;
+		}
+	}
+	return NULL;
+}
+
+static bool is_fast(enum sidecar_wait_mode mode)
+{
+	return mode != SIDECAR_WAIT_SEED;
+}
+
+const char *sidecar_wait_mode_name(enum sidecar_wait_mode mode)
+{
+	switch (mode) {
+	case SIDECAR_WAIT_SEED: return "seed";
+	case SIDECAR_WAIT_FUTEX: return "futex";
+	case SIDECAR_WAIT_POLL: return "poll";
+	case SIDECAR_WAIT_ADAPTIVE: return "adaptive";
+	}
+	return "?";
+}
+
+/* Programs the fast line for `mode` (the sidecar CPU reads its policy there). */
+static void program_fast_line(struct sidecar_vp *vp)
+{
+	struct sidecar_fast_line *fast = vp->fast;
+	uint32_t features = SIDECAR_FAST_F_MAILBOX;
+
+	if (vp->mode == SIDECAR_WAIT_POLL)
+		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL;
+	else if (vp->mode == SIDECAR_WAIT_ADAPTIVE)
+		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE;
+	vp->features = features;
+	uint64_t side = vp->sidecar_poll_ns > UINT32_MAX ? UINT32_MAX : vp->sidecar_poll_ns;
+	atomic_store_explicit((_Atomic uint32_t *)&fast->sidecar_poll_ns, (uint32_t)side, memory_order_relaxed);
+	atomic_store_explicit((_Atomic uint32_t *)&fast->client_flags, 0, memory_order_relaxed);
+	/* Release: the window above is in place before the kernel acts on the features. */
+	atomic_store_explicit((_Atomic uint32_t *)&fast->features, features, memory_order_release);
+}
+
+int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
+{
+	struct sidecar_client *c = vp->client;
+	int rc;
+
+	if (is_fast(mode)) {
+		uint32_t caps = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_caps, memory_order_acquire);
+		if (!c->fast_capable || !(caps & SIDECAR_FAST_F_MAILBOX))
+			return -ENOTSUP;
+		if (!vp->direct) {
+			rc = vp->ops->claim_direct(vp->drv_node, vp->cpu, &vp->notify);
+			if (rc)
+				return rc;
+			vp->direct = true;
+		}
+		/* Continue the line's sequence; a command still in flight from a previous
+		 * owner that was abandoned keeps the VP busy. */
+		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
+		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
+			vp->ops->release_direct(vp->drv_node, vp->cpu);
+			vp->direct = false;
+			return -EBUSY;
+		}
+		vp->seq = posted;
+		atomic_store_explicit(&vp->state, vp_word(posted, VP_STOPPED), memory_order_relaxed);
+		vp->mode = mode;
+		if (mode == SIDECAR_WAIT_POLL) {
+			vp->poll_cap_ns = vp->poll_ns = POLL_DEFAULT_NS;
+			vp->sidecar_poll_ns = POLL_DEFAULT_NS;
+		} else {
+			vp->poll_cap_ns = ADAPTIVE_CAP_NS;
+			vp->poll_ns = 0;
+			vp->sidecar_poll_ns = ADAPTIVE_CAP_NS;
+		}
+		program_fast_line(vp);
+		return 0;
+	}
+
+	/* SEED: upstream behaviour, per-operation claims, a reader task for the node. */
+	rc = rt_seed_start_task(vp->node);
+	if (rc)
+		return rc;
+	if (vp->direct) {
+		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
+		vp->ops->release_direct(vp->drv_node, vp->cpu);
+		vp->direct = false;
+	}
+	atomic_store_explicit(&vp->seed_state, SEED_STOPPED, memory_order_relaxed);
+	vp->features = 0;
+	vp->mode = mode;
+	return 0;
+}
+
+int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp **out)
+{
+	struct sidecar_vp *vp;
+	uint32_t index;
+	int rc;
+
+	if (!c || !out)
+		return -EINVAL;
+	*out = NULL;
+	struct rt_node *node = node_of_cpu(c, cpu, &index);
+	if (!node)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->closed)) {
+		rc = -ESHUTDOWN;
+		goto out;
+	}
+	uint8_t free_slot = 0;
+	if (!atomic_compare_exchange_strong(&node->in_use[index], &free_slot, 1)) {
+		rc = -EBUSY;
+		goto out;
+	}
+	if (posix_memalign((void **)&vp, 64, sizeof(*vp))) {
+		atomic_store(&node->in_use[index], 0);
+		rc = -ENOMEM;
+		goto out;
+	}
+	memset(vp, 0, sizeof(*vp));
+	struct sidecar_vp_shared_pages *pages =
+		(struct sidecar_vp_shared_pages *)(node->info.shmem + (size_t)index * node->info.per_cpu_shmem);
+	vp->page = &pages->command_page;
+	vp->regs = &pages->register_page;
+	vp->fast = sidecar_command_page_fast(vp->page);
+	vp->ops = c->drv.ops;
+	vp->drv_node = node->drv_node;
+	vp->client = c;
+	vp->node = node;
+	vp->cpu = cpu;
+	vp->index = index;
+	vp->notify.fn = rt_fast_notify;
+	vp->notify.ctx = vp;
+	pthread_mutex_init(&vp->seed_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vp->seed_cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* The default: ADAPTIVE where the target has the fast path, else the seed's. */
+	rc = rt_vp_apply_mode(vp, SIDECAR_WAIT_ADAPTIVE);
+	if (rc == -ENOTSUP)
+		rc = rt_vp_apply_mode(vp, SIDECAR_WAIT_SEED);
+	if (rc) {
+		pthread_mutex_destroy(&vp->seed_lock);
+		pthread_cond_destroy(&vp->seed_cond);
+		free(vp);
+		atomic_store(&node->in_use[index], 0);
+		goto out;
+	}
+	atomic_fetch_add(&c->refs, 1);
+	atomic_store_explicit(&node->vps[index], vp, memory_order_release);
+	*out = vp;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Stops whatever the VP runs, within `timeout_ns`. False: it would not stop. */
+static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
+{
+	if (is_fast(vp->mode)) {
+		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
+		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
+			atomic_store_explicit((_Atomic uint32_t *)&vp->fast->stop_seq, posted, memory_order_release);
+			vp->ops->kick(vp->drv_node, vp->cpu);
+		}
+		return rt_fast_quiesce(vp, timeout_ns);
+	}
+	rt_seed_cancel(vp);
+	return rt_seed_quiesce(vp, timeout_ns);
+}
+
+void rt_vp_detach(struct sidecar_vp *vp)
+{
+	bool quiet = stop_and_quiesce(vp, RELEASE_TIMEOUT_NS);
+
+	if (vp->direct) {
+		/* Back to the upstream policy. A VP that would not stop keeps its claim:
+		 * nobody else may post to a sidecar CPU that may still write the page. */
+		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
+		if (quiet)
+			vp->ops->release_direct(vp->drv_node, vp->cpu);
+		vp->direct = false;
+	}
+	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_release);
+	atomic_store(&vp->node->in_use[vp->index], 0);
+}
+
+void rt_vp_free(struct sidecar_vp *vp)
+{
+	pthread_mutex_destroy(&vp->seed_lock);
+	pthread_cond_destroy(&vp->seed_cond);
+	free(vp);
+}
+
+void sidecar_vp_release(struct sidecar_vp *vp)
+{
+	if (!vp)
+		return;
+	struct sidecar_client *c = vp->client;
+
+	pthread_mutex_lock(&c->lock);
+	if (!vp->dead_local)
+		rt_vp_detach(vp);
+	pthread_mutex_unlock(&c->lock);
+	rt_vp_free(vp);
+	rt_client_put(c);
+}
+
+uint32_t sidecar_vp_cpu(const struct sidecar_vp *vp)
+{
+	return vp ? vp->cpu : UINT32_MAX;
+}
+
+static bool vp_busy(struct sidecar_vp *vp)
+{
+	if (is_fast(vp->mode))
+		return (atomic_load(&vp->state) & VP_STATE_MASK) != VP_STOPPED;
+	return atomic_load(&vp->seed_state) != SEED_STOPPED || vp->in_sync;
+}
+
+int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
+{
+	if (!vp || (unsigned)mode > SIDECAR_WAIT_ADAPTIVE)
+		return -EINVAL;
+	struct sidecar_client *c = vp->client;
+	pthread_mutex_lock(&c->lock);
+	int rc;
+	if (vp->dead_local || atomic_load(&c->closed))
+		rc = -ESHUTDOWN;
+	else if (vp_busy(vp))
+		rc = -EBUSY;
+	else if (mode == vp->mode)
+		rc = 0;
+	else
+		rc = rt_vp_apply_mode(vp, mode);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+enum sidecar_wait_mode sidecar_vp_get_wait_mode(const struct sidecar_vp *vp)
+{
+	return vp->mode;
+}
+
+int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t sidecar_ns)
+{
+	if (!vp)
+		return -EINVAL;
+	if (!is_fast(vp->mode))
+		return -ENOTSUP;
+	if (vp_busy(vp))
+		return -EBUSY;
+	if (client_ns > 1000000000 || sidecar_ns > 1000000000)
+		return -EINVAL; /* a window longer than a second is a mistake */
+	if (client_ns) {
+		vp->poll_cap_ns = client_ns;
+		if (vp->mode == SIDECAR_WAIT_POLL || vp->poll_ns > client_ns)
+			vp->poll_ns = client_ns;
+	}
+	if (sidecar_ns)
+		vp->sidecar_poll_ns = sidecar_ns;
+	program_fast_line(vp);
+	return 0;
+}
+
+/* ---- results ------------------------------------------------------------------------------- */
+
+int rt_collect_error(struct sidecar_vp *vp, bool has_error)
+{
+	if (is_fast(vp->mode) &&
+	    (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_flags, memory_order_acquire) &
+	     SIDECAR_FAST_SIDECAR_GONE))
+		return -ENOENT;
+	if (!has_error)
+		return 0;
+	uint8_t len = vp->page->error.len;
+	memcpy(vp->error, vp->page->error.buf, len);
+	vp->error[len] = '\0';
+	return -SIDECAR_EKERNEL;
+}
+
+/* Runs a synchronous command already written into the page (request data). */
+static int sync_command(struct sidecar_vp *vp, uint32_t command)
+{
+	int rc;
+
+	if (!is_fast(vp->mode)) {
+		rc = rt_seed_sync(vp, command);
+		if (rc)
+			return rc;
+		return rt_collect_error(vp, vp->page->has_error);
+	}
+	rc = rt_fast_post(vp, command);
+	if (rc)
+		return rc;
+	rc = rt_fast_wait(vp, -1);
+	if (rc)
+		return rc;
+	return rt_collect_error(vp, vp->fast->has_error);
+}
+
+int sidecar_vp_test(struct sidecar_vp *vp)
+{
+	if (!vp)
+		return -EINVAL;
+	return sync_command(vp, SIDECAR_COMMAND_NONE);
+}
+
+static int get_set(struct sidecar_vp *vp, uint8_t vtl, struct hv_register_assoc *out,
+		   const struct hv_register_assoc *in, size_t count)
+{
+	if (!vp || (count && !in))
+		return -EINVAL;
+	for (size_t off = 0; off < count; off += SIDECAR_MAX_GET_SET_VP_REGISTERS) {
+		size_t n = count - off < SIDECAR_MAX_GET_SET_VP_REGISTERS ? count - off : SIDECAR_MAX_GET_SET_VP_REGISTERS;
+		struct sidecar_get_set_vp_register_request req = {.count = (uint16_t)n, .target_vtl = vtl};
+		uint8_t *data = vp->page->request_data;
+
+		memcpy(data, &req, sizeof(req));
+		memcpy(data + sizeof(req), in + off, n * sizeof(*in));
+		int rc = sync_command(vp, out ? SIDECAR_COMMAND_GET_VP_REGISTERS : SIDECAR_COMMAND_SET_VP_REGISTERS);
+		if (rc)
+			return rc;
+		memcpy(&req, data, sizeof(req));
+		if (out)
+			memcpy(out + off, data + sizeof(req), n * sizeof(*out));
+		if (req.status != HV_STATUS_SUCCESS) {
+			vp->hv_status = req.status;
+			return -SIDECAR_EHV;
+		}
+	}
+	return 0;
+}
+
+int sidecar_vp_get_registers(struct sidecar_vp *vp, uint8_t target_vtl, struct hv_register_assoc *regs,
+			     size_t count)
+{
+	if (count && !regs)
+		return -EINVAL;
+	return get_set(vp, target_vtl, regs, regs, count);
+}
+
+int sidecar_vp_set_registers(struct sidecar_vp *vp, uint8_t target_vtl, const struct hv_register_assoc *regs,
+			     size_t count)
+{
+	return get_set(vp, target_vtl, NULL, regs, count);
+}
+
+int sidecar_vp_translate_gva(struct sidecar_vp *vp, uint64_t gvn, uint64_t control_flags,
+			     struct hv_translate_virtual_address_ex_output_x64 *out)
+{
+	struct sidecar_translate_gva_request req = {.gvn = gvn, .control_flags = control_flags};
+	struct sidecar_translate_gva_response resp;
+
+	if (!vp || !out)
+		return -EINVAL;
+	memcpy(vp->page->request_data, &req, sizeof(req));
+	int rc = sync_command(vp, SIDECAR_COMMAND_TRANSLATE_GVA);
+	if (rc)
+		return rc;
+	memcpy(&resp, vp->page->request_data, sizeof(resp));
+	if (resp.status != HV_STATUS_SUCCESS) {
+		vp->hv_status = resp.status;
+		return -SIDECAR_EHV;
+	}
+	*out = resp.output;
+	return 0;
+}
+
+/* ---- run / wait (dispatch on the mode) ---------------------------------------------------- */
+
+int sidecar_vp_run(struct sidecar_vp *vp)
+{
+	if (!vp)
+		return -EINVAL;
+	int rc = is_fast(vp->mode) ? rt_fast_post(vp, SIDECAR_COMMAND_RUN_VP) : rt_seed_run(vp);
+	if (rc == 0)
+		atomic_store_explicit(&vp->st_runs, atomic_load_explicit(&vp->st_runs, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	return rc;
+}
+
+static int run_result(struct sidecar_vp *vp, bool *intercept)
+{
+	bool has_error, hit;
+
+	if (is_fast(vp->mode)) {
+		has_error = vp->fast->has_error;
+		hit = vp->fast->intercept;
+	} else {
+		has_error = vp->page->has_error;
+		hit = vp->page->request_data[0];
+	}
+	int rc = rt_collect_error(vp, has_error);
+	if (rc)
+		return rc;
+	if (hit)
+		atomic_store_explicit(&vp->st_intercepts,
+				      atomic_load_explicit(&vp->st_intercepts, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	if (intercept)
+		*intercept = hit;
+	return 0;
+}
+
+int sidecar_vp_wait(struct sidecar_vp *vp, int64_t timeout_ns, bool *intercept)
+{
+	if (!vp)
+		return -EINVAL;
+	int rc = is_fast(vp->mode) ? rt_fast_wait(vp, timeout_ns) : rt_seed_wait(vp, timeout_ns);
+	return rc ? rc : run_result(vp, intercept);
+}
+
+int sidecar_vp_try_wait(struct sidecar_vp *vp, bool *intercept)
+{
+	if (!vp)
+		return -EINVAL;
+	int rc = is_fast(vp->mode) ? rt_fast_try(vp) : rt_seed_try(vp);
+	return rc ? rc : run_result(vp, intercept);
+}
+
+int sidecar_vp_cancel(struct sidecar_vp *vp)
+{
+	if (!vp)
+		return -EINVAL;
+	return is_fast(vp->mode) ? rt_fast_cancel(vp) : rt_seed_cancel(vp);
+}
+
+int sidecar_vp_run_sync(struct sidecar_vp *vp, bool *intercept)
+{
+	int rc = sidecar_vp_run(vp);
+	return rc ? rc : sidecar_vp_wait(vp, -1, intercept);
+}
+
+/* ---- accessors ----------------------------------------------------------------------------- */
+
+struct sidecar_cpu_context_x64 *sidecar_vp_cpu_context(struct sidecar_vp *vp)
+{
+	return vp ? &vp->page->cpu_context : NULL;
+}
+
+const struct hv_message *sidecar_vp_intercept_message(const struct sidecar_vp *vp)
+{
+	return vp ? &vp->page->intercept_message : NULL;
+}
+
+struct hv_x64_register_page *sidecar_vp_register_page(struct sidecar_vp *vp)
+{
+	return vp ? vp->regs : NULL;
+}
+
+const char *sidecar_vp_error_string(const struct sidecar_vp *vp)
+{
+	return vp ? vp->error : "";
+}
+
+hv_status sidecar_vp_hv_status(const struct sidecar_vp *vp)
+{
+	return vp ? vp->hv_status : HV_STATUS_SUCCESS;
+}
+
+void sidecar_vp_get_stats(const struct sidecar_vp *vp, struct sidecar_vp_stats *out)
+{
+	if (!vp || !out)
+		return;
+	out->runs = atomic_load_explicit(&vp->st_runs, memory_order_relaxed);
+	out->intercepts = atomic_load_explicit(&vp->st_intercepts, memory_order_relaxed);
+	out->cancels = atomic_load_explicit(&vp->st_cancels, memory_order_relaxed);
+	out->polled_completions = atomic_load_explicit(&vp->st_polled, memory_order_relaxed);
+	out->sleeps = atomic_load_explicit(&vp->st_sleeps, memory_order_relaxed);
+	out->request_signals = atomic_load_explicit(&vp->st_request_signals, memory_order_relaxed);
+	out->response_signals = atomic_load_explicit(&vp->st_response_signals, memory_order_relaxed);
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run/wait hot path of the fast modes (FUTEX, POLL, ADAPTIVE): post a command through
+ * the fast line, wait for its completion by polling and/or sleeping on the VP's state word,
+ * and the completion hook the driver's response IPI runs. No lock, no allocation, and a
+ * system call only to wake a parked sidecar CPU or to sleep (docs/runtime.md,
+ * docs/fast-path.md).
+ *
+ * The handshakes with the sidecar kernel (kernel/park.c has the other halves):
+ *
+ *   request   we: request_seq = n (xchg: a full barrier); load sidecar_flags;
+ *                 kick only if PARKED (SUPPRESS), always otherwise.
+ *             it: sidecar_flags |= PARKED (RMW: full barrier); re-check request_seq; halt.
+ *   response  we: client_flags = SLEEPING (xchg: full barrier); re-check done_seq; sleep.
+ *             it: done_seq = n (release); fence; if SLEEPING, IPI -> rt_fast_notify.
+ *   removal   it: sidecar_flags |= GONE; fence; a posted request is completed with an error.
+ *             we: after posting, GONE in sidecar_flags means nobody will serve us: -ENOENT.
+ *
+ * Dekker's argument for each pair: both sides store, fence, then load the other's flag, so
+ * at least one of them sees the other's store; nobody sleeps through a signal it needed.
+ */
+#include "../driver/futex.h"
+#include "internal.h"
+
+#include <sched.h>
+
+/* Adaptive window (KVM halt polling, as on the sidecar side). */
+#define POLL_GROW_START_NS 2000u
+#define POLL_PREEMPTED_NS 50000u
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+static inline uint32_t load32(const uint32_t *p, memory_order mo)
+{
+	return atomic_load_explicit((_Atomic uint32_t *)p, mo);
+}
+
+static inline void store32(uint32_t *p, uint32_t v, memory_order mo)
+{
+	atomic_store_explicit((_Atomic uint32_t *)p, v, mo);
+}
+
+/* Acquire: pairs with the kernel's release store of done_seq, making the command's results
+ * (the page, and the intercept/has_error copies in the fast line) visible. */
+static inline bool fast_done(const struct sidecar_vp *vp, uint32_t seq)
+{
+	return load32(&vp->fast->done_seq, memory_order_acquire) == seq;
+}
+
+static inline void stat_inc(_Atomic uint64_t *s)
+{
+	atomic_store_explicit(s, atomic_load_explicit(s, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* ---- completion bookkeeping ----------------------------------------------------------- */
+
+/* The command `seq` finished and we saw it ourselves: RUNNING[|WAITER](seq) -> STOPPED, or
+ * FINISHED(seq) -> STOPPED if the hook got there first. */
+static int collect(struct sidecar_vp *vp, uint32_t seq)
+{
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+
+	for (;;) {
+		if (st & VP_DEAD)
+			return -ESHUTDOWN;
+		uint32_t stopped = vp_word(seq, VP_STOPPED);
+		/* Relaxed: the results were published by done_seq (or by the hook's CAS,
+		 * below, which itself follows the hook's acquire of done_seq). */
+		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, stopped, memory_order_acquire,
+							  memory_order_relaxed)) {
+			if ((st & VP_STATE_MASK) == VP_FINISHED)
+				rt_event_finished(vp, -1);
+			return 0;
+		}
+	}
+}
+
+/* Completion hook: the driver's response IPI for this VP, on the sidecar CPU's thread. */
+void rt_fast_notify(void *ctx)
+{
+	struct sidecar_vp *vp = ctx;
+	uint32_t done = load32(&vp->fast->done_seq, memory_order_acquire);
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+
+	atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+	for (;;) {
+		/* Only the command this IPI is for: a late IPI after the owner collected by
+		 * polling, or after it posted the next command, finds another word. */
+		if ((st & VP_STATE_MASK) != VP_RUNNING || vp_word_seq(st) != (done & VP_SEQ_MASK))
+			return;
+		uint32_t fin = (st & ~(VP_STATE_MASK | VP_WAITER)) | VP_FINISHED;
+		/* seq_cst: orders the CAS before the load of event_armed in
+		 * rt_event_finished (pairs with the arming in sidecar_client_event_fd). */
+		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, fin, memory_order_seq_cst,
+							  memory_order_relaxed))
+			break;
+	}
+	rt_event_finished(vp, +1);
+	if (st & VP_WAITER)
+		sidecar_futex_wake(&vp->state, 1);
+}
+
+/* ---- post --------------------------------------------------------------------------------- */
+
+static void publish_host_cpu(struct sidecar_vp *vp)
+{
+	int cpu = sched_getcpu();
+	uint32_t v = cpu < 0 ? 0 : (uint32_t)cpu + 1;
+	if (v != vp->host_cpu_hint) {
+		vp->host_cpu_hint = v;
+		store32(&vp->fast->client_host_cpu, v, memory_order_relaxed);
+	}
+}
+
+int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
+{
+	struct sidecar_fast_line *fast = vp->fast;
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+
+	if (st & VP_DEAD)
+		return -ESHUTDOWN;
+	if ((st & VP_STATE_MASK) != VP_STOPPED)
+		return -EBUSY;
+	uint32_t seq = vp->seq + 1;
+	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, vp_word(seq, VP_RUNNING),
+						     memory_order_relaxed, memory_order_relaxed))
+		return (st & VP_DEAD) ? -ESHUTDOWN : -EBUSY;
+	vp->seq = seq;
+
+	if (vp->features & SIDECAR_FAST_F_SIDECAR_POLL)
+		publish_host_cpu(vp);
+	store32(&fast->command, command, memory_order_relaxed);
+	/* An event loop does not wait here: ask the sidecar for the completion IPI. */
+	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) &&
+	    atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed))
+		store32(&fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING, memory_order_relaxed);
+
+	/* The doorbell. Release: publishes the command page and the fields above to the
+	 * kernel's acquire load of request_seq. The exchange is also the full barrier before
+	 * the load of sidecar_flags (pairs with the kernel's PARKED and GONE announcements). */
+	atomic_exchange_explicit((_Atomic uint32_t *)&fast->request_seq, seq, memory_order_seq_cst);
+	uint32_t flags = load32(&fast->sidecar_flags, memory_order_relaxed);
+	if (flags & SIDECAR_FAST_SIDECAR_GONE) {
+		uint32_t running = vp_word(seq, VP_RUNNING);
+		atomic_compare_exchange_strong_explicit(&vp->state, &running, vp_word(seq, VP_STOPPED),
+							memory_order_relaxed, memory_order_relaxed);
+		return -ENOENT;
+	}
+	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) && !(flags & SIDECAR_FAST_SIDECAR_PARKED))
+		return 0; /* it polls the doorbell, or is busy and will look before it parks */
+	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	vp->ops->kick(vp->drv_node, vp->cpu);
+	return 0;
+}
+
+/* ---- wait ---------------------------------------------------------------------------------- */
+
+/* The window to poll now: 0 when polling cannot help. */
+static uint64_t poll_window(struct sidecar_vp *vp)
+{
+	if (vp->mode == SIDECAR_WAIT_FUTEX)
+		return 0;
+	uint64_t w = vp->mode == SIDECAR_WAIT_POLL ? vp->poll_cap_ns : vp->poll_ns;
+	if (w && vp->mode == SIDECAR_WAIT_ADAPTIVE) {
+		/* Sharing a host CPU with the sidecar CPU, we could only delay it. */
+		uint32_t side = load32(&vp->fast->sidecar_host_cpu, memory_order_relaxed);
+		if (side && side == vp->host_cpu_hint)
+			return 0;
+	}
+	return w;
+}
+
+/* KVM's rule: a sleep that a longer poll would have caught grows the window, one longer
+ * than the cap shrinks it. */
+static void adapt(struct sidecar_vp *vp, uint64_t window, uint64_t waited_ns)
+{
+	if (vp->mode != SIDECAR_WAIT_ADAPTIVE || waited_ns <= window)
+		return;
+	if (waited_ns > vp->poll_cap_ns) {
+		vp->poll_ns = window / 2 < 1000 ? 0 : window / 2;
+	} else if (window < vp->poll_cap_ns) {
+		uint64_t grown = window * 2 < POLL_GROW_START_NS ? POLL_GROW_START_NS : window * 2;
+		vp->poll_ns = grown > vp->poll_cap_ns ? vp->poll_cap_ns : grown;
+	}
+}
+
+static void clear_sleeping(struct sidecar_vp *vp)
+{
+	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) &&
+	    !atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed))
+		store32(&vp->fast->client_flags, 0, memory_order_relaxed);
+}
+
+/* Sleep on the state word until the command finishes, the deadline passes or the client
+ * closes. */
+static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadline)
+{
+	uint32_t running = vp_word(seq, VP_RUNNING);
+	uint32_t waiting = running | VP_WAITER;
+	uint32_t st = running;
+	int rc;
+
+	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, waiting, memory_order_relaxed,
+						     memory_order_relaxed)) {
+		if (st & VP_DEAD)
+			return -ESHUTDOWN;
+		if ((st & ~VP_WAITER) != running)
+			return collect(vp, seq); /* FINISHED already */
+	}
+	if (vp->features & SIDECAR_FAST_F_SUPPRESS) {
+		/* Announce, full barrier (the xchg), re-check: pairs with the kernel's
+		 * done_seq store, fence, load of client_flags. */
+		atomic_exchange_explicit((_Atomic uint32_t *)&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING,
+					 memory_order_seq_cst);
+	}
+	bool slept = false;
+	for (;;) {
+		if (fast_done(vp, seq)) {
+			rc = collect(vp, seq);
+			break;
+		}
+		int64_t timeout = -1;
+		if (deadline) {
+			uint64_t now = sidecar_now_ns();
+			if (now >= deadline) {
+				/* Give the WAITER bit back; the command keeps running. */
+				uint32_t w = waiting;
+				atomic_compare_exchange_strong_explicit(&vp->state, &w, running, memory_order_relaxed,
+									memory_order_relaxed);
+				rc = (w & VP_DEAD) ? -ESHUTDOWN : -ETIMEDOUT;
+				if (rc == -ETIMEDOUT && (w & VP_STATE_MASK) == VP_FINISHED)
+					rc = collect(vp, seq);
+				break;
+			}
+			timeout = (int64_t)(deadline - now);
+		}
+		if (!slept) {
+			slept = true;
+			stat_inc(&vp->st_sleeps);
+		}
+		sidecar_futex_wait(&vp->state, waiting, timeout);
+		st = atomic_load_explicit(&vp->state, memory_order_acquire);
+		if (st & VP_DEAD) {
+			rc = -ESHUTDOWN;
+			break;
+		}
+		if ((st & VP_STATE_MASK) == VP_FINISHED) {
+			rc = collect(vp, seq);
+			break;
+		}
+	}
+	clear_sleeping(vp);
+	return rc;
+}
+
+int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
+{
+	uint32_t seq = vp->seq;
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+
+	if (st & VP_DEAD)
+		return -ESHUTDOWN;
+	if ((st & VP_STATE_MASK) == VP_STOPPED)
+		return -EINVAL; /* nothing to wait for */
+	if (fast_done(vp, seq)) {
+		stat_inc(&vp->st_polled);
+		return collect(vp, seq);
+	}
+
+	uint64_t window = poll_window(vp);
+	uint64_t start = 0, deadline = 0, now = 0;
+	if (window || timeout_ns >= 0 || vp->mode == SIDECAR_WAIT_ADAPTIVE)
+		start = now = sidecar_now_ns();
+	if (timeout_ns >= 0)
+		deadline = start + (uint64_t)timeout_ns;
+	if (window) {
+		uint64_t until = start + window, last = start;
+		if (deadline && deadline < until)
+			until = deadline;
+		for (unsigned spins = 1;; spins++) {
+			if (fast_done(vp, seq)) {
+				stat_inc(&vp->st_polled);
+				return collect(vp, seq);
+			}
+			cpu_relax();
+			if ((spins & 31) == 0) {
+				if (atomic_load_explicit(&vp->state, memory_order_relaxed) & VP_DEAD)
+					return -ESHUTDOWN;
+				now = sidecar_now_ns();
+				if (now - last > POLL_PREEMPTED_NS) {
+					/* We lost the CPU while polling: someone else needs it. */
+					if (vp->mode == SIDECAR_WAIT_ADAPTIVE)
+						vp->poll_ns = 0;
+					break;
+				}
+				last = now;
+				if (now >= until)
+					break;
+			}
+		}
+	}
+	if (deadline && now >= deadline)
+		return fast_done(vp, seq) ? collect(vp, seq) : -ETIMEDOUT;
+	int rc = sleep_until_done(vp, seq, deadline);
+	if (vp->mode == SIDECAR_WAIT_ADAPTIVE && rc == 0)
+		adapt(vp, window, sidecar_now_ns() - start);
+	return rc;
+}
+
+int rt_fast_try(struct sidecar_vp *vp)
+{
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_acquire);
+
+	if (st & VP_DEAD)
+		return -ESHUTDOWN;
+	switch (st & VP_STATE_MASK) {
+	case VP_STOPPED:
+		return -EINVAL;
+	case VP_FINISHED:
+		return collect(vp, vp->seq);
+	default:
+		if (fast_done(vp, vp->seq)) {
+			stat_inc(&vp->st_polled);
+			return collect(vp, vp->seq);
+		}
+		return -EAGAIN;
+	}
+}
+
+/* Any thread. The sequence in the state word names the command to stop: a cancel racing
+ * with the next post cannot stop that next command. */
+int rt_fast_cancel(struct sidecar_vp *vp)
+{
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_acquire);
+
+	if (st & VP_DEAD)
+		return -ESHUTDOWN;
+	if ((st & VP_STATE_MASK) != VP_RUNNING)
+		return 0;
+	uint32_t seq = vp_word_seq(st);
+	uint32_t full = load32(&vp->fast->request_seq, memory_order_relaxed);
+	if ((full & VP_SEQ_MASK) != seq)
+		return 0;
+	/* Release: orders the stop after what the caller did; the kernel polls it (relaxed),
+	 * and the kick makes a backend that does not poll (KVM) look. */
+	store32(&vp->fast->stop_seq, full, memory_order_release);
+	atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	vp->ops->kick(vp->drv_node, vp->cpu);
+	return 0;
+}
+
+bool rt_fast_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
+{
+	uint64_t deadline = sidecar_now_ns() + timeout_ns;
+	uint32_t posted = load32(&vp->fast->request_seq, memory_order_acquire);
+
+	while (load32(&vp->fast->done_seq, memory_order_acquire) != posted) {
+		if (sidecar_now_ns() > deadline)
+			return false;
+		if (load32(&vp->fast->sidecar_flags, memory_order_acquire) & SIDECAR_FAST_SIDECAR_GONE)
+			return true;
+		sched_yield();
+	}
+	return true;
+}
