@@ -192,11 +192,25 @@ static bool finished_pending(struct sim_node *n)
 /* A finished asynchronous VP: make it findable and poll() readable. */
 static void report_finished(struct sim_node *n, uint32_t index)
 {
+	atomic_fetch_add_explicit(&n->reports_begun, 1, memory_order_seq_cst);
 	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_LOCKFREE)
 		bitmap_set(n, index);
 	else
 		atomic_store_explicit(&n->needs_scan, 1, memory_order_release);
 	event_signal(n);
+	atomic_fetch_add_explicit(&n->reports_done, 1, memory_order_seq_cst);
+}
+
+/* Make the fd readable iff a finished CPU is pending: wait out reports in flight (a few
+ * instructions each), drain, and re-signal what is still pending. */
+static void settle_event(struct sim_node *n)
+{
+	while (atomic_load_explicit(&n->reports_done, memory_order_seq_cst) !=
+	       atomic_load_explicit(&n->reports_begun, memory_order_seq_cst))
+		__builtin_ia32_pause();
+	event_drain(n);
+	if (finished_pending(n))
+		event_signal(n);
 }
 
 /* ---- the response-IPI handler -------------------------------------------------------------- */
@@ -397,11 +411,8 @@ static int sim_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
 	for (;;) {
 		if (shutting_down(n))
 			return -ESHUTDOWN;
-		/* Drain first, then look: a report racing with us re-signals the fd. */
-		event_drain(n);
 		int i = next_finished(n);
-		if (finished_pending(n))
-			event_signal(n);
+		settle_event(n);
 		if (i >= 0) {
 			*cpu = n->base_cpu + (uint32_t)i;
 			return 0;

@@ -88,6 +88,9 @@ struct sim_node {
 	alignas(64) _Atomic uint32_t wait_seq;
 	_Atomic uint32_t wait_waiters;
 	int event_fd; /* readable while a finished CPU is pending */
+	/* Reports in flight (begun, not yet signalled): a reader settles the fd's readiness
+	 * only when none is, so a late eventfd write cannot leave it readable for nothing. */
+	_Atomic uint32_t reports_begun, reports_done;
 };
 
 struct sidecar_sim {

@@ -223,9 +223,9 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 	/* Pairs with the client's store-release of request_seq: the command, the request data
 	 * and the CPU context it wrote before are visible. */
 	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_acquire);
-	uint32_t command = fast->command;
 
 	fault(k, SIDECAR_FAULT_BEFORE_COMMAND);
+	uint32_t command = atomic_load_explicit((_Atomic uint32_t *)&fast->command, memory_order_relaxed);
 	kstat_inc(&k->stats.fast_commands);
 	page->has_error = 0;
 	page->request_data[0] = 0;

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulated driver, as the upstream ioctls see it: claims and their errors, STOP on
+ * each claim state, finished CPUs through read (blocking, non-blocking) and poll, both
+ * reporting paths (scan, lock-free), several nodes, hot-remove, RUN turned into STOP by a
+ * cancel, and the start/scan race that upstream had.
+ */
+#include "sim_util.h"
+
+#include <poll.h>
+#include <pthread.h>
+
+static const struct sidecar_drv_ops *ops = &sidecar_sim_drv_ops;
+
+static bool readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void start_run(struct sidecar_sim *sim, uint32_t cpu)
+{
+	sim_pages(sim, cpu)->command_page.command = SIDECAR_COMMAND_RUN_VP;
+	CHECK_EQ(ops->start(sim_node(sim, cpu / sidecar_sim_config(sim)->cpus), cpu), 0);
+}
+
+static void test_claims(const char *target)
+{
+	struct sidecar_sim *sim = sim_open(target);
+	struct sidecar_drv_node *n = sim_node(sim, 0);
+	uint32_t cpu;
+
+	/* Bad CPUs. */
+	CHECK_EQ(ops->start(n, 4), -EINVAL);
+	CHECK_EQ(ops->stop(n, 4), -EINVAL);
+	CHECK_EQ(ops->run(n, 99, NULL), -EINVAL);
+	CHECK_EQ(ops->claim_direct(n, 4, NULL), -EINVAL);
+	/* STOP on an idle VP: not an async run. */
+	CHECK_EQ(ops->stop(n, 0), -EINVAL);
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN);
+	CHECK(!readable(ops->poll_fd(n)));
+
+	/* spin: START claims, a second START or a RUN is busy, STOP twice is fine. */
+	start_run(sim, 1);
+	CHECK_EQ(ops->start(n, 1), -EBUSY);
+	CHECK_EQ(ops->run(n, 1, NULL), -EBUSY);
+	CHECK_EQ(ops->claim_direct(n, 1, NULL), -EBUSY);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, -1), -EBUSY);
+	usleep(5000);
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN); /* still spinning */
+	CHECK_EQ(ops->stop(n, 1), 0);
+	CHECK_EQ(ops->stop(n, 1), 0); /* STOPPING / STOPPED: a no-op */
+	CHECK_EQ(ops->read(n, &cpu, false), 0);
+	CHECK_EQ(cpu, 1);
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN); /* reported once */
+	CHECK(!readable(ops->poll_fd(n)));
+	CHECK_EQ(ops->stop(n, 1), -EINVAL);          /* AVAIL again */
+
+	/* Two VPs finish; poll stays readable until both are read. */
+	start_run(sim, 2);
+	start_run(sim, 3);
+	CHECK_EQ(ops->stop(n, 2), 0);
+	CHECK_EQ(ops->stop(n, 3), 0);
+	uint64_t t0 = ms_now();
+	while (!(sim_status(sim, 2) == SIDECAR_CPU_IDLE && sim_status(sim, 3) == SIDECAR_CPU_IDLE) &&
+	       ms_now() - t0 < 5000)
+		usleep(100);
+	CHECK(readable(ops->poll_fd(n)));
+	uint32_t a = 0, b = 0;
+	CHECK_EQ(ops->read(n, &a, true), 0);
+	CHECK(readable(ops->poll_fd(n)));
+	CHECK_EQ(ops->read(n, &b, true), 0);
+	CHECK((a == 2 && b == 3) || (a == 3 && b == 2));
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN);
+	CHECK(!readable(ops->poll_fd(n)));
+
+	/* A synchronous RUN is not reported to readers. */
+	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_NONE), 0);
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN);
+
+	/* DIRECT: exclusive; upstream operations on it are refused. */
+	struct sidecar_drv_notify nt = {0};
+	CHECK_EQ(ops->claim_direct(n, 0, &nt), 0);
+	CHECK_EQ(ops->claim_direct(n, 0, &nt), -EBUSY);
+	CHECK_EQ(ops->start(n, 0), -EBUSY);
+	CHECK_EQ(ops->run(n, 0, NULL), -EBUSY);
+	CHECK_EQ(ops->stop(n, 0), -EINVAL);
+	ops->release_direct(n, 0);
+	CHECK_EQ(ops->start(n, 0), 0);
+	CHECK_EQ(ops->stop(n, 0), 0);
+	CHECK_EQ(ops->read(n, &cpu, false), 0);
+
+	/* Hot-remove: the CPU leaves; every claim of it is then -ENOENT. */
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 3, 10000000000ll), 0);
+	CHECK_EQ(sim_status(sim, 3), SIDECAR_CPU_REMOVED);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 3, -1), -ENOENT);
+	CHECK_EQ(ops->start(n, 3), -ENOENT);
+	CHECK_EQ(ops->run(n, 3, NULL), -ENOENT);
+	CHECK_EQ(ops->claim_direct(n, 3, &nt), -ENOENT);
+	CHECK_EQ(ops->stop(n, 3), -EINVAL);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 42, -1), -EINVAL);
+	/* The others are unaffected. */
+	CHECK_EQ(sim_run_sync(sim, 2, SIDECAR_COMMAND_NONE), 0);
+	sidecar_sim_destroy(sim);
+}
+
+static void *blocking_reader(void *arg)
+{
+	struct sidecar_sim *sim = arg;
+	static uint32_t cpu;
+	int rc = ops->read(sim_node(sim, 0), &cpu, false);
+	return rc == 0 ? &cpu : NULL;
+}
+
+static void test_blocking_read(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:cpus=2,guest=spin");
+	pthread_t t;
+
+	REQUIRE(pthread_create(&t, NULL, blocking_reader, sim) == 0);
+	usleep(10000);
+	start_run(sim, 1);
+	usleep(10000);
+	CHECK_EQ(ops->stop(sim_node(sim, 0), 1), 0);
+	void *ret;
+	pthread_join(t, &ret);
+	CHECK(ret != NULL && *(uint32_t *)ret == 1);
+
+	/* Shutdown wakes a blocked reader with -ESHUTDOWN. */
+	struct sidecar_sim *s2 = sim_open("sim:cpus=1");
+	REQUIRE(pthread_create(&t, NULL, blocking_reader, s2) == 0);
+	usleep(10000);
+	sidecar_sim_shutdown(s2);
+	pthread_join(t, &ret);
+	CHECK(ret == NULL);
+	sidecar_sim_destroy(s2);
+	sidecar_sim_destroy(sim);
+}
+
+struct canceller {
+	struct sidecar_sim *sim;
+	_Atomic uint32_t *word;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+	usleep(20000);
+	atomic_store(c->word, 1);
+	ops->interrupt(sim_node(c->sim, 0));
+	return NULL;
+}
+
+static void test_run_cancel(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:cpus=1,guest=spin");
+	_Atomic uint32_t cancel = 0;
+	struct canceller c = {sim, &cancel};
+	pthread_t t;
+
+	REQUIRE(pthread_create(&t, NULL, cancel_later, &c) == 0);
+	sim_pages(sim, 0)->command_page.command = SIDECAR_COMMAND_RUN_VP;
+	CHECK_EQ(ops->run(sim_node(sim, 0), 0, &cancel), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(sim_pages(sim, 0)->command_page.request_data[0], 0); /* stopped, no intercept */
+	CHECK_EQ(sim_status(sim, 0), SIDECAR_CPU_IDLE);
+	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_NONE), 0); /* claim released */
+	sidecar_sim_destroy(sim);
+}
+
+static void test_nodes(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:nodes=3,cpus=2");
+	const struct sidecar_params *p = sidecar_sim_params(sim);
+	const struct sidecar_output *o = sidecar_sim_output(sim);
+	uint32_t cpu;
+
+	CHECK_EQ(ops->node_count(sidecar_sim_drv(sim)), 3);
+	CHECK(ops->node(sidecar_sim_drv(sim), 3) == NULL);
+	CHECK_EQ(p->node_count, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct sidecar_drv_node_info info;
+		ops->node_info(sim_node(sim, i), &info);
+		CHECK_EQ(info.base_cpu, 2 * i);
+		CHECK_EQ(info.cpu_count, 2);
+		CHECK_EQ(info.per_cpu_shmem, 8192);
+		CHECK_EQ(p->nodes[i].base_vp, 2 * i);
+		CHECK_EQ(p->nodes[i].vp_count, 2);
+		CHECK_EQ(p->nodes[i].memory_size, sidecar_required_memory(2));
+		CHECK_EQ(o->nodes[i].control_page, p->nodes[i].memory_base);
+		CHECK_EQ(o->nodes[i].shmem_pages_base, p->nodes[i].memory_base + 4096);
+		CHECK_EQ(o->nodes[i].shmem_pages_size, 2 * 8192);
+		CHECK((uintptr_t)info.shmem == o->nodes[i].shmem_pages_base);
+		struct sidecar_control_page *cp = sidecar_sim_control_page(sim, i);
+		CHECK_EQ(cp->index, i);
+		CHECK_EQ(cp->base_cpu, 2 * i);
+		CHECK_EQ(cp->cpu_count, 2);
+		CHECK(cp->response_vector != 0);
+		CHECK_EQ(cp->cpu_status[0], SIDECAR_CPU_IDLE);
+		CHECK_EQ(cp->cpu_status[2], SIDECAR_CPU_REMOVED); /* beyond cpu_count */
+	}
+	/* A CPU belongs to one node only. */
+	CHECK_EQ(ops->start(sim_node(sim, 0), 2), -EINVAL);
+	CHECK_EQ(sim_run_sync(sim, 5, SIDECAR_COMMAND_NONE), 0);
+	start_run(sim, 4);
+	CHECK_EQ(ops->read(sim_node(sim, 2), &cpu, false), 0);
+	CHECK_EQ(cpu, 4);
+	CHECK_EQ(ops->read(sim_node(sim, 1), &cpu, true), -EAGAIN);
+	sidecar_sim_destroy(sim);
+}
+
+/* The start/scan race: while START sits between its claim and the status change (the hook
+ * widens that window), a concurrent reader must not report the CPU. */
+static struct sidecar_sim *race_sim;
+static _Atomic int race_reported;
+
+static void race_hook(void *ctx, uint32_t cpu)
+{
+	(void)ctx;
+	uint32_t got;
+	/* Another CPU completes a command meanwhile, so the driver has a reason to scan; a
+	 * scan right now sees this VP claimed and its status still IDLE from the last run. */
+	CHECK_EQ(sim_run_sync(race_sim, 1, SIDECAR_COMMAND_NONE), 0);
+	for (int i = 0; i < 3; i++)
+		if (ops->read(sim_node(race_sim, 0), &got, true) == 0 && got == cpu)
+			atomic_store(&race_reported, 1);
+}
+
+static void test_start_scan_race(const char *target)
+{
+	race_sim = sim_open(target);
+	struct sidecar_drv_node *n = sim_node(race_sim, 0);
+	uint32_t cpu;
+
+	sidecar_sim_set_start_hook(race_sim, race_hook, NULL);
+	for (int i = 0; i < 200; i++) {
+		start_run(race_sim, 0); /* a spin guest: it cannot finish before the STOP */
+		CHECK_EQ(atomic_load(&race_reported), 0);
+		CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN);
+		CHECK_EQ(ops->stop(n, 0), 0);
+		CHECK_EQ(ops->read(n, &cpu, false), 0);
+		CHECK_EQ(cpu, 0);
+	}
+	sidecar_sim_set_start_hook(race_sim, NULL, NULL);
+	sidecar_sim_destroy(race_sim);
+}
+
+static void test_bad_targets(void)
+{
+	static const char *const bad[] = {
+		"", "simx", "sim:", "sim:foo=1", "sim:nodes=0", "sim:nodes=129", "sim:cpus=4033",
+		"sim:cpus=0", "sim:nodes=2,nodes=3", "sim:backend=hyperv", "sim:mem=1000",
+		"sim:mem=0", "sim:mem=1T", "sim:guest=loop", "sim:backend=kvm,guest=io", "sim:work_ns=-1",
+		"sim:pin=a", "sim:pin=3-1", "sim:pin=5000", "sim:nodes", "sim:cpus=", "sim:cpus=2,",
+		"sim:,cpus=2", "sim:io_port=70000", "sim:report=fast", "sim:nodes=128,cpus=4032",
+	};
+	struct sidecar_sim_config cfg;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		int rc = sidecar_sim_config_parse(bad[i], &cfg, err, sizeof(err));
+		if (rc != -EINVAL || !err[0])
+			fprintf(stderr, "target '%s' accepted (rc %d)\n", bad[i], rc);
+		CHECK_EQ(rc, -EINVAL);
+		CHECK(err[0] != 0);
+	}
+	CHECK_EQ(sidecar_sim_config_parse("sim:foo=1", &cfg, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "'foo'") != NULL);
+	CHECK_EQ(sidecar_sim_config_parse("sim:cpus=9999", &cfg, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "cpus") != NULL);
+
+	CHECK_EQ(sidecar_sim_config_parse("sim", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(cfg.nodes, 1);
+	CHECK_EQ(cfg.cpus, 2);
+	CHECK_EQ(cfg.mem, 64ull << 20);
+	CHECK_EQ(cfg.backend, SIDECAR_SIM_BACKEND_SYNTHETIC);
+	CHECK_EQ(cfg.guest, SIDECAR_GUEST_IO);
+	CHECK_EQ(cfg.work_ns, 0);
+	CHECK_EQ(sidecar_sim_config_parse("sim:nodes=2,cpus=4,backend=kvm,pin=0-1", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(cfg.nodes, 2);
+	CHECK_EQ(cfg.cpus, 4);
+	CHECK_EQ(cfg.backend, SIDECAR_SIM_BACKEND_KVM);
+	CHECK_EQ(cfg.pin_count, 2);
+	CHECK_EQ(sidecar_sim_config_parse("sim:pin=0-1,3,cpus=3,mem=2M,guest=halt,work_ns=5", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(cfg.pin_count, 3);
+	CHECK_EQ(cfg.pin[2], 3);
+	CHECK_EQ(cfg.cpus, 3);
+	CHECK_EQ(cfg.mem, 2ull << 20);
+	CHECK_EQ(cfg.guest, SIDECAR_GUEST_HALT);
+	CHECK_EQ(cfg.work_ns, 5);
+	CHECK_EQ(sidecar_sim_config_parse("sim:pin=0+1", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(cfg.pin_count, 2);
+
+	/* Boot-time errors name the problem too. */
+	struct sidecar_sim *sim = NULL;
+	CHECK_EQ(sidecar_sim_config_parse("sim:pin=1000", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(sidecar_sim_create(&cfg, &sim, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "1000") != NULL);
+}
+
+static void test_pinning(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:cpus=2,pin=0");
+	/* The kernel advertises the host CPU it runs on (+1) in its fast line. */
+	CHECK_EQ(sidecar_command_page_fast(&sim_pages(sim, 0)->command_page)->sidecar_host_cpu, 1);
+	CHECK_EQ(sidecar_command_page_fast(&sim_pages(sim, 1)->command_page)->sidecar_host_cpu, 1);
+	sidecar_sim_destroy(sim);
+}
+
+int main(void)
+{
+	check_watchdog(180);
+	test_bad_targets();
+	test_claims("sim:cpus=4,guest=spin");
+	test_claims("sim:cpus=4,guest=spin,report=lockfree");
+	test_blocking_read();
+	test_run_cancel();
+	test_nodes();
+	test_start_scan_race("sim:cpus=2,guest=spin");
+	test_start_scan_race("sim:cpus=2,guest=spin,report=lockfree");
+	test_pinning();
+	return check_report("test_driver");
+}
