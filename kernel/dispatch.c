@@ -200,12 +200,12 @@ static void serve_status_request(struct sidecar_kcpu *k)
 }
 
 /* Publishes the completion of fast request `seq`. */
-static void complete_fast(struct sidecar_kcpu *k, uint32_t seq)
+static void complete_fast(struct sidecar_kcpu *k, uint32_t seq, bool intercept)
 {
 	struct sidecar_command_page *page = k->command_page;
 	struct sidecar_fast_line *fast = sidecar_kcpu_fast(k);
 
-	fast->intercept = page->request_data[0];
+	fast->intercept = intercept;
 	fast->has_error = page->has_error;
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results and the copies above: pairs with the client's acquire load
@@ -228,11 +228,10 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 	uint32_t command = atomic_load_explicit((_Atomic uint32_t *)&fast->command, memory_order_relaxed);
 	kstat_inc(&k->stats.fast_commands);
 	page->has_error = 0;
-	page->request_data[0] = 0;
 	k->serving_seq = seq;
 	k->serving_fast = true;
 	sidecar_kernel_dispatch(k, command);
-	complete_fast(k, seq);
+	complete_fast(k, seq, command == SIDECAR_COMMAND_RUN_VP && !page->has_error && page->request_data[0]);
 }
 
 /*
@@ -251,8 +250,7 @@ static void leave(struct sidecar_kcpu *k)
 	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_acquire);
 	if (seq != fast->done_seq) {
 		sidecar_kernel_set_error(k->command_page, "cpu removed");
-		k->command_page->request_data[0] = 0;
-		complete_fast(k, seq);
+		complete_fast(k, seq, false);
 	}
 }
 
