@@ -91,8 +91,9 @@ static void plat_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 	struct sim_cpu *c = sim_cpu_of(k);
 	struct sidecar_sim *sim = c->node->sim;
 
-	if (sim->fault_fn)
-		sim->fault_fn(sim->fault_ctx, sim, c->cpu, where);
+	sidecar_sim_fault_fn fn = atomic_load_explicit(&sim->fault_fn, memory_order_acquire);
+	if (fn)
+		fn(atomic_load_explicit(&sim->fault_ctx, memory_order_relaxed), sim, c->cpu, where);
 }
 
 static const struct sidecar_platform_ops sim_platform_ops = {
@@ -451,7 +452,6 @@ void sidecar_sim_shutdown(struct sidecar_sim *sim)
 				c->joined = true;
 			}
 		}
-		sim_driver_remove(n);
 	}
 	if (sim->backend_ready) {
 		sim->backend.ops->fini(&sim->backend);
@@ -468,6 +468,7 @@ void sidecar_sim_destroy(struct sidecar_sim *sim)
 	sidecar_sim_shutdown(sim);
 	for (uint32_t i = 0; sim->nodes && i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
+		sim_driver_remove(n);
 		free(n->cpus);
 		free(n->slots);
 		if (n->memory)
@@ -527,16 +528,18 @@ int sidecar_sim_cpu_stats(const struct sidecar_sim *sim, uint32_t cpu, struct si
 	return 0;
 }
 
+/* The hooks are published with release stores (the function after its context), so a CPU
+ * thread that loads the function (acquire) also sees its context. */
 void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn, void *ctx)
 {
-	sim->fault_ctx = ctx;
-	sim->fault_fn = fn;
+	atomic_store_explicit(&sim->fault_ctx, ctx, memory_order_relaxed);
+	atomic_store_explicit(&sim->fault_fn, fn, memory_order_release);
 }
 
 void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx)
 {
-	sim->start_ctx = ctx;
-	sim->start_fn = fn;
+	atomic_store_explicit(&sim->start_ctx, ctx, memory_order_relaxed);
+	atomic_store_explicit(&sim->start_fn, fn, memory_order_release);
 }
 
 bool sidecar_sim_shutting_down(const struct sidecar_sim *sim)

@@ -196,7 +196,7 @@ static void report_finished(struct sim_node *n, uint32_t index)
 	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_LOCKFREE)
 		bitmap_set(n, index);
 	else
-		atomic_store_explicit(&n->needs_scan, 1, memory_order_release);
+		atomic_store_explicit(&n->needs_scan, 1, memory_order_seq_cst);
 	event_signal(n);
 	atomic_fetch_add_explicit(&n->reports_done, 1, memory_order_seq_cst);
 }
@@ -238,12 +238,13 @@ void sim_driver_isr(struct sim_cpu *c)
 			if (claim_now == SIM_CLAIM_ASYNC || claim_now == SIM_CLAIM_ASYNC_STOPPING)
 				report_finished(n, index);
 			else
-				atomic_store_explicit(&n->needs_scan, 1, memory_order_release);
+				atomic_store_explicit(&n->needs_scan, 1, memory_order_seq_cst);
 		}
 	}
-	/* The wait queue: pairs with the waiter's registration (sim_driver_wait). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&n->wait_waiters, memory_order_relaxed)) {
+	/* The wait queue, Dekker with seq_cst operations: what the waiters test (the status,
+	 * stored seq_cst by the kernel before signalling; needs_scan; the bitmap) precedes
+	 * this load, and a waiter registers before testing (sim_driver_wait). */
+	if (atomic_load_explicit(&n->wait_waiters, memory_order_seq_cst)) {
 		atomic_fetch_add_explicit(&n->wait_seq, 1, memory_order_release);
 		sidecar_futex_wake(&n->wait_seq, INT_MAX);
 	}
@@ -265,6 +266,8 @@ int sim_driver_probe(struct sim_node *n)
 	return 0;
 }
 
+/* After shutdown: no CPU runs, but a thread woken from a driver wait may still be on its
+ * way out of an operation, so this runs at destroy time, not at shutdown. */
 void sim_driver_remove(struct sim_node *n)
 {
 	if (n->event_fd >= 0) {
@@ -313,8 +316,9 @@ static int sim_start(struct sidecar_drv_node *node, uint32_t cpu)
 	rc = claim(n, i, SIM_CLAIM_STARTING);
 	if (rc)
 		return rc;
-	if (n->sim->start_fn)
-		n->sim->start_fn(n->sim->start_ctx, cpu);
+	sidecar_sim_start_fn hook = atomic_load_explicit(&n->sim->start_fn, memory_order_acquire);
+	if (hook)
+		hook(atomic_load_explicit(&n->sim->start_ctx, memory_order_relaxed), cpu);
 	if (!start_cpu(n, i)) {
 		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
 		return atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
@@ -368,7 +372,7 @@ static bool cpu_idle_or_cancelled(void *p)
 {
 	struct idle_arg *a = p;
 
-	if (atomic_load_explicit(status_of(a->n, a->index), memory_order_acquire) == SIDECAR_CPU_IDLE)
+	if (atomic_load_explicit(status_of(a->n, a->index), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
 		return true;
 	if (!a->stopped && a->cancel && atomic_load_explicit(a->cancel, memory_order_acquire)) {
 		/* As a signal does upstream: turn the request into a STOP and wait it out. */
@@ -491,7 +495,7 @@ static void sim_kick(struct sidecar_drv_node *node, uint32_t cpu)
 static bool cpu_removed(void *p)
 {
 	struct idle_arg *a = p;
-	return atomic_load_explicit(status_of(a->n, a->index), memory_order_acquire) == SIDECAR_CPU_REMOVED;
+	return atomic_load_explicit(status_of(a->n, a->index), memory_order_seq_cst) == SIDECAR_CPU_REMOVED;
 }
 
 int sidecar_sim_hot_remove(struct sidecar_sim *sim, uint32_t cpu, int64_t timeout_ns)

@@ -106,10 +106,10 @@ struct sidecar_sim {
 	_Atomic bool shutting_down;
 	bool shut_down;
 	pthread_mutex_t lifecycle_lock;
-	sidecar_sim_fault_fn fault_fn;
-	void *fault_ctx;
-	sidecar_sim_start_fn start_fn;
-	void *start_ctx;
+	_Atomic(sidecar_sim_fault_fn) fault_fn;
+	_Atomic(void *) fault_ctx;
+	_Atomic(sidecar_sim_start_fn) start_fn;
+	_Atomic(void *) start_ctx;
 };
 
 static inline struct sim_cpu *sim_cpu_of(struct sidecar_kcpu *k)

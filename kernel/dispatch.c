@@ -194,8 +194,9 @@ static void serve_status_request(struct sidecar_kcpu *k)
 	sidecar_kernel_dispatch(k, command);
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results: pairs with the acquire loads of cpu_status in the driver's
-	 * RUN wait and finished-CPU scan, and in the client's collection. */
-	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE, memory_order_release);
+	 * RUN wait and finished-CPU scan. seq_cst: the driver's wait queue is a Dekker pair
+	 * on (this status, its waiter count) (driver/sim_driver.c). */
+	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE, memory_order_seq_cst);
 	sidecar_kernel_respond(k, false);
 }
 
@@ -209,8 +210,9 @@ static void complete_fast(struct sidecar_kcpu *k, uint32_t seq, bool intercept)
 	fast->has_error = page->has_error;
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results and the copies above: pairs with the client's acquire load
-	 * of done_seq (runtime/vp_wait.c) and with the completion hook's. */
-	atomic_store_explicit((_Atomic uint32_t *)&fast->done_seq, seq, memory_order_release);
+	 * of done_seq (runtime/vp_wait.c) and with the completion hook's. seq_cst: it is
+	 * also the store half of the response Dekker pair (kernel/park.c, respond). */
+	atomic_store_explicit((_Atomic uint32_t *)&fast->done_seq, seq, memory_order_seq_cst);
 	k->serving_fast = false;
 	sidecar_kernel_respond(k, true);
 }
@@ -237,8 +239,9 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 /*
  * The CPU leaves. A fast request posted before GONE was visible is completed with an error
  * so that its poster is not left waiting; one posted after is the poster's to notice.
- * Pairs with the client's post: (client) store request_seq; full fence; load sidecar_flags,
- * against (here) set GONE; full fence; load request_seq. At least one side sees the other.
+ * Pairs with the client's post: (client) seq_cst exchange of request_seq, seq_cst load of
+ * sidecar_flags, against (here) seq_cst RMW setting GONE, seq_cst load of request_seq. In
+ * the single total order of seq_cst operations one side's load follows the other's store.
  */
 static void leave(struct sidecar_kcpu *k)
 {
@@ -246,8 +249,7 @@ static void leave(struct sidecar_kcpu *k)
 
 	atomic_fetch_or_explicit((_Atomic uint32_t *)&fast->sidecar_flags, SIDECAR_FAST_SIDECAR_GONE,
 				 memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
-	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_acquire);
+	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_seq_cst);
 	if (seq != fast->done_seq) {
 		sidecar_kernel_set_error(k->command_page, "cpu removed");
 		complete_fast(k, seq, false);
@@ -311,7 +313,7 @@ int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)
 		k->plat->vp_online(k, NULL);
 	k->be->vp_destroy(k->vp);
 	k->vp = NULL;
-	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED, memory_order_release);
+	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED, memory_order_seq_cst);
 	sidecar_kernel_respond(k, false);
 	return 0;
 }

@@ -14,14 +14,15 @@
  *
  * The announce / full fence / re-check / sleep sequence, both directions (docs/fast-path.md):
  *
- *   request:  sidecar  flags |= PARKED; fence; if (doorbell rang) abort; halt
- *             VMM      request_seq = n;  fence; if (flags & PARKED) IPI
- *   response: VMM      flags |= SLEEPING; fence; if (done_seq == n) abort; sleep
- *             sidecar  done_seq = n;      fence; if (flags & SLEEPING) IPI
+ *   request:  sidecar  flags |= PARKED;   if (doorbell rang) abort; halt
+ *             VMM      request_seq = n;   if (flags & PARKED) IPI
+ *   response: VMM      flags = SLEEPING;  if (done_seq == n) abort; sleep
+ *             sidecar  done_seq = n;      if (flags & SLEEPING) IPI
  *
- * Each pair is Dekker's: with a full fence between each side's store and load, at least one
- * side sees the other's store, so either the sleeper does not sleep or the signaller
- * signals. The IPI itself is latched (the simulated halt consumes a pending interrupt, as
+ * Each pair is Dekker's: every store and load above is seq_cst (on x86 the stores are
+ * locked RMWs or xchg, a full barrier), so in the single total order of seq_cst operations
+ * one side's load comes after the other's store and sees it: either the sleeper does not
+ * sleep or the signaller signals. The IPI itself is latched (the simulated halt consumes a pending interrupt, as
  * `sti; hlt` does), so a signal sent before the halt is not lost.
  */
 #include "kernel.h"
@@ -53,10 +54,16 @@ static inline bool doorbell_rang(struct sidecar_fast_line *fast)
 	return load32(&fast->request_seq, memory_order_acquire) != fast->done_seq;
 }
 
-static inline uint8_t load_status(struct sidecar_kcpu *k)
+/* seq_cst variant for the re-check after announcing PARKED (the load half of Dekker). */
+static inline bool doorbell_rang_sc(struct sidecar_fast_line *fast)
+{
+	return load32(&fast->request_seq, memory_order_seq_cst) != fast->done_seq;
+}
+
+static inline uint8_t load_status(struct sidecar_kcpu *k, memory_order mo)
 {
 	/* Pairs with the driver's release (CAS) that moved the status away from IDLE. */
-	return atomic_load_explicit(sidecar_kcpu_status(k), memory_order_acquire);
+	return atomic_load_explicit(sidecar_kcpu_status(k), mo);
 }
 
 static void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
@@ -120,7 +127,7 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 
 		if (mailbox && doorbell_rang(fast))
 			return SIDECAR_PARK_FAST;
-		uint8_t status = load_status(k);
+		uint8_t status = load_status(k, memory_order_acquire);
 		if (status != SIDECAR_CPU_IDLE) {
 			*status_out = status;
 			return SIDECAR_PARK_STATUS;
@@ -164,14 +171,15 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 
 		/* Halt, announcing it first. The announcement is made whatever the policy:
 		 * a VMM that switches to SUPPRESS while this CPU is halted must see that it
-		 * has to signal. Full barrier (seq_cst RMW + fence): pairs with the VMM's
-		 * exchange of request_seq followed by its load of sidecar_flags. */
+		 * has to signal. Dekker with seq_cst operations: our RMW then our loads of
+		 * request_seq and cpu_status, against the VMM's exchange of request_seq then
+		 * its load of sidecar_flags (and the driver's CAS of the status, which always
+		 * signals). */
 		fault(k, SIDECAR_FAULT_BEFORE_PARK);
 		atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_PARKED, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
 		features = load32(&fast->features, memory_order_relaxed);
 		mailbox = features & SIDECAR_FAST_F_MAILBOX;
-		if ((mailbox && doorbell_rang(fast)) || load_status(k) != SIDECAR_CPU_IDLE) {
+		if ((mailbox && doorbell_rang_sc(fast)) || load_status(k, memory_order_seq_cst) != SIDECAR_CPU_IDLE) {
 			atomic_fetch_and_explicit(flags, ~SIDECAR_FAST_SIDECAR_PARKED, memory_order_relaxed);
 			continue;
 		}
@@ -195,10 +203,10 @@ void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast_request)
 		uint32_t features = load32(&fast->features, memory_order_relaxed);
 		if (features & SIDECAR_FAST_F_SUPPRESS) {
 			fault(k, SIDECAR_FAULT_BEFORE_SIGNAL);
-			/* Pairs with the fence between the VMM's store of SLEEPING and its
-			 * re-check of done_seq: one of us sees the other. */
-			atomic_thread_fence(memory_order_seq_cst);
-			if (!(load32(&fast->client_flags, memory_order_relaxed) &
+			/* Dekker with the VMM: our seq_cst store of done_seq (complete_fast)
+			 * then this seq_cst load, against its seq_cst exchange of SLEEPING
+			 * then its seq_cst re-check of done_seq: one of us sees the other. */
+			if (!(load32(&fast->client_flags, memory_order_seq_cst) &
 			      SIDECAR_FAST_CLIENT_SLEEPING)) {
 				kstat_inc(&k->stats.suppressed_signals);
 				return;

@@ -8,16 +8,18 @@
  *
  * The handshakes with the sidecar kernel (kernel/park.c has the other halves):
  *
- *   request   we: request_seq = n (xchg: a full barrier); load sidecar_flags;
+ *   request   we: request_seq = n (xchg); load sidecar_flags;
  *                 kick only if PARKED (SUPPRESS), always otherwise.
- *             it: sidecar_flags |= PARKED (RMW: full barrier); re-check request_seq; halt.
- *   response  we: client_flags = SLEEPING (xchg: full barrier); re-check done_seq; sleep.
- *             it: done_seq = n (release); fence; if SLEEPING, IPI -> rt_fast_notify.
- *   removal   it: sidecar_flags |= GONE; fence; a posted request is completed with an error.
+ *             it: sidecar_flags |= PARKED (RMW); re-check request_seq; halt.
+ *   response  we: client_flags = SLEEPING (xchg); re-check done_seq; sleep.
+ *             it: done_seq = n; if SLEEPING, IPI -> rt_fast_notify.
+ *   removal   it: sidecar_flags |= GONE; a posted request is completed with an error.
  *             we: after posting, GONE in sidecar_flags means nobody will serve us: -ENOENT.
  *
- * Dekker's argument for each pair: both sides store, fence, then load the other's flag, so
- * at least one of them sees the other's store; nobody sleeps through a signal it needed.
+ * Dekker's argument for each pair: both sides store then load the other's flag, all
+ * seq_cst, so in the single total order one load follows the other side's store and sees
+ * it; nobody sleeps through a signal it needed. (On x86 the seq_cst stores are xchg or
+ * locked RMWs: full barriers; the loads are plain.)
  */
 #include "../driver/futex.h"
 #include "internal.h"
@@ -142,7 +144,7 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 	 * kernel's acquire load of request_seq. The exchange is also the full barrier before
 	 * the load of sidecar_flags (pairs with the kernel's PARKED and GONE announcements). */
 	atomic_exchange_explicit((_Atomic uint32_t *)&fast->request_seq, seq, memory_order_seq_cst);
-	uint32_t flags = load32(&fast->sidecar_flags, memory_order_relaxed);
+	uint32_t flags = load32(&fast->sidecar_flags, memory_order_seq_cst);
 	if (flags & SIDECAR_FAST_SIDECAR_GONE) {
 		uint32_t running = vp_word(seq, VP_RUNNING);
 		atomic_compare_exchange_strong_explicit(&vp->state, &running, vp_word(seq, VP_STOPPED),
@@ -218,7 +220,8 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 	}
 	bool slept = false;
 	for (;;) {
-		if (fast_done(vp, seq)) {
+		/* seq_cst: the load half of the response Dekker pair (kernel/park.c). */
+		if (load32(&vp->fast->done_seq, memory_order_seq_cst) == seq) {
 			rc = collect(vp, seq);
 			break;
 		}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sidecar-latency: the types every part of the tool shares. One measurement (a wait mode
+ * or a reference) becomes a struct lat_result; a whole invocation is a struct lat_run.
+ */
+#ifndef SIDECAR_BENCH_LATENCY_H
+#define SIDECAR_BENCH_LATENCY_H
+
+#include "latency_hist.h"
+
+#include <sidecar/client.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAT_MAX_MODES 4
+#define LAT_TARGET_MAX 512
+
+/* Exit statuses. */
+#define LAT_EXIT_OK 0
+#define LAT_EXIT_FAIL 1  /* the library or the system failed (a message says which) */
+#define LAT_EXIT_USAGE 2 /* a bad option or value (a message names it) */
+
+/* How long one measurement runs. */
+struct lat_budget {
+	uint64_t iterations;    /* measured round trips; 0: run for duration_ns */
+	uint64_t duration_ns;
+	uint64_t warmup;        /* round trips run first and left out of the stats */
+	uint64_t warmup_max_ns; /* the warmup stops after this long (0: no limit) */
+};
+
+/* What the invocation measures, and where. */
+struct lat_cfg {
+	char target[LAT_TARGET_MAX]; /* as passed to sidecar_client_open */
+	int client_cpu;              /* the measuring thread */
+	int sidecar_cpu;             /* the sidecar CPU's thread; the references' partner */
+	uint32_t vp;                 /* the VP (sidecar CPU number) acquired */
+	uint64_t work_ns;
+	bool read_message;
+	struct lat_budget budget;
+	enum sidecar_wait_mode modes[LAT_MAX_MODES];
+	int nmodes;
+};
+
+/* The machine, for the table's header and the JSON "machine" object. */
+struct lat_machine {
+	char cpu_model[128];
+	long nproc;      /* online CPUs */
+	int allowed;     /* CPUs this process may run on */
+	char kernel[128];
+	char hostname[256];
+	char date[40];   /* ISO 8601, UTC */
+	char clocksource[64];
+	uint64_t timer_min_ns, timer_p50_ns; /* cost of one clock_gettime(CLOCK_MONOTONIC) */
+};
+
+/* One measurement: a wait mode ("seed", "futex", "poll", "adaptive") or a reference
+ * ("spin", "futex"). Every per-round-trip figure is over the measured loop only. */
+struct lat_result {
+	char name[16];
+	bool reference;
+	bool skipped;
+	char skip_reason[192];
+	uint64_t warmup;     /* warmup round trips actually run */
+	uint64_t iterations; /* measured round trips (every one is in the stats) */
+	uint64_t min_ns, p50_ns, p99_ns, p999_ns, max_ns;
+	double mean_ns;
+	double wall_s;
+	double round_trips_per_s;
+	double cpu_ns_per_rt;        /* CLOCK_PROCESS_CPUTIME_ID: every thread, sidecar's too */
+	double client_cpu_ns_per_rt; /* CLOCK_THREAD_CPUTIME_ID of the measuring thread */
+	double request_signals_per_rt, response_signals_per_rt, sleeps_per_rt, polled_per_rt;
+	uint32_t message_type; /* --read-message: the last intercept's type, port */
+	uint16_t message_port;
+	struct lat_hist hist;  /* kept for the plot */
+};
+
+/* Signal and sleep counts over a measured loop (deltas). */
+struct lat_counters {
+	uint64_t request_signals, response_signals, sleeps, polled;
+};
+
+struct lat_run {
+	struct lat_cfg cfg;
+	struct lat_machine machine;
+	struct lat_result refs[2]; /* spin, futex */
+	int nrefs;
+	struct lat_result modes[LAT_MAX_MODES];
+	int nmodes;
+};
+
+/* The fast-path ratios printed after the table; NAN where an input is missing. */
+struct lat_ratios {
+	double poll_vs_spin_p50;
+	double adaptive_vs_poll_p50;
+	double futex_vs_futex_ref_p50;
+	double adaptive_vs_futex_client_cpu;
+};
+
+/* latency_result.c */
+int lat_result_init(struct lat_result *r, const char *name, bool reference);
+void lat_result_free(struct lat_result *r);
+void lat_result_skip(struct lat_result *r, const char *reason);
+/* Fills the percentiles, mean and rates from the histogram, wall_s and the CPU times. */
+void lat_result_finish(struct lat_result *r, uint64_t cpu_ns, uint64_t client_cpu_ns);
+void lat_result_set_counters(struct lat_result *r, const struct lat_counters *c);
+/* A measured (not skipped) result by name, or NULL. */
+const struct lat_result *lat_run_ref(const struct lat_run *run, const char *name);
+const struct lat_result *lat_run_mode(const struct lat_run *run, const char *name);
+void lat_run_ratios(const struct lat_run *run, struct lat_ratios *out);
+void lat_run_free(struct lat_run *run);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The timed loop (latency_loop.h). */
+#include "latency_loop.h"
+
+#include "latency_progress.h"
+#include "latency_timer.h"
+
+int lat_loop_warmup(const struct lat_budget *b, lat_round_trip_fn fn, void *ctx, uint64_t *done)
+{
+	uint64_t start = lat_now_ns(), n = 0;
+	int rc = 0;
+
+	while (n < b->warmup) {
+		rc = fn(ctx);
+		if (rc)
+			break;
+		n++;
+		if (b->warmup_max_ns && lat_now_ns() - start >= b->warmup_max_ns)
+			break;
+	}
+	*done = n;
+	return rc;
+}
+
+int lat_loop_measure(const struct lat_budget *b, lat_round_trip_fn fn, void *ctx, const char *label,
+		     struct lat_result *r)
+{
+	struct lat_progress pg;
+	uint64_t cpu0 = lat_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t thr0 = lat_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t start = lat_now_ns(), prev = start, n = 0, paused = 0;
+	uint64_t stop = b->iterations ? UINT64_MAX : start + b->duration_ns;
+	int rc;
+
+	lat_progress_begin(&pg, label, b, start);
+	for (;;) {
+		rc = fn(ctx);
+		uint64_t now = lat_now_ns();
+		if (rc)
+			break;
+		lat_hist_record(&r->hist, now - prev);
+		prev = now;
+		n++;
+		if (b->iterations ? n >= b->iterations : now >= stop)
+			break;
+		if (__builtin_expect(now >= pg.next_ns, 0)) {
+			/* Between two round trips, and not part of either sample. */
+			lat_progress_tick(&pg, now, n);
+			prev = lat_now_ns();
+			paused += prev - now;
+			if (!b->iterations)
+				stop += prev - now;
+		}
+	}
+	uint64_t thr1 = lat_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t cpu1 = lat_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	lat_progress_end(&pg);
+
+	r->wall_s = (double)(prev - start - paused) / 1e9;
+	lat_result_finish(r, cpu1 - cpu0, thr1 - thr0);
+	return rc;
+}
