@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct lat_cpus;
+
 #define LAT_MAX_MODES 4
 #define LAT_TARGET_MAX 512
 
@@ -32,6 +34,7 @@ struct lat_budget {
 /* What the invocation measures, and where. */
 struct lat_cfg {
 	char target[LAT_TARGET_MAX]; /* as passed to sidecar_client_open */
+	const struct lat_cpus *allowed; /* the process's CPUs */
 	int client_cpu;              /* the measuring thread */
 	int sidecar_cpu;             /* the sidecar CPU's thread; the references' partner */
 	uint32_t vp;                 /* the VP (sidecar CPU number) acquired */
@@ -67,7 +70,8 @@ struct lat_result {
 	double mean_ns;
 	double wall_s;
 	double round_trips_per_s;
-	double cpu_ns_per_rt;        /* CLOCK_PROCESS_CPUTIME_ID: every thread, sidecar's too */
+	double cpu_ns_per_rt;        /* the process's CPU time, every thread (latency_cputime.h) */
+	double process_clock_ns_per_rt; /* the same from CLOCK_PROCESS_CPUTIME_ID (tick-lagged) */
 	double client_cpu_ns_per_rt; /* CLOCK_THREAD_CPUTIME_ID of the measuring thread */
 	double request_signals_per_rt, response_signals_per_rt, sleeps_per_rt, polled_per_rt;
 	uint32_t message_type; /* --read-message: the last intercept's type, port */

@@ -80,6 +80,22 @@ int lat_pin_thread(pthread_t t, int cpu)
 	return -rc;
 }
 
+int lat_unpin_thread(pthread_t t, const struct lat_cpus *cpus)
+{
+	int top = cpus->n ? cpus->cpu[cpus->n - 1] : 0;
+	size_t size = CPU_ALLOC_SIZE(top + 1);
+	cpu_set_t *set = CPU_ALLOC(top + 1);
+
+	if (!set)
+		return -ENOMEM;
+	CPU_ZERO_S(size, set);
+	for (int i = 0; i < cpus->n; i++)
+		CPU_SET_S(cpus->cpu[i], size, set);
+	int rc = pthread_setaffinity_np(t, size, set);
+	CPU_FREE(set);
+	return -rc;
+}
+
 int lat_pin_attr(pthread_attr_t *attr, int cpu)
 {
 	size_t size;

@@ -18,6 +18,8 @@ bool lat_cpus_has(const struct lat_cpus *cpus, int cpu);
 
 /* Pins thread t to `cpu`. 0 or -errno. */
 int lat_pin_thread(pthread_t t, int cpu);
+/* Lets thread t run on every CPU in cpus again. 0 or -errno. */
+int lat_unpin_thread(pthread_t t, const struct lat_cpus *cpus);
 /* Sets attr so that the thread it creates starts on `cpu` only. 0 or -errno. */
 int lat_pin_attr(pthread_attr_t *attr, int cpu);
 

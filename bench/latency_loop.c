@@ -2,6 +2,7 @@
 /* The timed loop (latency_loop.h). */
 #include "latency_loop.h"
 
+#include "latency_cputime.h"
 #include "latency_progress.h"
 #include "latency_timer.h"
 
@@ -26,7 +27,8 @@ int lat_loop_measure(const struct lat_budget *b, lat_round_trip_fn fn, void *ctx
 		     struct lat_result *r)
 {
 	struct lat_progress pg;
-	uint64_t cpu0 = lat_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	struct lat_cputime cpu0, cpu1;
+	lat_cputime_snapshot(&cpu0);
 	uint64_t thr0 = lat_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	uint64_t start = lat_now_ns(), prev = start, n = 0, paused = 0;
 	uint64_t stop = b->iterations ? UINT64_MAX : start + b->duration_ns;
@@ -53,10 +55,12 @@ int lat_loop_measure(const struct lat_budget *b, lat_round_trip_fn fn, void *ctx
 		}
 	}
 	uint64_t thr1 = lat_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	uint64_t cpu1 = lat_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	lat_cputime_snapshot(&cpu1);
 	lat_progress_end(&pg);
 
 	r->wall_s = (double)(prev - start - paused) / 1e9;
-	lat_result_finish(r, cpu1 - cpu0, thr1 - thr0);
+	lat_result_finish(r, lat_cputime_delta(&cpu0, &cpu1), thr1 - thr0);
+	r->process_clock_ns_per_rt =
+		(double)(cpu1.process_clock_ns - cpu0.process_clock_ns) / (double)(r->iterations ? r->iterations : 1);
 	return rc;
 }

@@ -2,6 +2,7 @@
 /* A wait mode's round trips through the public API (latency_vp.h). */
 #include "latency_vp.h"
 
+#include "latency_cpu.h"
 #include "latency_loop.h"
 
 #include <stddef.h>
@@ -94,6 +95,56 @@ static void counters_delta(const struct sidecar_vp_stats *a, const struct sideca
 	out->polled = b->polled_completions - a->polled_completions;
 }
 
+/*
+ * The simulator checks pin= against the *calling thread's* affinity (sched_getaffinity(0)),
+ * so a thread already pinned to the client CPU cannot put the sidecar CPU elsewhere. A VMM
+ * opens the client from an unpinned thread and pins its VP threads afterwards; do the
+ * same: open with the process's CPUs, then pin again.
+ */
+static struct sidecar_client *open_client(const struct lat_cfg *cfg, const char *target, char *err, size_t errlen,
+					  int *rc)
+{
+	struct sidecar_client *c = NULL;
+	int prc;
+
+	if (cfg->allowed)
+		lat_unpin_thread(pthread_self(), cfg->allowed);
+	*rc = sidecar_client_open_err(target, &c, err, errlen);
+	prc = cfg->client_cpu >= 0 ? lat_pin_thread(pthread_self(), cfg->client_cpu) : 0;
+	if (prc) {
+		snprintf(err, errlen, "cannot pin the measuring thread to CPU %d again: %s", cfg->client_cpu,
+			 strerror(-prc));
+		sidecar_client_close(c);
+		*rc = -prc;
+		return NULL;
+	}
+	return *rc ? NULL : c;
+}
+
+int lat_probe_target(const struct lat_cfg *cfg, const char *target)
+{
+	struct sidecar_client *c;
+	struct sidecar_vp *vp = NULL;
+	char err[256] = "";
+	int rc;
+
+	c = open_client(cfg, target, err, sizeof(err), &rc);
+	if (!c) {
+		fprintf(stderr, "sidecar-latency: cannot open target '%s': %s\n", target,
+			err[0] ? err : sidecar_strerror(rc));
+		return rc == -EINVAL ? LAT_EXIT_USAGE : LAT_EXIT_FAIL;
+	}
+	rc = sidecar_vp_acquire(c, cfg->vp, &vp);
+	if (rc)
+		fprintf(stderr, "sidecar-latency: cannot acquire VP %u of '%s': %s%s\n", cfg->vp, target,
+			sidecar_strerror(rc), rc == -EINVAL ? " (--vp names a CPU the target does not have)" : "");
+	sidecar_vp_release(vp);
+	sidecar_client_close(c);
+	if (rc)
+		return rc == -EINVAL ? LAT_EXIT_USAGE : LAT_EXIT_FAIL;
+	return LAT_EXIT_OK;
+}
+
 int lat_measure_mode(const struct lat_cfg *cfg, const char *target, const struct lat_budget *b,
 		     enum sidecar_wait_mode mode, struct lat_result *r)
 {
@@ -106,8 +157,8 @@ int lat_measure_mode(const struct lat_cfg *cfg, const char *target, const struct
 	int ret = LAT_EXIT_FAIL;
 	int rc;
 
-	rc = sidecar_client_open_err(target, &c, err, sizeof(err));
-	if (rc) {
+	c = open_client(cfg, target, err, sizeof(err), &rc);
+	if (!c) {
 		fprintf(stderr, "sidecar-latency: cannot open target '%s': %s\n", target,
 			err[0] ? err : sidecar_strerror(rc));
 		return rc == -EINVAL ? LAT_EXIT_USAGE : LAT_EXIT_FAIL;

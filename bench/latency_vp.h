@@ -16,6 +16,10 @@
 /* "seed", ... -> the mode; false for an unknown name. */
 bool lat_mode_parse(const char *name, size_t len, enum sidecar_wait_mode *out);
 
+/* Opens the target and acquires the VP once, so that a bad --target or --vp fails before
+ * any measurement. Returns an exit status (after a message). */
+int lat_probe_target(const struct lat_cfg *cfg, const char *target);
+
 /*
  * Measures `mode` on cfg->target into r (initialised by the caller, named after the mode).
  * A mode the target does not support (-ENOTSUP) marks r skipped. Returns LAT_EXIT_OK, or

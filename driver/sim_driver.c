@@ -138,6 +138,32 @@ static int bitmap_pop(struct sim_node *n)
 	}
 }
 
+/*
+ * Marks VP `index` finished if its asynchronous run is complete: the one place a run is
+ * reported, exactly once, by the CAS ASYNC(_STOPPING) -> ASYNC_STOPPED.
+ *
+ * The claim is loaded BEFORE the status. START publishes ASYNC only after it moved the
+ * status IDLE -> RUN, so a claim of ASYNC followed by a status of IDLE means this run is
+ * complete. The other order (upstream's: status, then claim) lets a START slip in between
+ * the two loads and a just-started run be reported (the start/scan race in a second form).
+ * Callers hold scan_lock (scan) or are the run's only reporters (handler, START's re-check),
+ * so the claim cannot go ASYNC -> ... -> ASYNC between our load and our CAS.
+ */
+static bool mark_finished(struct sim_node *n, uint32_t index)
+{
+	struct sim_slot *s = &n->slots[index];
+	uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_seq_cst);
+
+	if (claim_now != SIM_CLAIM_ASYNC && claim_now != SIM_CLAIM_ASYNC_STOPPING)
+		return false;
+	if (atomic_load_explicit(status_of(n, index), memory_order_seq_cst) != SIDECAR_CPU_IDLE)
+		return false;
+	if (!cas_claim(s, claim_now, SIM_CLAIM_ASYNC_STOPPED))
+		return false;
+	atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
+	return true;
+}
+
 /* Upstream sidecar_scan_vps(): mark ASYNC VPs whose CPU went IDLE as stopped. */
 static void scan_vps(struct sim_node *n)
 {
@@ -145,14 +171,8 @@ static void scan_vps(struct sim_node *n)
 		return;
 	atomic_exchange_explicit(&n->needs_scan, 0, memory_order_acq_rel);
 	pthread_mutex_lock(&n->scan_lock);
-	for (uint32_t i = 0; i < n->cpu_count; i++) {
-		if (atomic_load_explicit(status_of(n, i), memory_order_acquire) != SIDECAR_CPU_IDLE)
-			continue;
-		struct sim_slot *s = &n->slots[i];
-		if (cas_claim(s, SIM_CLAIM_ASYNC, SIM_CLAIM_ASYNC_STOPPED) ||
-		    cas_claim(s, SIM_CLAIM_ASYNC_STOPPING, SIM_CLAIM_ASYNC_STOPPED))
-			atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
-	}
+	for (uint32_t i = 0; i < n->cpu_count; i++)
+		mark_finished(n, i);
 	pthread_mutex_unlock(&n->scan_lock);
 }
 
@@ -176,9 +196,12 @@ static int next_finished(struct sim_node *n)
 	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_SCAN)
 		return scan_next_stopped(n);
 	int i = bitmap_pop(n);
-	if (i >= 0 && !cas_claim(&n->slots[i], SIM_CLAIM_ASYNC, SIM_CLAIM_AVAIL) &&
-	    !cas_claim(&n->slots[i], SIM_CLAIM_ASYNC_STOPPING, SIM_CLAIM_AVAIL))
-		return -1; /* cannot happen: only a finished async VP gets a bit */
+	if (i >= 0) {
+		/* Only a run marked finished gets a bit, once. */
+		if (!cas_claim(&n->slots[i], SIM_CLAIM_ASYNC_STOPPED, SIM_CLAIM_AVAIL))
+			return -1;
+		atomic_fetch_sub_explicit(&n->num_stopped, 1, memory_order_release);
+	}
 	return i;
 }
 
@@ -189,14 +212,18 @@ static bool finished_pending(struct sim_node *n)
 	return atomic_load(&n->fin_summary) != 0;
 }
 
-/* A finished asynchronous VP: make it findable and poll() readable. */
+/* VP `index` may have finished an asynchronous run: make it findable and poll() readable.
+ * The scan finds it (upstream); the lock-free path marks it here, with the source CPU the
+ * simulated IPI carries, and sets its bit only if this call did the marking. */
 static void report_finished(struct sim_node *n, uint32_t index)
 {
 	atomic_fetch_add_explicit(&n->reports_begun, 1, memory_order_seq_cst);
-	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_LOCKFREE)
-		bitmap_set(n, index);
-	else
+	if (n->sim->cfg.report == SIDECAR_SIM_REPORT_LOCKFREE) {
+		if (mark_finished(n, index))
+			bitmap_set(n, index);
+	} else {
 		atomic_store_explicit(&n->needs_scan, 1, memory_order_seq_cst);
+	}
 	event_signal(n);
 	atomic_fetch_add_explicit(&n->reports_done, 1, memory_order_seq_cst);
 }

@@ -18,15 +18,17 @@
  *   AVAIL -> SYNC                RUN claims            SYNC -> AVAIL       RUN done
  *   AVAIL -> STARTING            START claims          STARTING -> ASYNC   status is RUN
  *   STARTING -> AVAIL            START failed          ASYNC -> ASYNC_STOPPING  STOP
- *   ASYNC(_STOPPING) -> ASYNC_STOPPED   scan found it IDLE (scan reporting)
- *   ASYNC_STOPPED -> AVAIL       read returned it (scan reporting)
- *   ASYNC(_STOPPING) -> AVAIL    read returned it (lock-free reporting)
+ *   ASYNC(_STOPPING) -> ASYNC_STOPPED   the run is complete: marked once, by the scan
+ *                                (scan reporting) or the response handler / START's re-check
+ *                                (lock-free reporting); claim loaded before status
+ *   ASYNC_STOPPED -> AVAIL       read returned it
  *   AVAIL -> DIRECT              fast-path owner claims   DIRECT -> AVAIL   owner releases
  *   AVAIL -> REMOVED, DIRECT -> REMOVED   hot-remove
  *
  * STARTING closes upstream's start/scan race: upstream claims ASYNC before moving the
  * status IDLE -> RUN, so a concurrent scan could see "ASYNC and IDLE" and report a VP that
- * never ran. A scan ignores STARTING.
+ * never ran. A scan ignores STARTING, and loads the claim before the status (see
+ * mark_finished in sim_driver.c for the second form of the race that order closes).
  */
 enum sim_claim {
 	SIM_CLAIM_AVAIL = 0,

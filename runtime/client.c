@@ -157,7 +157,7 @@ void sidecar_client_close(struct sidecar_client *c)
 			uint64_t now = sidecar_now_ns();
 			uint64_t left = now < deadline ? deadline - now : 1000000;
 			/* rt_vp_detach's own bound is longer; keep close within one budget. */
-			if (vp->mode != SIDECAR_WAIT_SEED) {
+			if (vp_mode(vp) != SIDECAR_WAIT_SEED) {
 				uint32_t posted = atomic_load((_Atomic uint32_t *)&vp->fast->request_seq);
 				if (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != posted) {
 					atomic_store((_Atomic uint32_t *)&vp->fast->stop_seq, posted);
@@ -229,7 +229,7 @@ int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *s
 
 static bool vp_finished(struct sidecar_vp *vp)
 {
-	if (vp->mode == SIDECAR_WAIT_SEED)
+	if (vp_mode(vp) == SIDECAR_WAIT_SEED)
 		return atomic_load(&vp->seed_state) == SEED_FINISHED;
 	return (atomic_load(&vp->state) & VP_STATE_MASK) == VP_FINISHED;
 }

@@ -44,6 +44,8 @@
 #define VP_SEQ_SHIFT 8
 #define VP_SEQ_MASK 0xffffffu
 
+static inline enum sidecar_wait_mode vp_mode(const struct sidecar_vp *vp);
+
 static inline uint32_t vp_word(uint32_t seq, uint32_t state)
 {
 	return ((seq & VP_SEQ_MASK) << VP_SEQ_SHIFT) | state;
@@ -96,7 +98,8 @@ struct sidecar_vp {
 	/* Owner's hot line. */
 	alignas(64) _Atomic uint32_t state; /* the state word above */
 	uint32_t seq;                       /* sequence of the last posted command */
-	enum sidecar_wait_mode mode;
+	_Atomic int mode;                   /* enum sidecar_wait_mode; the owner writes it while
+					     * stopped, cancel may read it from any thread */
 	uint32_t features;                  /* fast line features in force */
 	struct sidecar_command_page *page;
 	struct sidecar_fast_line *fast;
@@ -133,6 +136,11 @@ struct sidecar_vp {
 	hv_status hv_status;
 	char error[256];
 };
+
+static inline enum sidecar_wait_mode vp_mode(const struct sidecar_vp *vp)
+{
+	return (enum sidecar_wait_mode)atomic_load_explicit(&vp->mode, memory_order_relaxed);
+}
 
 /* vp.c */
 void rt_vp_free(struct sidecar_vp *vp);

@@ -45,9 +45,9 @@ static void program_fast_line(struct sidecar_vp *vp)
 	struct sidecar_fast_line *fast = vp->fast;
 	uint32_t features = SIDECAR_FAST_F_MAILBOX;
 
-	if (vp->mode == SIDECAR_WAIT_POLL)
+	if (vp_mode(vp) == SIDECAR_WAIT_POLL)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL;
-	else if (vp->mode == SIDECAR_WAIT_ADAPTIVE)
+	else if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE;
 	vp->features = features;
 	uint64_t side = vp->sidecar_poll_ns > UINT32_MAX ? UINT32_MAX : vp->sidecar_poll_ns;
@@ -82,7 +82,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		}
 		vp->seq = posted;
 		atomic_store_explicit(&vp->state, vp_word(posted, VP_STOPPED), memory_order_relaxed);
-		vp->mode = mode;
+		atomic_store_explicit(&vp->mode, mode, memory_order_relaxed);
 		if (mode == SIDECAR_WAIT_POLL) {
 			vp->poll_cap_ns = vp->poll_ns = POLL_DEFAULT_NS;
 			vp->sidecar_poll_ns = POLL_DEFAULT_NS;
@@ -106,7 +106,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 	}
 	atomic_store_explicit(&vp->seed_state, SEED_STOPPED, memory_order_relaxed);
 	vp->features = 0;
-	vp->mode = mode;
+	atomic_store_explicit(&vp->mode, mode, memory_order_relaxed);
 	return 0;
 }
 
@@ -180,7 +180,7 @@ out:
 /* Stops whatever the VP runs, within `timeout_ns`. False: it would not stop. */
 static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 {
-	if (is_fast(vp->mode)) {
+	if (is_fast(vp_mode(vp))) {
 		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
 		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
 			atomic_store_explicit((_Atomic uint32_t *)&vp->fast->stop_seq, posted, memory_order_release);
@@ -236,7 +236,7 @@ uint32_t sidecar_vp_cpu(const struct sidecar_vp *vp)
 
 static bool vp_busy(struct sidecar_vp *vp)
 {
-	if (is_fast(vp->mode))
+	if (is_fast(vp_mode(vp)))
 		return (atomic_load(&vp->state) & VP_STATE_MASK) != VP_STOPPED;
 	return atomic_load(&vp->seed_state) != SEED_STOPPED || vp->in_sync;
 }
@@ -252,7 +252,7 @@ int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		rc = -ESHUTDOWN;
 	else if (vp_busy(vp))
 		rc = -EBUSY;
-	else if (mode == vp->mode)
+	else if (mode == vp_mode(vp))
 		rc = 0;
 	else
 		rc = rt_vp_apply_mode(vp, mode);
@@ -262,14 +262,14 @@ int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 
 enum sidecar_wait_mode sidecar_vp_get_wait_mode(const struct sidecar_vp *vp)
 {
-	return vp->mode;
+	return vp_mode(vp);
 }
 
 int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t sidecar_ns)
 {
 	if (!vp)
 		return -EINVAL;
-	if (!is_fast(vp->mode))
+	if (!is_fast(vp_mode(vp)))
 		return -ENOTSUP;
 	if (vp_busy(vp))
 		return -EBUSY;
@@ -277,7 +277,7 @@ int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t s
 		return -EINVAL; /* a window longer than a second is a mistake */
 	if (client_ns) {
 		vp->poll_cap_ns = client_ns;
-		if (vp->mode == SIDECAR_WAIT_POLL || vp->poll_ns > client_ns)
+		if (vp_mode(vp) == SIDECAR_WAIT_POLL || vp->poll_ns > client_ns)
 			vp->poll_ns = client_ns;
 	}
 	if (sidecar_ns)
@@ -290,7 +290,7 @@ int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t s
 
 int rt_collect_error(struct sidecar_vp *vp, bool has_error)
 {
-	if (is_fast(vp->mode) &&
+	if (is_fast(vp_mode(vp)) &&
 	    (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_flags, memory_order_acquire) &
 	     SIDECAR_FAST_SIDECAR_GONE))
 		return -ENOENT;
@@ -307,7 +307,7 @@ static int sync_command(struct sidecar_vp *vp, uint32_t command)
 {
 	int rc;
 
-	if (!is_fast(vp->mode)) {
+	if (!is_fast(vp_mode(vp))) {
 		rc = rt_seed_sync(vp, command);
 		if (rc)
 			return rc;
@@ -396,7 +396,7 @@ int sidecar_vp_run(struct sidecar_vp *vp)
 {
 	if (!vp)
 		return -EINVAL;
-	int rc = is_fast(vp->mode) ? rt_fast_post(vp, SIDECAR_COMMAND_RUN_VP) : rt_seed_run(vp);
+	int rc = is_fast(vp_mode(vp)) ? rt_fast_post(vp, SIDECAR_COMMAND_RUN_VP) : rt_seed_run(vp);
 	if (rc == 0)
 		atomic_store_explicit(&vp->st_runs, atomic_load_explicit(&vp->st_runs, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
@@ -407,7 +407,7 @@ static int run_result(struct sidecar_vp *vp, bool *intercept)
 {
 	bool has_error, hit;
 
-	if (is_fast(vp->mode)) {
+	if (is_fast(vp_mode(vp))) {
 		has_error = vp->fast->has_error;
 		hit = vp->fast->intercept;
 	} else {
@@ -430,7 +430,7 @@ int sidecar_vp_wait(struct sidecar_vp *vp, int64_t timeout_ns, bool *intercept)
 {
 	if (!vp)
 		return -EINVAL;
-	int rc = is_fast(vp->mode) ? rt_fast_wait(vp, timeout_ns) : rt_seed_wait(vp, timeout_ns);
+	int rc = is_fast(vp_mode(vp)) ? rt_fast_wait(vp, timeout_ns) : rt_seed_wait(vp, timeout_ns);
 	return rc ? rc : run_result(vp, intercept);
 }
 
@@ -438,7 +438,7 @@ int sidecar_vp_try_wait(struct sidecar_vp *vp, bool *intercept)
 {
 	if (!vp)
 		return -EINVAL;
-	int rc = is_fast(vp->mode) ? rt_fast_try(vp) : rt_seed_try(vp);
+	int rc = is_fast(vp_mode(vp)) ? rt_fast_try(vp) : rt_seed_try(vp);
 	return rc ? rc : run_result(vp, intercept);
 }
 
@@ -446,7 +446,7 @@ int sidecar_vp_cancel(struct sidecar_vp *vp)
 {
 	if (!vp)
 		return -EINVAL;
-	return is_fast(vp->mode) ? rt_fast_cancel(vp) : rt_seed_cancel(vp);
+	return is_fast(vp_mode(vp)) ? rt_fast_cancel(vp) : rt_seed_cancel(vp);
 }
 
 int sidecar_vp_run_sync(struct sidecar_vp *vp, bool *intercept)

@@ -163,10 +163,10 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 /* The window to poll now: 0 when polling cannot help. */
 static uint64_t poll_window(struct sidecar_vp *vp)
 {
-	if (vp->mode == SIDECAR_WAIT_FUTEX)
+	if (vp_mode(vp) == SIDECAR_WAIT_FUTEX)
 		return 0;
-	uint64_t w = vp->mode == SIDECAR_WAIT_POLL ? vp->poll_cap_ns : vp->poll_ns;
-	if (w && vp->mode == SIDECAR_WAIT_ADAPTIVE) {
+	uint64_t w = vp_mode(vp) == SIDECAR_WAIT_POLL ? vp->poll_cap_ns : vp->poll_ns;
+	if (w && vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE) {
 		/* Sharing a host CPU with the sidecar CPU, we could only delay it. */
 		uint32_t side = load32(&vp->fast->sidecar_host_cpu, memory_order_relaxed);
 		if (side && side == vp->host_cpu_hint)
@@ -179,7 +179,7 @@ static uint64_t poll_window(struct sidecar_vp *vp)
  * than the cap shrinks it. */
 static void adapt(struct sidecar_vp *vp, uint64_t window, uint64_t waited_ns)
 {
-	if (vp->mode != SIDECAR_WAIT_ADAPTIVE || waited_ns <= window)
+	if (vp_mode(vp) != SIDECAR_WAIT_ADAPTIVE || waited_ns <= window)
 		return;
 	if (waited_ns > vp->poll_cap_ns) {
 		vp->poll_ns = window / 2 < 1000 ? 0 : window / 2;
@@ -275,7 +275,7 @@ int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 
 	uint64_t window = poll_window(vp);
 	uint64_t start = 0, deadline = 0, now = 0;
-	if (window || timeout_ns >= 0 || vp->mode == SIDECAR_WAIT_ADAPTIVE)
+	if (window || timeout_ns >= 0 || vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 		start = now = sidecar_now_ns();
 	if (timeout_ns >= 0)
 		deadline = start + (uint64_t)timeout_ns;
@@ -295,7 +295,7 @@ int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 				now = sidecar_now_ns();
 				if (now - last > POLL_PREEMPTED_NS) {
 					/* We lost the CPU while polling: someone else needs it. */
-					if (vp->mode == SIDECAR_WAIT_ADAPTIVE)
+					if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 						vp->poll_ns = 0;
 					break;
 				}
@@ -308,7 +308,7 @@ int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 	if (deadline && now >= deadline)
 		return fast_done(vp, seq) ? collect(vp, seq) : -ETIMEDOUT;
 	int rc = sleep_until_done(vp, seq, deadline);
-	if (vp->mode == SIDECAR_WAIT_ADAPTIVE && rc == 0)
+	if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE && rc == 0)
 		adapt(vp, window, sidecar_now_ns() - start);
 	return rc;
 }

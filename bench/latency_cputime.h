@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process's CPU time, exactly. CLOCK_PROCESS_CPUTIME_ID adds up each thread's run
+ * time as last accounted, and a thread running on another CPU (the sidecar CPU's poll
+ * loop, the spin partner) is accounted only at its next tick or context switch: over a
+ * measured loop of a few milliseconds it is off by up to a tick at each end (seen here:
+ * 2.9 to 7.0 ms for 6 ms of two spinning threads). A thread's own CPU clock read through
+ * its clockid is brought up to date by the kernel (task_sched_runtime), so the sum over
+ * /proc/self/task of the per-thread clocks is exact. Snapshots are taken outside the timed
+ * loop; a thread that exits inside the loop would be missing (none does).
+ */
+#ifndef SIDECAR_BENCH_LATENCY_CPUTIME_H
+#define SIDECAR_BENCH_LATENCY_CPUTIME_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LAT_CPUTIME_MAX_THREADS 64
+
+struct lat_cputime {
+	int n;
+	pid_t tid[LAT_CPUTIME_MAX_THREADS];
+	uint64_t ns[LAT_CPUTIME_MAX_THREADS];
+	uint64_t process_clock_ns; /* CLOCK_PROCESS_CPUTIME_ID, for comparison */
+	int overflow;              /* threads beyond the array (then: the process clock) */
+};
+
+void lat_cputime_snapshot(struct lat_cputime *s);
+/* CPU ns the process used between a and b: per-thread sums, or the process clock's
+ * delta if there were more threads than the snapshot holds. */
+uint64_t lat_cputime_delta(const struct lat_cputime *a, const struct lat_cputime *b);
+
+#endif
