@@ -127,6 +127,20 @@ void lat_table_print(FILE *f, const struct lat_run *run)
 		   "from the sidecar CPU; sleep: waits that slept; poll: completions found by polling; all per round\n"
 		   "trip. x spin, x futex: p50 over that reference's p50.\n");
 
+	if (run->cfg.read_message) {
+		fprintf(f, "\nintercept messages read (the last one per mode):");
+		for (int i = 0; i < run->nmodes; i++) {
+			const struct lat_result *r = &run->modes[i];
+			if (r->skipped)
+				continue;
+			fprintf(f, " %s: type %#x", r->name, (unsigned int)r->message_type);
+			if (r->message_type == HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT)
+				fprintf(f, " port %#x", (unsigned int)r->message_port);
+			fprintf(f, "%s", i + 1 < run->nmodes ? ";" : "");
+		}
+		fputc('\n', f);
+	}
+
 	lat_run_ratios(run, &q);
 	if (isnan(q.poll_vs_spin_p50) && isnan(q.adaptive_vs_poll_p50) && isnan(q.futex_vs_futex_ref_p50) &&
 	    isnan(q.adaptive_vs_futex_client_cpu))

@@ -37,6 +37,13 @@ bool lat_target_has(const char *target, const char *key)
 	return find_key(target, key) != NULL;
 }
 
+bool lat_target_never_intercepts(const char *target)
+{
+	const char *v = find_key(target, "guest");
+
+	return v && strncmp(v, "spin", 4) == 0 && (v[4] == '\0' || v[4] == ',');
+}
+
 int lat_target_pin_cpu(const char *target)
 {
 	const char *v = find_key(target, "pin");

@@ -17,6 +17,8 @@
 bool lat_target_is_sim(const char *target);
 /* Whether a sim target sets `key`. */
 bool lat_target_has(const char *target, const char *key);
+/* guest=spin: a guest that never intercepts, so a run never ends by itself. */
+bool lat_target_never_intercepts(const char *target);
 /* The first host CPU of a sim target's pin= list (the one VP 0 runs on), or -1. */
 int lat_target_pin_cpu(const char *target);
 /* Writes the target to open. sidecar_cpu < 0: add no pin. false: it does not fit. */

@@ -364,6 +364,9 @@ static void resolve(const struct opts *o, const struct lat_cpus *cpus, const cha
 
 	if (sim && lat_target_has(user, "pin") && pin < 0)
 		bad("--target: cannot read the first CPU of pin= in '%s'", user);
+	if (sim && lat_target_never_intercepts(user))
+		bad("--target: guest=spin never intercepts, so there is no round trip to measure "
+		    "(use guest=io or guest=halt)");
 	if (o->work_given && !sim)
 		bad("--work-ns applies to sim targets only (target '%s')", user);
 	if (o->work_given && lat_target_has(user, "work_ns"))

@@ -324,7 +324,6 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 {
 	size_t pos = 0;
 	bool addr_prefix = false;
-	uint64_t v;
 
 	*in = (struct x86_insn){.mode = (uint8_t)mode, .seg = X86_SEG_NONE, .map = X86_MAP_1BYTE};
 	if (n > X86_INSN_MAX_LEN)

@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -61,6 +62,8 @@ static void *seed_task(void *arg)
 								     memory_order_acquire);
 			if (!vp)
 				continue;
+			/* One finished CPU read = one completion IPI the sidecar CPU sent. */
+			atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
 			pthread_mutex_lock(&vp->seed_lock);
 			if (get_state(vp) == SEED_RUNNING) {
 				set_state(vp, SEED_FINISHED);
@@ -80,7 +83,20 @@ int rt_seed_start_task(struct rt_node *node)
 	node->task_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (node->task_stop_fd < 0)
 		return -errno;
-	int rc = pthread_create(&node->task, NULL, seed_task, node);
+	/* Upstream runs the task on an executor of its own, not on a VMM thread's CPU: do not
+	 * inherit the (often pinned) caller's affinity; allow every CPU this process may use. */
+	pthread_attr_t attr;
+	cpu_set_t all;
+	pthread_attr_init(&attr);
+	CPU_ZERO(&all);
+	long ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	for (long i = 0; i < ncpus && i < CPU_SETSIZE; i++)
+		CPU_SET(i, &all);
+	pthread_attr_setaffinity_np(&attr, sizeof(all), &all);
+	int rc = pthread_create(&node->task, &attr, seed_task, node);
+	if (rc == EINVAL) /* some CPUs are not ours: then take the default */
+		rc = pthread_create(&node->task, NULL, seed_task, node);
+	pthread_attr_destroy(&attr);
 	if (rc) {
 		close(node->task_stop_fd);
 		node->task_stop_fd = -1;
@@ -239,6 +255,8 @@ int rt_seed_sync(struct sidecar_vp *vp, uint32_t command)
 	vp->page->command = command;
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
 	int rc = vp->ops->run(vp->drv_node, vp->cpu, &vp->sync_cancel);
+	if (rc == 0) /* the RUN ioctl returns on the completion IPI */
+		atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
 
 	pthread_mutex_lock(&vp->seed_lock);
 	vp->in_sync = false;

@@ -35,8 +35,7 @@ static void check_mode(enum sidecar_wait_mode mode, unsigned n)
 	 * before it gets round to halting: the IPI is then latched, and still counted once). */
 	CHECK(cb.halts - ca.halts <= n);
 	CHECK_EQ(cb.polled_requests - ca.polled_requests, 0);
-	if (mode == SIDECAR_WAIT_FUTEX)
-		CHECK_EQ(b.response_signals - a.response_signals, n);
+	CHECK_EQ(b.response_signals - a.response_signals, n);
 	printf("%s: %u round trips, %llu request and %llu response signals, %llu sleeps\n",
 	       sidecar_wait_mode_name(mode), n, (unsigned long long)(b.request_signals - a.request_signals),
 	       (unsigned long long)(cb.response_signals - ca.response_signals),

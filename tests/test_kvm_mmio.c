@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM backend: accesses to GPAs without memory become Hyper-V unmapped-GPA intercepts: GPA,
+ * GVA, access type (read, write, execute), the instruction's RIP, length and bytes, and the
+ * VP left before the instruction (also where KVM's emulator had already written RIP back,
+ * or would touch registers or memory when the access completes). Also HLT and a triple
+ * fault. The VMM emulates each instruction itself.
+ */
+#include "test_kvm_util.c"
+
+#define MMIO_BASE 0x10000000ull /* far above the 64 MiB of RAM */
+
+static void check_mem(struct kvm_test *t, uint8_t access, uint64_t gpa, uint64_t rip, unsigned int len,
+		      const uint8_t *bytes)
+{
+	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
+
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNMAPPED_GPA);
+	CHECK_EQ(sidecar_vp_intercept_message(t->vp)->header.len, sizeof(*m));
+	CHECK_EQ(m->header.intercept_access_type, access);
+	CHECK_EQ(m->guest_physical_address, gpa);
+	CHECK_EQ(m->header.rip, rip);
+	CHECK_EQ(kt_len(&m->header), len);
+	if (bytes) {
+		CHECK_EQ(m->instruction_byte_count, len);
+		CHECK_EQ(memcmp(m->instruction_bytes, bytes, len), 0);
+	}
+	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RIP), rip);
+}
+
+static void real_mode(struct kvm_test *t)
+{
+	static const uint8_t code[] = {
+		0xa3, 0x00, 0x80,       /* 1000: mov [0x8000], ax        write */
+		0x8b, 0x47, 0x10,       /* 1003: mov ax, [bx+0x10]       read */
+		0xe7, 0x80,             /* 1006: out 0x80, ax */
+		0xc6, 0x04, 0x5a,       /* 1008: mov byte [si], 0x5a     write */
+		0x3e, 0x89, 0x1f,       /* 100b: ds mov [bx], bx         write, redundant prefix */
+		0x01, 0x07,             /* 100e: add [bx], ax            read-modify-write */
+		0xf3, 0xa4,             /* 1010: rep movsb               MMIO -> RAM */
+		0xaa,                   /* 1012: stosb (ES = MMIO)       write */
+		0xf4,                   /* 1013: hlt */
+	};
+	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
+	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
+
+	memcpy(t->mem + 0x1000, code, sizeof(code));
+	kt_real_mode(t, 0x1000);
+	struct hv_x64_segment_register ds = {.base = MMIO_BASE, .limit = 0xffff, .selector = 0x1234, .attributes = 0x93};
+	struct hv_register_assoc r = {.name = HV_X64_REGISTER_DS};
+	r.value.segment = ds;
+	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &r, 1) == 0);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = 0xbeef;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RBX] = 0x100;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = 0x200;
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, MMIO_BASE + 0x8000, 0x1000, 3, code);
+	CHECK_EQ(m->memory_access_info & HV_X64_MEMORY_ACCESS_GVA_VALID, HV_X64_MEMORY_ACCESS_GVA_VALID);
+	CHECK_EQ(m->guest_virtual_address, MMIO_BASE + 0x8000);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xbeef);
+	kt_skip(t, &m->header);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_READ, MMIO_BASE + 0x110, 0x1003, 3, code + 3);
+	CHECK_EQ(m->guest_virtual_address, MMIO_BASE + 0x110);
+	/* Not completed: the destination is untouched until the VMM writes it. */
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xbeef);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = 0x4321; /* the VMM's emulation */
+	kt_skip(t, &m->header);
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT);
+	CHECK_EQ(kt_io(t)->rax & 0xffff, 0x4321);
+	kt_skip(t, &kt_io(t)->header);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, MMIO_BASE + 0x200, 0x1008, 3, code + 8);
+	kt_skip(t, &m->header);
+
+	/* A redundant prefix: the shortest instruction that explains the write. */
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNMAPPED_GPA);
+	CHECK_EQ(m->guest_physical_address, MMIO_BASE + 0x100);
+	CHECK_EQ(m->header.intercept_access_type, HV_INTERCEPT_ACCESS_WRITE);
+	CHECK(m->header.rip + kt_len(&m->header) == 0x100e);
+	CHECK(m->header.rip == 0x100b || m->header.rip == 0x100c);
+	kt_skip(t, &m->header);
+
+	/* Read-modify-write: the read is reported; flags and registers stay as they were. */
+	uint64_t flags = get1(t->vp, HV_X64_REGISTER_RFLAGS);
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_READ, MMIO_BASE + 0x100, 0x100e, 2, code + 0xe);
+	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RFLAGS), flags);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0x4321);
+	kt_skip(t, &m->header);
+
+	/* REP MOVSB from MMIO to RAM: the RAM destination is not written behind the VMM's
+	 * back, and RSI/RDI/RCX are the ones from before the instruction. */
+	ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = 4;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = 0x300;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = 0x6000;
+	memset(t->mem + 0x6000, 0x77, 8);
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_READ, MMIO_BASE + 0x300, 0x1010, 2, code + 0x10);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 4);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RSI], 0x300);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RDI], 0x6000);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(t->mem[0x6000 + i], 0x77);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = 0;
+	kt_skip(t, &m->header);
+
+	/* STOSB to an ES in MMIO: KVM wrote RDI back before the exit. */
+	struct hv_register_assoc es = {.name = HV_X64_REGISTER_ES};
+	es.value.segment = ds;
+	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &es, 1) == 0);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = 0x400;
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, MMIO_BASE + 0x400, 0x1012, 1, code + 0x12);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RDI], 0x400);
+	kt_skip(t, &m->header);
+
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_X64_HALT);
+	const struct hv_x64_intercept_message_header *h =
+		(const struct hv_x64_intercept_message_header *)sidecar_vp_intercept_message(t->vp)->payload;
+	CHECK_EQ(h->rip, 0x1013);
+	CHECK_EQ(kt_len(h), 1);
+	CHECK_EQ(h->intercept_access_type, HV_INTERCEPT_ACCESS_EXECUTE);
+	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RIP), 0x1013);
+	/* Not advanced: HLT again. */
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_X64_HALT);
+	CHECK_EQ(h->rip, 0x1013);
+}
+
+static void long_mode(struct kvm_test *t)
+{
+	static const uint8_t code[] = {
+		0x89, 0x07,                         /* 10000: mov [rdi], eax           write */
+		0x48, 0x8b, 0x46, 0x08,             /* 10002: mov rax, [rsi+8]         read */
+		0xf3, 0x0f, 0x6f, 0x06,             /* 10006: movdqu xmm0, [rsi]       read into XMM */
+		0xf3, 0x0f, 0x7f, 0x47, 0x20,       /* 1000a: movdqu [rdi+0x20], xmm0  write from XMM */
+		0x90, 0x90,                         /* 1000f: nop; nop */
+		0x44, 0x89, 0x47, 0x04,             /* 10011: mov [rdi+4], r8d         write, REX.R */
+		0xc7, 0x07, 0x78, 0x56, 0x34, 0x12, /* 10015: mov dword [rdi], 0x12345678 */
+		0xff, 0xe3,                         /* 1001b: jmp rbx                  execute */
+	};
+	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
+	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
+	const uint64_t gpa = 0x8000000; /* 128 MiB: mapped by the page tables, no RAM */
+
+	memcpy(t->mem + 0x10000, code, sizeof(code));
+	kt_long_mode(t, 0x10000);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = 0xaabbccdd;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = gpa;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = gpa + 0x100;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RBX] = gpa + 0x2000;
+	ctx->gps[8] = 0x11111111; /* R8 */
+	memset(ctx->fx_state.xmm[0], 0x33, 16);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, gpa, 0x10000, 2, code);
+	CHECK_EQ(m->guest_virtual_address, gpa);
+	CHECK_EQ(m->memory_access_info & HV_X64_MEMORY_ACCESS_GVA_VALID, HV_X64_MEMORY_ACCESS_GVA_VALID);
+	CHECK_EQ(m->header.execution_state & HV_X64_EXEC_STATE_EFER_LMA, HV_X64_EXEC_STATE_EFER_LMA);
+	kt_skip(t, &m->header);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_READ, gpa + 0x108, 0x10002, 4, code + 2);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xaabbccdd);
+	kt_skip(t, &m->header);
+
+	/* The emulator would load XMM0 on completion: the context keeps the old value; the
+	 * VMM's value goes into the VP and comes back. (The SSE instructions here are ones
+	 * KVM emulates: some hosts' KVM cannot run guest x87/SSE code natively.) */
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_READ, gpa + 0x100, 0x10006, 4, code + 6);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ(ctx->fx_state.xmm[0][i], 0x33);
+	for (int i = 0; i < 16; i++)
+		ctx->fx_state.xmm[0][i] = (uint8_t)(0x40 + i);
+	kt_skip(t, &m->header);
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, gpa + 0x20, 0x1000a, 5, code + 0xa);
+	for (int i = 0; i < 16; i++)
+		CHECK_EQ(ctx->fx_state.xmm[0][i], 0x40 + i);
+	REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, 0x10011) == 0);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, gpa + 4, 0x10011, 4, code + 0x11);
+	kt_skip(t, &m->header);
+
+	kt_run(t);
+	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, gpa, 0x10015, 6, code + 0x15);
+	kt_skip(t, &m->header);
+
+	/* Instruction fetch from a GPA without memory. */
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNMAPPED_GPA);
+	CHECK_EQ(m->header.intercept_access_type, HV_INTERCEPT_ACCESS_EXECUTE);
+	CHECK_EQ(m->guest_physical_address, gpa + 0x2000);
+	CHECK_EQ(m->guest_virtual_address, gpa + 0x2000);
+	CHECK_EQ(m->header.rip, gpa + 0x2000);
+	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RIP), gpa + 0x2000);
+}
+
+/* An exception with no IDT to deliver it: triple fault, an unrecoverable exception. */
+static void triple_fault(struct kvm_test *t)
+{
+	/* mov eax, [0x40000000]: above the 1 GiB the page tables map, a #PF */
+	static const uint8_t code[] = {0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40};
+	struct hv_register_assoc r = {.name = HV_X64_REGISTER_IDTR};
+
+	memcpy(t->mem + 0x20000, code, sizeof(code));
+	kt_long_mode(t, 0x20000);
+	r.value.table.base = 0;
+	r.value.table.limit = 0;
+	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &r, 1) == 0);
+	kt_run(t);
+	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNRECOVERABLE_EXCEPTION);
+	CHECK_EQ(((const struct hv_x64_intercept_message_header *)sidecar_vp_intercept_message(t->vp)->payload)->vp_index,
+		 0);
+}
+
+int main(void)
+{
+	struct kvm_test t;
+
+	check_watchdog(120);
+	kt_open(&t, "sim:backend=kvm,cpus=1");
+	real_mode(&t);
+	long_mode(&t);
+	triple_fault(&t);
+	kt_close(&t);
+	return check_report("test_kvm_mmio");
+}
