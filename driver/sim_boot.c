@@ -532,6 +532,10 @@ void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn
 {
 	atomic_store_explicit(&sim->fault_ctx, ctx, memory_order_relaxed);
 	atomic_store_explicit(&sim->fault_fn, fn, memory_order_release);
+	/* The kernel calls the platform's fault op only while its CPU's flag is set. */
+	for (uint32_t i = 0; i < sim->node_count; i++)
+		for (uint32_t j = 0; j < sim->nodes[i].cpu_count; j++)
+			atomic_store_explicit(&sim->nodes[i].cpus[j].k.faults_on, fn != NULL, memory_order_relaxed);
 }
 
 void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx)

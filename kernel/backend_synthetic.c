@@ -50,6 +50,11 @@ struct sidecar_backend_vp {
 	uint64_t mtrr_fix[MTRR_FIX_COUNT];
 	uint64_t pending_interruption, interrupt_state, emulation_hints, guest_os_id;
 	struct hv_u128 pending_event0;
+	/* Register-page bookkeeping: `gen` counts changes to the registers the page mirrors
+	 * (other than those in the CPU context), `page_gen` is the count at the last full
+	 * store. Runs do not change them (the canned guests do not), so most stores refresh
+	 * only the context-derived fields. */
+	uint64_t gen, page_gen;
 };
 
 static int synth_init(struct sidecar_backend *be)
@@ -110,6 +115,7 @@ static int synth_vp_create(struct sidecar_backend *be, uint32_t vp_index, struct
 	vp->be = be;
 	vp->vp_index = vp_index;
 	reset(vp);
+	vp->gen = 1;
 	*out = vp;
 	return 0;
 }
@@ -324,11 +330,13 @@ static hv_status synth_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, 
 		return HV_STATUS_INVALID_PARAMETER;
 	case REG_U64:
 		memcpy(where, &value->reg64, 8);
+		vp->gen++;
 		return HV_STATUS_SUCCESS;
 	case REG_SEGMENT:
 	case REG_TABLE:
 	case REG_U128:
 		memcpy(where, value->bytes, 16);
+		vp->gen++;
 		return HV_STATUS_SUCCESS;
 	case REG_RO_U64:
 		break;
@@ -360,12 +368,15 @@ static hv_status synth_translate_gva(struct sidecar_backend_vp *vp, uint64_t gvn
 static void synth_register_page_store(struct sidecar_backend_vp *vp, const struct sidecar_cpu_context_x64 *ctx,
 				      struct hv_x64_register_page *page)
 {
-	for (int i = 0; i < 16; i++)
-		page->gp_registers[i] = ctx->gps[i];
+	memcpy(page->gp_registers, ctx->gps, sizeof(page->gp_registers));
 	page->gp_registers[4] = vp->rsp; /* the context holds CR2 in RSP's slot */
 	page->rip = vp->rip;
 	page->rflags = vp->rflags;
 	memcpy(page->xmm, ctx->fx_state.xmm, sizeof(page->xmm));
+	page->dirty = 0;
+	if (vp->page_gen == vp->gen && page->is_valid)
+		return;
+	vp->page_gen = vp->gen;
 	memcpy(page->segment, vp->seg, sizeof(page->segment));
 	page->cr0 = vp->cr0;
 	page->cr3 = vp->cr3;
@@ -376,7 +387,6 @@ static void synth_register_page_store(struct sidecar_backend_vp *vp, const struc
 	page->pending_interruption = vp->pending_interruption;
 	page->interrupt_state = vp->interrupt_state;
 	page->instruction_emulation_hints = vp->emulation_hints;
-	page->dirty = 0;
 }
 
 static void synth_register_page_load(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
@@ -398,6 +408,8 @@ static void synth_register_page_load(struct sidecar_backend_vp *vp, struct sidec
 		memcpy(ctx->fx_state.xmm, page->xmm, sizeof(page->xmm));
 	if (dirty & HV_X64_REGISTER_PAGE_DIRTY_SEGMENTS)
 		memcpy(vp->seg, page->segment, sizeof(page->segment));
+	if (dirty)
+		vp->gen++;
 	page->dirty = 0;
 }
 

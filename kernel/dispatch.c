@@ -59,7 +59,7 @@ static void run_vp(struct sidecar_kcpu *k)
 	struct sidecar_run_ctl ctl = {.should_stop = kcpu_should_stop, .ctx = k};
 	uint8_t intercept = 0;
 
-	if (k->be->register_page_load && k->register_page->is_valid)
+	if (k->be->register_page_load && k->register_page->is_valid && k->register_page->dirty)
 		k->be->register_page_load(k->vp, &page->cpu_context, k->register_page);
 
 	/* Upstream checks for STOP before every dispatch of the VP: a STOP that arrived
@@ -175,9 +175,9 @@ void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command)
 	}
 }
 
-static void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
+static inline void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 {
-	if (k->plat->fault)
+	if (atomic_load_explicit(&k->faults_on, memory_order_relaxed))
 		k->plat->fault(k, where);
 }
 

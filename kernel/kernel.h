@@ -48,7 +48,8 @@ struct sidecar_platform_ops {
 	/* The VP is created (vp != NULL) or about to be destroyed (NULL): the platform may
 	 * then route kicks (vp_kick) to it. May be NULL. */
 	void (*vp_online)(struct sidecar_kcpu *k, struct sidecar_backend_vp *vp);
-	/* Test hook, may be NULL: called at each fault point; may delay or stall. */
+	/* Test hook, called at each fault point while the CPU's faults_on is set; may
+	 * delay or stall. */
 	void (*fault)(struct sidecar_kcpu *k, enum sidecar_fault_point where);
 };
 
@@ -81,6 +82,7 @@ struct sidecar_kcpu {
 	bool serving_fast;
 	uint64_t poll_ns;     /* adaptive poll window */
 	int boot_error;       /* set when the backend could not create the VP */
+	_Atomic bool faults_on; /* call plat->fault at the fault points (tests) */
 
 	struct sidecar_kcpu_stats stats;
 };

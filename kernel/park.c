@@ -66,9 +66,9 @@ static inline uint8_t load_status(struct sidecar_kcpu *k, memory_order mo)
 	return atomic_load_explicit(sidecar_kcpu_status(k), mo);
 }
 
-static void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
+static inline void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 {
-	if (k->plat->fault)
+	if (atomic_load_explicit(&k->faults_on, memory_order_relaxed))
 		k->plat->fault(k, where);
 }
 
@@ -147,10 +147,9 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 			unsigned spins = 0;
 			while (now < deadline) {
 				if (doorbell_rang(fast)) {
+					/* Caught inside the window: nothing to adapt (and no clock
+					 * read on the request's critical path). */
 					kstat_inc(&k->stats.polled_requests);
-					if (features & SIDECAR_FAST_F_ADAPTIVE)
-						adapt(k, window, k->plat->now_ns() - t0,
-						      load32(&fast->sidecar_poll_ns, memory_order_relaxed));
 					return SIDECAR_PARK_FAST;
 				}
 				if (k->plat->irq_pending(k))

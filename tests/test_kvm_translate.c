@@ -33,6 +33,9 @@
 #define PTE_NX (1ull << 63)
 
 static uint64_t rng_state;
+/* 1 GiB pages exist only where the guest's CPUID has them (else PS in a PDPTE is a reserved
+ * bit, which this test does not generate). */
+static bool gbpages;
 
 static uint64_t rnd(void)
 {
@@ -88,7 +91,7 @@ static void fill_table(struct builder *b, uint64_t table, unsigned int level, un
 		uint64_t e = rights();
 		unsigned int kind = (unsigned int)rnd_below(10);
 
-		if (level == 1 || (level <= 3 && kind < 4)) {
+		if (level == 1 || (level == 2 && kind < 4) || (level == 3 && kind < 4 && gbpages)) {
 			/* A leaf: 4 KiB at level 1, 2 MiB at level 2, 1 GiB at level 3. */
 			uint64_t size = 1ull << (12 + 9 * (level - 1));
 			uint64_t frame = rnd_below(LEAF_SPAN > size ? LEAF_SPAN / size : 1) * size;
@@ -199,9 +202,9 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 	if (want.translation_result.result != got.translation_result.result || want.gpa_page != got.gpa_page) {
 		if (mismatches++ < 20)
 			fprintf(stderr,
-				"%s gva %#018llx flags %#llx cpl %u cr4 %#llx: walker %u gpa %#llx, kvm %u gpa %#llx\n",
+				"%s gva %#018llx flags %#llx cpl %u cr4 %#llx rflags %#llx: walker %u gpa %#llx, kvm %u gpa %#llx\n",
 				ex ? "EXPRESSIBLE" : "composite", (unsigned long long)gva, (unsigned long long)flags,
-				r->cpl, (unsigned long long)r->cr4,
+				r->cpl, (unsigned long long)r->cr4, (unsigned long long)r->rflags,
 				HV_TRANSLATE_GVA_RESULT_CODE(want.translation_result.result),
 				(unsigned long long)want.gpa_page << 12,
 				HV_TRANSLATE_GVA_RESULT_CODE(got.translation_result.result),
@@ -210,22 +213,31 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 	}
 }
 
-/* Long mode with our tables; CPL from SS.DPL. */
+/* Long mode with our tables (entered once, as a VMM would, one register at a time); then
+ * CR4, the CPL (SS.DPL) and RFLAGS per phase. */
 static void set_mode(struct kvm_test *t, uint64_t cr3, uint64_t cr4, uint8_t cpl, uint64_t rflags)
 {
+	static bool in_long_mode;
 	uint16_t dpl = (uint16_t)(cpl << 5);
-	struct hv_register_assoc r[] = {
-		reg64(HV_X64_REGISTER_CR0, 0x60000010), /* paging off first: CR3/CR4 may change */
+	struct hv_register_assoc enter[] = {
 		reg64(HV_X64_REGISTER_CR3, cr3),
-		reg64(HV_X64_REGISTER_CR4, cr4),
+		reg64(HV_X64_REGISTER_CR4, 0x20),
 		reg64(HV_X64_REGISTER_EFER, 0x100 | 0x800), /* LME NXE (LMA follows CR0.PG) */
 		reg64(HV_X64_REGISTER_CR0, 0x80010031),    /* PG WP NE ET PE */
+		regseg(HV_X64_REGISTER_TR, 0, 0xffff, 0x18, 0x8b),
+	};
+	struct hv_register_assoc r[] = {
+		reg64(HV_X64_REGISTER_CR4, cr4),
 		regseg(HV_X64_REGISTER_CS, 0, 0xffffffff, (uint16_t)(0x08 | cpl), (uint16_t)(0xa09b | dpl)),
 		regseg(HV_X64_REGISTER_SS, 0, 0xffffffff, (uint16_t)(0x10 | cpl), (uint16_t)(0xc093 | dpl)),
-		regseg(HV_X64_REGISTER_TR, 0, 0xffff, 0x18, 0x8b),
 		reg64(HV_X64_REGISTER_RFLAGS, rflags),
 	};
-	int rc = sidecar_vp_set_registers(t->vp, 0, r, sizeof(r) / sizeof(r[0]));
+	int rc = 0;
+	if (!in_long_mode)
+		rc = sidecar_vp_set_registers(t->vp, 0, enter, sizeof(enter) / sizeof(enter[0]));
+	in_long_mode = true;
+	if (!rc)
+		rc = sidecar_vp_set_registers(t->vp, 0, r, sizeof(r) / sizeof(r[0]));
 	if (rc) {
 		fprintf(stderr, "mode setup: %s (status %#x)\n", sidecar_strerror(rc), sidecar_vp_hv_status(t->vp));
 		exit(1);
@@ -244,6 +256,21 @@ int main(int argc, char **argv)
 	kt_open(&t, "sim:backend=kvm,cpus=1,mem=64M");
 	if (__get_cpuid(0x80000008, &a, &b, &c, &d))
 		maxphyaddr = a & 0xff;
+	{
+		/* What the backend gives its vCPUs: KVM's supported CPUID. */
+		int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		struct kvm_cpuid2 *cp = calloc(1, sizeof(*cp) + 512 * sizeof(cp->entries[0]));
+		REQUIRE(kvm >= 0 && cp);
+		cp->nent = 512;
+		REQUIRE(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, cp) == 0);
+		for (uint32_t i = 0; i < cp->nent; i++)
+			if (cp->entries[i].function == 0x80000001)
+				gbpages = (cp->entries[i].edx >> 26) & 1;
+		free(cp);
+		close(kvm);
+	}
+	if (!gbpages)
+		printf("note: this KVM offers no 1 GiB pages (CPUID 80000001h EDX[26]): 4 KiB and 2 MiB only\n");
 	rng_state = seed ? seed : 1;
 	printf("seed %#llx, %lu cases per phase\n", (unsigned long long)seed, cases);
 
@@ -302,14 +329,23 @@ int main(int argc, char **argv)
 	CHECK(n_success && n_not_present && n_violation && n_unmapped);
 
 	/* Paging off: the identity, truncated to 32 bits outside long mode. */
-	struct hv_register_assoc off[] = {reg64(HV_X64_REGISTER_CR0, 0x60000011), reg64(HV_X64_REGISTER_EFER, 0)};
-	REQUIRE(sidecar_vp_set_registers(t.vp, 0, off, 2) == 0);
+	struct hv_register_assoc off[] = {
+		regseg(HV_X64_REGISTER_CS, 0, 0xffffffff, 0x20, 0xc09b), /* 32-bit code first */
+		regseg(HV_X64_REGISTER_SS, 0, 0xffffffff, 0x10, 0xc093),
+		reg64(HV_X64_REGISTER_CR0, 0x60000011),
+		reg64(HV_X64_REGISTER_EFER, 0),
+	};
+	REQUIRE(sidecar_vp_set_registers(t.vp, 0, off, sizeof(off) / sizeof(off[0])) == 0);
 	struct hv_translate_virtual_address_ex_output_x64 o;
 	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x1234, HV_TRANSLATE_GVA_VALIDATE_READ, &o) == 0);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
 	CHECK_EQ(o.gpa_page, 0x1234);
-	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x100000, 0, &o) == 0); /* 4 GiB: beyond RAM */
+	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x8000, 0, &o) == 0); /* 128 MiB: beyond RAM */
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_GPA_UNMAPPED);
+	/* Outside long mode the GVA is 32 bits wide: 4 GiB + 0x5000 is 0x5000. */
+	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x100005, 0, &o) == 0);
+	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
+	CHECK_EQ(o.gpa_page, 5);
 	/* Bad flags are the call's failure. */
 	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, 1ull << 20, &o), -SIDECAR_EHV);
 	CHECK_EQ(sidecar_vp_hv_status(t.vp), HV_STATUS_INVALID_PARAMETER);

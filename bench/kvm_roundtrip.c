@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sidecar-kvm-bench: the cost of driving a real vCPU through the sidecar, against driving it
+ * directly (issue #7; docs/kvm.md).
+ *
+ *   raw      one thread pinned to the sidecar CPU: KVM_RUN, an IO exit, KVM_RUN again (KVM
+ *            completes the OUT and moves RIP itself), for a real-mode guest that does
+ *            `1: out 0x80, al; jmp 1b`.
+ *   raw+fpu  the same, plus KVM_GET_XSAVE after each exit: the FXSAVE state the sidecar
+ *            contract puts into the CPU context after every run (not a goal, an attribution).
+ *   sidecar  the same guest through libsidecar with the kvm backend: the client thread pinned
+ *            to --client-cpu, the sidecar CPU to --sidecar-cpu (pin=), SIDECAR_WAIT_POLL; each
+ *            round trip is sidecar_vp_run_sync() to the OUT intercept, then the VMM moves RIP
+ *            past it through the register page (Hyper-V semantics).
+ *
+ * Prints min/p50/p99/max of each and the ratio of the p50s; the goal is sidecar <= 1.10 x raw.
+ * Exit 77 when /dev/kvm is missing or unusable.
+ *
+ *   sidecar-kvm-bench [--iterations N] [--client-cpu C] [--sidecar-cpu S] [--smoke]
+ */
+#include <sidecar/client.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GUEST_RIP 0x1000
+#define GUEST_PORT 0x80
+
+/* 1000: out 0x80, al; jmp 1000 */
+static const uint8_t guest_code[] = {0xe6, GUEST_PORT, 0xeb, 0xfc};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct stats {
+	uint64_t min, p50, p99, max;
+};
+
+/* Percentiles of a sorted copy: the sample at rank ceil(p * n) - 1. */
+static struct stats summarize(uint64_t *v, size_t n)
+{
+	struct stats s = {0};
+
+	if (!n)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	s.min = v[0];
+	s.p50 = v[(n * 50 + 99) / 100 - 1];
+	s.p99 = v[(n * 99 + 99) / 100 - 1];
+	s.max = v[n - 1];
+	return s;
+}
+
+static int pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* ---- the raw loop ------------------------------------------------------------------------ */
+
+struct raw_vm {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	struct kvm_xsave *xsave;
+	size_t xsave_size;
+};
+
+static int raw_setup(struct raw_vm *r)
+{
+	const size_t mem_size = 1u << 20;
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+
+	memset(r, 0, sizeof(*r));
+	r->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (r->kvm < 0)
+		return -errno;
+	r->vm = ioctl(r->kvm, KVM_CREATE_VM, 0);
+	if (r->vm < 0)
+		return -errno;
+	ioctl(r->vm, KVM_SET_TSS_ADDR, 0xfeffd000ul);
+	r->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r->mem == MAP_FAILED)
+		return -errno;
+	memcpy(r->mem + GUEST_RIP, guest_code, sizeof(guest_code));
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = mem_size, .userspace_addr = (uintptr_t)r->mem};
+	if (ioctl(r->vm, KVM_SET_USER_MEMORY_REGION, &region))
+		return -errno;
+	r->vcpu = ioctl(r->vm, KVM_CREATE_VCPU, 0);
+	if (r->vcpu < 0)
+		return -errno;
+	int size = ioctl(r->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		return -EINVAL;
+	r->run_size = (size_t)size;
+	r->run = mmap(NULL, r->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->vcpu, 0);
+	if (r->run == MAP_FAILED)
+		return -errno;
+	if (ioctl(r->vcpu, KVM_GET_SREGS, &s))
+		return -errno;
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	if (ioctl(r->vcpu, KVM_SET_SREGS, &s))
+		return -errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = GUEST_RIP;
+	regs.rflags = 2;
+	if (ioctl(r->vcpu, KVM_SET_REGS, &regs))
+		return -errno;
+	int x2 = ioctl(r->kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	r->xsave_size = x2 > (int)sizeof(struct kvm_xsave) ? (size_t)x2 : sizeof(struct kvm_xsave);
+	r->xsave = calloc(1, r->xsave_size);
+	return r->xsave ? 0 : -ENOMEM;
+}
+
+static void raw_teardown(struct raw_vm *r)
+{
+	free(r->xsave);
+	if (r->run && r->run != MAP_FAILED)
+		munmap(r->run, r->run_size);
+	if (r->vcpu > 0)
+		close(r->vcpu);
+	if (r->vm > 0)
+		close(r->vm);
+	if (r->kvm > 0)
+		close(r->kvm);
+	if (r->mem && r->mem != MAP_FAILED)
+		munmap(r->mem, 1u << 20);
+}
+
+static int raw_loop(struct raw_vm *r, uint64_t *lat, size_t n, size_t warmup, bool fpu)
+{
+	unsigned long get = r->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+
+	for (size_t i = 0; i < warmup + n; i++) {
+		uint64_t t0 = now_ns();
+		if (ioctl(r->vcpu, KVM_RUN, NULL) < 0)
+			return -errno;
+		if (fpu && ioctl(r->vcpu, get, r->xsave) < 0)
+			return -errno;
+		uint64_t t1 = now_ns();
+		if (r->run->exit_reason != KVM_EXIT_IO || r->run->io.port != GUEST_PORT) {
+			fprintf(stderr, "raw loop: unexpected exit %u\n", r->run->exit_reason);
+			return -EIO;
+		}
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+	}
+	return 0;
+}
+
+/* ---- the sidecar round trip --------------------------------------------------------------- */
+
+static int sidecar_loop(struct sidecar_vp *vp, uint64_t *lat, size_t n, size_t warmup)
+{
+	const struct hv_message *msg = sidecar_vp_intercept_message(vp);
+	const struct hv_x64_io_port_intercept_message *io = (const void *)msg->payload;
+	struct hv_x64_register_page *page = sidecar_vp_register_page(vp);
+
+	for (size_t i = 0; i < warmup + n; i++) {
+		bool intercept = false;
+		uint64_t t0 = now_ns();
+		int rc = sidecar_vp_run_sync(vp, &intercept);
+		uint64_t t1 = now_ns();
+		if (rc || !intercept || msg->header.type != HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT ||
+		    io->port_number != GUEST_PORT) {
+			fprintf(stderr, "sidecar loop: %s %s\n", sidecar_strerror(rc), sidecar_vp_error_string(vp));
+			return rc ? rc : -EIO;
+		}
+		/* The VMM completes the OUT: RIP past it, through the register page. */
+		page->rip = io->header.rip + (io->header.instruction_length_and_cr8 & 0xf);
+		page->dirty |= HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+	}
+	return 0;
+}
+
+static int sidecar_setup(int sidecar_cpu, struct sidecar_client **c, struct sidecar_vp **vp, char *err, size_t len)
+{
+	char target[128];
+	void *mem;
+	size_t size;
+	int rc;
+
+	if (sidecar_cpu >= 0)
+		snprintf(target, sizeof(target), "sim:backend=kvm,cpus=1,mem=1M,pin=%d", sidecar_cpu);
+	else
+		snprintf(target, sizeof(target), "sim:backend=kvm,cpus=1,mem=1M");
+	rc = sidecar_client_open_err(target, c, err, len);
+	if (rc)
+		return rc;
+	rc = sidecar_client_guest_memory(*c, &mem, &size);
+	if (!rc)
+		rc = sidecar_vp_acquire(*c, 0, vp);
+	if (!rc)
+		rc = sidecar_vp_set_wait_mode(*vp, SIDECAR_WAIT_POLL);
+	if (rc) {
+		snprintf(err, len, "setup: %s", sidecar_strerror(rc));
+		return rc;
+	}
+	memcpy((uint8_t *)mem + GUEST_RIP, guest_code, sizeof(guest_code));
+	struct hv_register_assoc regs[3];
+	memset(regs, 0, sizeof(regs));
+	regs[0].name = HV_X64_REGISTER_CS;
+	regs[0].value.segment = (struct hv_x64_segment_register){.base = 0, .limit = 0xffff, .selector = 0, .attributes = 0x9b};
+	regs[1].name = HV_X64_REGISTER_RIP;
+	regs[1].value.reg64 = GUEST_RIP;
+	regs[2].name = HV_X64_REGISTER_RFLAGS;
+	regs[2].value.reg64 = 2;
+	rc = sidecar_vp_set_registers(*vp, 0, regs, 3);
+	if (rc)
+		snprintf(err, len, "registers: %s", sidecar_strerror(rc));
+	return rc;
+}
+
+static void print_row(const char *name, struct stats s)
+{
+	printf("%-10s %10.2f %10.2f %10.2f %10.2f\n", name, s.min / 1e3, s.p50 / 1e3, s.p99 / 1e3, s.max / 1e3);
+}
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [--iterations N] [--client-cpu C] [--sidecar-cpu S] [--smoke]\n", argv0);
+}
+
+int main(int argc, char **argv)
+{
+	size_t iterations = 20000, warmup = 2000;
+	int client_cpu = 0, sidecar_cpu = 1;
+	bool smoke = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--smoke")) {
+			smoke = true;
+		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
+			iterations = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--client-cpu") && i + 1 < argc) {
+			client_cpu = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--sidecar-cpu") && i + 1 < argc) {
+			sidecar_cpu = atoi(argv[++i]);
+		} else {
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (smoke) {
+		iterations = 200;
+		warmup = 20;
+	}
+	if (iterations == 0) {
+		usage(argv[0]);
+		return 2;
+	}
+
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("SKIP: /dev/kvm is not usable here: %s\n", strerror(errno));
+		return 77;
+	}
+	close(fd);
+
+	/* The smoke run must work anywhere: without the CPUs asked for, run unpinned. */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (client_cpu >= ncpu || sidecar_cpu >= ncpu) {
+		if (!smoke) {
+			fprintf(stderr, "cpu %d or %d does not exist (%ld online)\n", client_cpu, sidecar_cpu, ncpu);
+			return 2;
+		}
+		client_cpu = sidecar_cpu = -1;
+	}
+
+	uint64_t *raw = calloc(iterations, sizeof(*raw));
+	uint64_t *rawfpu = calloc(iterations, sizeof(*rawfpu));
+	uint64_t *side = calloc(iterations, sizeof(*side));
+	if (!raw || !rawfpu || !side)
+		return 1;
+
+	/* (a) the raw loop, on the sidecar CPU */
+	struct raw_vm r;
+	int rc = raw_setup(&r);
+	if (rc) {
+		printf("SKIP: /dev/kvm cannot run a VM here: %s\n", strerror(-rc));
+		raw_teardown(&r);
+		return 77;
+	}
+	if (sidecar_cpu >= 0 && pin_self(sidecar_cpu)) {
+		fprintf(stderr, "cannot pin to cpu %d\n", sidecar_cpu);
+		return 1;
+	}
+	rc = raw_loop(&r, raw, iterations, warmup, false);
+	if (!rc)
+		rc = raw_loop(&r, rawfpu, iterations, warmup, true);
+	raw_teardown(&r);
+	if (rc) {
+		fprintf(stderr, "raw loop: %s\n", strerror(-rc));
+		return 1;
+	}
+
+	/* (b) the sidecar round trip: client here, sidecar CPU there */
+	if (client_cpu >= 0 && pin_self(client_cpu)) {
+		fprintf(stderr, "cannot pin to cpu %d\n", client_cpu);
+		return 1;
+	}
+	struct sidecar_client *c = NULL;
+	struct sidecar_vp *vp = NULL;
+	char err[256] = "";
+	rc = sidecar_setup(sidecar_cpu, &c, &vp, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "sidecar: %s\n", err);
+		if (vp)
+			sidecar_vp_release(vp);
+		if (c)
+			sidecar_client_close(c);
+		return 1;
+	}
+	rc = sidecar_loop(vp, side, iterations, warmup);
+	struct sidecar_vp_stats st;
+	sidecar_vp_get_stats(vp, &st);
+	sidecar_vp_release(vp);
+	sidecar_client_close(c);
+	if (rc)
+		return 1;
+
+	struct stats sr = summarize(raw, iterations), sf = summarize(rawfpu, iterations),
+		     ss = summarize(side, iterations);
+	printf("kvm round trip, %zu iterations (after %zu warm-up), client cpu %d, sidecar cpu %d, wait mode poll\n",
+	       iterations, warmup, client_cpu, sidecar_cpu);
+	printf("%-10s %10s %10s %10s %10s   (microseconds)\n", "", "min", "p50", "p99", "max");
+	print_row("raw", sr);
+	print_row("raw+fpu", sf);
+	print_row("sidecar", ss);
+	printf("sidecar/raw p50: %.3f (goal <= 1.10)   sidecar/(raw+fpu) p50: %.3f\n", (double)ss.p50 / (double)sr.p50,
+	       (double)ss.p50 / (double)sf.p50);
+	printf("sidecar: %llu runs, %llu polled completions, %llu sleeps, %llu request / %llu response signals\n",
+	       (unsigned long long)st.runs, (unsigned long long)st.polled_completions, (unsigned long long)st.sleeps,
+	       (unsigned long long)st.request_signals, (unsigned long long)st.response_signals);
+	free(raw);
+	free(rawfpu);
+	free(side);
+	return 0;
+}
