@@ -30,6 +30,7 @@
 
 #include <sidecar/defs.h>
 #include <sidecar/hvdef.h>
+#include <sidecar/message.h>
 
 #include <errno.h>
 #include <stdbool.h>
