@@ -232,7 +232,8 @@ static int sidecar_setup(int sidecar_cpu, struct sidecar_client **c, struct side
 	struct hv_register_assoc regs[3];
 	memset(regs, 0, sizeof(regs));
 	regs[0].name = HV_X64_REGISTER_CS;
-	regs[0].value.segment = (struct hv_x64_segment_register){.base = 0, .limit = 0xffff, .selector = 0, .attributes = 0x9b};
+	regs[0].value.segment =
+		(struct hv_x64_segment_register){.base = 0, .limit = 0xffff, .selector = 0, .attributes = 0x9b};
 	regs[1].name = HV_X64_REGISTER_RIP;
 	regs[1].value.reg64 = GUEST_RIP;
 	regs[2].name = HV_X64_REGISTER_RFLAGS;

@@ -152,16 +152,20 @@ static int bitmap_pop(struct sim_node *n)
 static bool mark_finished(struct sim_node *n, uint32_t index)
 {
 	struct sim_slot *s = &n->slots[index];
-	uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_seq_cst);
 
-	if (claim_now != SIM_CLAIM_ASYNC && claim_now != SIM_CLAIM_ASYNC_STOPPING)
-		return false;
-	if (atomic_load_explicit(status_of(n, index), memory_order_seq_cst) != SIDECAR_CPU_IDLE)
-		return false;
-	if (!cas_claim(s, claim_now, SIM_CLAIM_ASYNC_STOPPED))
-		return false;
-	atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
-	return true;
+	for (;;) {
+		uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_seq_cst);
+		if (claim_now != SIM_CLAIM_ASYNC && claim_now != SIM_CLAIM_ASYNC_STOPPING)
+			return false;
+		if (atomic_load_explicit(status_of(n, index), memory_order_seq_cst) != SIDECAR_CPU_IDLE)
+			return false;
+		if (cas_claim(s, claim_now, SIM_CLAIM_ASYNC_STOPPED)) {
+			atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
+			return true;
+		}
+		/* A STOP moved ASYNC -> ASYNC_STOPPING under us. It saw the status IDLE and
+		 * sends nothing, so no later report will come for this run: look again. */
+	}
 }
 
 /* Upstream sidecar_scan_vps(): mark ASYNC VPs whose CPU went IDLE as stopped. */

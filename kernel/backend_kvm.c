@@ -11,15 +11,15 @@
  * message names the intercepting instruction (RIP and length) and the VP's RIP stays on it.
  * KVM differs in two ways, reconciled here:
  *  - it may already have moved RIP past the instruction (HLT; MMIO writes and OUTS, which
- *    its emulator wrote back; on some kernels OUT). The instruction's start is found by
+ *    its emulator wrote back; OUT on some KVMs). The instruction's start is found by
  *    decoding (kernel/x86_insn.h) and verified against the exit (port, size, direction, the
  *    written GPA and data); the backend learns at init which port I/O exits come back with
- *    RIP advanced (probe_pio_rip()).
+ *    RIP advanced (probe_pio()).
  *  - the operation is incomplete until the next KVM_RUN (api.rst, KVM_RUN). For plain
- *    IN/OUT the completion only retires the instruction, so it is left to the next KVM_RUN
- *    once the VMM has moved RIP off the instruction (the VMM's registers are applied first,
- *    and KVM completes nothing when RIP moved); it is forced with immediate_exit first when
- *    the VMM left RIP on it. Emulated exits (string I/O, MMIO) re-enter KVM's emulator on
+ *    IN/OUT, when the probe showed that completing touches neither RIP nor RAX once they
+ *    are past the instruction, the completion rides on the next KVM_RUN (the VMM's
+ *    registers are loaded first); if the VMM put RIP elsewhere, it is completed explicitly
+ *    first (resolve_pending()). Emulated exits (string I/O, MMIO) re-enter KVM's emulator on
  *    completion, which would clobber the VMM's registers: they are completed at once with
  *    immediate_exit = 1 and a KVM_RUN that returns EINTR, their side effects on guest memory
  *    neutralised by feeding back the bytes already there, and the state from before the
@@ -29,9 +29,10 @@
  * live in the command page's CPU context (kernel/regs_home.h); RSP, RIP, RFLAGS, the segment
  * and control registers and the event state live in this file's caches, which ride in and out
  * of KVM_RUN through kvm_run->s.regs (KVM_CAP_SYNC_REGS) without an ioctl; the rest is read
- * and written with ioctls on demand. The FXSAVE image needs KVM_GET_FPU after every run that
- * entered the guest (there is no sync area for it) and KVM_SET_FPU only when the VMM changed
- * it.
+ * and written with ioctls on demand. The FXSAVE image needs KVM_GET_XSAVE (or KVM_GET_FPU)
+ * after every run that entered the guest, as there is no sync area for it, and KVM_SET_XSAVE
+ * only when the VMM changed it. That one ioctl per run is most of this backend's cost over a
+ * bare KVM_RUN loop (docs/kvm.md, "Cost").
  *
  * Kick: vp_kick sets kvm_run->immediate_exit and sends a real-time signal to the vCPU
  * thread, which keeps it blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK). The lost
@@ -136,13 +137,13 @@ struct kvm_be {
 	int kick_signal;
 	struct kvm_cpuid2 *cpuid;
 	uint8_t maxphyaddr;
-	bool sync_regs;          /* KVM_CAP_SYNC_REGS covers SYNC_ALL */
-	bool pio_out_advances;   /* an OUT exit comes back with RIP past the OUT */
-	bool pio_in_advances;    /* likewise for IN */
+	bool sync_regs;	       /* KVM_CAP_SYNC_REGS covers SYNC_ALL */
+	bool pio_out_advances; /* an OUT exit comes back with RIP past the OUT */
+	bool pio_in_advances;  /* likewise for IN */
 	/* KVM's completion of an OUT (IN) leaves RIP and RAX alone once userspace has put RIP
 	 * after the instruction: the completion may then ride on the next KVM_RUN. */
 	bool pio_out_lazy, pio_in_lazy;
-	bool out_7e_advances;    /* OUT to port 0x7e does (the quirk could not be disabled) */
+	bool out_7e_advances; /* OUT to port 0x7e does (the quirk could not be disabled) */
 	bool has_xcrs, has_debugregs, has_vcpu_events;
 	/* FXSAVE state through KVM_GET/SET_XSAVE (its legacy area is an FXSAVE image, MXCSR
 	 * included); else KVM_GET/SET_FPU, which carry no MXCSR. */
@@ -163,7 +164,7 @@ struct sidecar_backend_vp {
 	uint32_t vp_index;
 	int fd;
 	struct kvm_run *run;
-	pid_t tid;               /* the vCPU thread, target of the kick signal */
+	pid_t tid;		 /* the vCPU thread, target of the kick signal */
 	bool unblock_on_destroy; /* the kick signal was not blocked before vp_create */
 	/* 1 while vp_run may enter KVM_RUN: kickers signal only then (kvm_vp_kick). */
 	_Atomic uint32_t in_run;
@@ -172,14 +173,14 @@ struct sidecar_backend_vp {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events events;
-	uint64_t dirty;          /* KVM_SYNC_X86_* areas to load at the next KVM_RUN */
+	uint64_t dirty; /* KVM_SYNC_X86_* areas to load at the next KVM_RUN */
 	/* What KVM's FPU holds, as an FXSAVE image; invalid: load the context's at the
 	 * next run. */
 	struct x86_fxsave fx_shadow;
 	bool fx_shadow_valid;
 	struct kvm_xsave *xsave; /* the last KVM_GET_XSAVE image (fpu_xsave) */
 	bool xsave_valid;
-	uint64_t dr7;            /* last value read or written: for the register page */
+	uint64_t dr7;			       /* last value read or written: for the register page */
 	uint64_t emulation_hints, guest_os_id; /* no KVM counterpart: kept here */
 
 	/* lin_to_gpa_any()'s memory, valid until the next KVM_RUN. */
@@ -187,14 +188,13 @@ struct sidecar_backend_vp {
 	uint64_t tcache_page, tcache_gpa;
 
 	enum pending_io pending;
-	bool pending_lazy_ok;     /* the probe's verdict for this direction */
+	bool pending_lazy_ok;	  /* the probe's verdict for this direction */
 	uint64_t pending_lin_end; /* linear address right after the instruction */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static void set_err(struct sidecar_command_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void set_err(struct sidecar_command_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void set_err(struct sidecar_command_error *err, const char *fmt, ...)
 {
@@ -297,8 +297,7 @@ static uint16_t seg_attr_from_kvm(const struct kvm_segment *s)
 			  ((s->dpl & 3) << HV_X64_SEGMENT_ATTR_DPL_SHIFT) |
 			  (s->present ? HV_X64_SEGMENT_ATTR_PRESENT : 0) |
 			  (s->avl ? HV_X64_SEGMENT_ATTR_AVAILABLE : 0) | (s->l ? HV_X64_SEGMENT_ATTR_LONG : 0) |
-			  (s->db ? HV_X64_SEGMENT_ATTR_DEFAULT : 0) |
-			  (s->g ? HV_X64_SEGMENT_ATTR_GRANULARITY : 0));
+			  (s->db ? HV_X64_SEGMENT_ATTR_DEFAULT : 0) | (s->g ? HV_X64_SEGMENT_ATTR_GRANULARITY : 0));
 }
 
 static void seg_to_hv(const struct kvm_segment *s, struct hv_x64_segment_register *h)
@@ -401,8 +400,7 @@ static void fx_to_fpu(const struct x86_fxsave *fx, struct kvm_fpu *f)
 /* Whether the VP-state parts of two FXSAVE images differ. */
 static bool fx_differs(const struct x86_fxsave *a, const struct x86_fxsave *b)
 {
-	return memcmp(a, b, FX_HEAD_BYTES) != 0 ||
-	       memcmp(a->st, b->st, sizeof(a->st) + sizeof(a->xmm)) != 0;
+	return memcmp(a, b, FX_HEAD_BYTES) != 0 || memcmp(a->st, b->st, sizeof(a->st) + sizeof(a->xmm)) != 0;
 }
 
 /* The CPU context's GP slots <-> struct kvm_regs (RSP's slot holds CR2, not RSP). */
@@ -822,8 +820,9 @@ static int kvm_init(struct sidecar_backend *be)
 		rc = -errno;
 		goto fail;
 	}
-	if (ioctl(k->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		rc = -EPROTONOSUPPORT;
+	rc = ioctl(k->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (rc != KVM_API_VERSION) {
+		rc = rc < 0 ? -errno : -EPROTONOSUPPORT; /* not KVM at all, or another API */
 		goto fail;
 	}
 	/* What this backend cannot do without. */
@@ -893,7 +892,8 @@ static int kvm_init(struct sidecar_backend *be)
 			if (rc)
 				goto fail;
 		}
-		rc = ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)(SPECIAL_PAGES_GPA + PAGE_SIZE_4K)) < 0 ? -errno : 0;
+		rc = ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)(SPECIAL_PAGES_GPA + PAGE_SIZE_4K)) < 0 ? -errno
+													      : 0;
 		if (rc)
 			goto fail;
 	}
@@ -1351,8 +1351,8 @@ static void begin_message(struct hv_message *msg, uint32_t type, uint8_t len)
 	msg->header.len = len;
 }
 
-static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h,
-			uint8_t access, uint64_t rip, unsigned int insn_len)
+static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h, uint8_t access,
+			uint64_t rip, unsigned int insn_len)
 {
 	const struct kvm_sregs *s = &vp->sregs;
 	uint16_t state = vp_cpl(s);
@@ -1406,16 +1406,19 @@ static enum io_kind io_kind_of(const struct x86_insn *in, const struct io_exit *
 	if (in->vex || in->map != X86_MAP_1BYTE || in->lock)
 		return IO_NONE;
 	switch (op) {
-	case 0xe4: case 0xe5: case 0xe6: case 0xe7:
-		port = (uint16_t)in->imm;
-		break;
-	case 0xec: case 0xed: case 0xee: case 0xef:
-		break;
-	case 0x6c: case 0x6d: case 0x6e: case 0x6f:
-		string = true;
-		break;
-	default:
-		return IO_NONE;
+	case 0xe4:
+	case 0xe5:
+	case 0xe6:
+	case 0xe7: port = (uint16_t)in->imm; break;
+	case 0xec:
+	case 0xed:
+	case 0xee:
+	case 0xef: break;
+	case 0x6c:
+	case 0x6d:
+	case 0x6e:
+	case 0x6f: string = true; break;
+	default: return IO_NONE;
 	}
 	out = (op & 2) != 0; /* E6 E7 EE EF 6E 6F */
 	uint8_t size = (op & 1) ? (in->opsize == 2 ? 2 : 4) : 1;
@@ -1508,8 +1511,8 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 	uint64_t b_start = 0, sb_start = 0;
 	enum io_kind ka = decode_at(vp, mode, rip_exit, &a) ? io_kind_of(&a, &x, vp->regs.rdx) : IO_NONE;
 	struct io_match_arg fast = {.x = &x, .want = IO_FAST}, str = {.x = &x, .want = IO_STRING};
-	bool advances = x.out ? vp->k->pio_out_advances || (x.port == 0x7e && vp->k->out_7e_advances)
-			      : vp->k->pio_in_advances;
+	bool advances =
+		x.out ? vp->k->pio_out_advances || (x.port == 0x7e && vp->k->out_7e_advances) : vp->k->pio_in_advances;
 
 	/* Plain IN/OUT: the probe says where KVM left RIP; the decoder confirms. */
 	const struct x86_insn *in = NULL;
@@ -1518,9 +1521,10 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 		in = &a;
 		start = rip_exit;
 	} else if (decode_ending_at(vp, mode, rip_exit, io_match, &fast, &b, &b_start) &&
-		   (advances ? ka != IO_STRING || out_data_is_rax(vp, &x) : ka != IO_FAST)) {
-		/* Behind RIP; when an INS/OUTS for the same port also sits at RIP (an
-		 * unfinished REP would have stayed there), an OUT must have written RAX. */
+		   (advances ? ka != IO_STRING || (x.out && out_data_is_rax(vp, &x)) : ka == IO_NONE)) {
+		/* Behind RIP. When an INS/OUTS for the same port sits at RIP as well (an
+		 * unfinished REP stays there), an OUT must have written RAX to be the plain one;
+		 * an IN cannot tell, and the string instruction is taken. */
 		in = &b;
 		start = b_start;
 	} else if (ka == IO_FAST) {
@@ -1560,7 +1564,8 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 		if (n <= PAGE_SIZE_4K) {
 			for (uint32_t i = 0; i < x.count; i++) {
 				uint64_t off = down ? rdi - (uint64_t)i * x.size : rdi + (uint64_t)i * x.size;
-				read_linear(vp, mode, linear(&vp->sregs, mode, X86_SEG_ES, off & x86_insn_addr_mask(a.addrsize)),
+				read_linear(vp, mode,
+					    linear(&vp->sregs, mode, X86_SEG_ES, off & x86_insn_addr_mask(a.addrsize)),
 					    data + (size_t)i * x.size, x.size);
 			}
 		}
@@ -1607,8 +1612,8 @@ struct mmio_exit {
 
 static bool is_string_store(const struct x86_insn *in)
 {
-	return !in->vex && in->map == X86_MAP_1BYTE && (in->opcode == 0xa4 || in->opcode == 0xa5 ||
-							  in->opcode == 0xaa || in->opcode == 0xab);
+	return !in->vex && in->map == X86_MAP_1BYTE &&
+	       (in->opcode == 0xa4 || in->opcode == 0xa5 || in->opcode == 0xaa || in->opcode == 0xab);
 }
 
 static unsigned int string_elem(const struct x86_insn *in)
@@ -1636,8 +1641,7 @@ struct mmio_match_arg {
  * source's. KVM wrote RIP (and a string store's index registers) back before the exit; the
  * other registers are still the instruction's inputs.
  */
-static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct x86_insn *in, uint64_t start,
-			     void *arg)
+static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct x86_insn *in, uint64_t start, void *arg)
 {
 	const struct mmio_match_arg *a = arg;
 	struct sidecar_backend_vp *vp = a->vp;
@@ -1683,8 +1687,7 @@ static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct 
 		val = (uint64_t)x86_insn_sext(in->imm, in->imm_size);
 		size = in->opsize;
 		break;
-	default:
-		return true;
+	default: return true;
 	}
 	uint8_t want[8];
 	for (unsigned int i = 0; i < 8; i++)
@@ -1693,8 +1696,8 @@ static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct 
 	return cmp <= 8 && memcmp(want, x->data, cmp) == 0;
 }
 
-static void mmio_message(struct sidecar_backend_vp *vp, unsigned int mode, const struct mmio_exit *x,
-			 uint8_t access, const struct x86_insn *in, uint64_t start, bool gva_valid, uint64_t gva,
+static void mmio_message(struct sidecar_backend_vp *vp, unsigned int mode, const struct mmio_exit *x, uint8_t access,
+			 const struct x86_insn *in, uint64_t start, bool gva_valid, uint64_t gva,
 			 const struct kvm_regs *pre, struct hv_message *msg)
 {
 	struct hv_x64_memory_intercept_message *m = (struct hv_x64_memory_intercept_message *)msg->payload;
@@ -1727,11 +1730,9 @@ static int handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 	struct completion_fill fill = {.have = false};
 	struct x86_insn a, b;
 	bool have_a = decode_at(vp, mode, rip_exit, &a);
-	uint64_t g[16];
 	int rc;
 
 	memcpy(x.data, run->mmio.data, sizeof(x.data));
-	gprs_encoding_order(&r0, g);
 
 	/* The completion may load the destination into an FP/SSE register: take the FXSAVE
 	 * state from before it, and have the context's loaded again at the next run. */
@@ -1814,8 +1815,6 @@ static int handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 			gva_valid = true;
 		}
 	}
-	(void)g;
-
 	/* Put the VP back as it was before the instruction: the completion retired it. */
 	vp->regs = pre;
 	vp->dirty |= KVM_SYNC_X86_REGS;
@@ -1829,8 +1828,8 @@ static int handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 	}
 	vp->fx_shadow_valid = false;
 
-	mmio_message(vp, mode, &x, x.write ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ, in, start,
-		     gva_valid, gva, &pre, msg);
+	mmio_message(vp, mode, &x, x.write ? HV_INTERCEPT_ACCESS_WRITE : HV_INTERCEPT_ACCESS_READ, in, start, gva_valid,
+		     gva, &pre, msg);
 	if (!in) {
 		set_err(err, "kvm: MMIO read of GPA %#llx at RIP %#llx: cannot decode the instruction",
 			(unsigned long long)x.gpa, (unsigned long long)rip_exit);
@@ -1895,8 +1894,7 @@ static int handle_internal_error(struct sidecar_backend_vp *vp, struct hv_messag
 
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
 		struct kvm_translation t = {.linear_address = lin};
-		if (xioctl(vp->fd, KVM_TRANSLATE, &t) == 0 && t.valid &&
-		    t.physical_address >= vp->be->cfg.mem_size) {
+		if (xioctl(vp->fd, KVM_TRANSLATE, &t) == 0 && t.valid && t.physical_address >= vp->be->cfg.mem_size) {
 			struct mmio_exit x = {.gpa = t.physical_address};
 			mmio_message(vp, mode, &x, HV_INTERCEPT_ACCESS_EXECUTE, NULL, vp->regs.rip, true, lin,
 				     &vp->regs, msg);
@@ -1970,24 +1968,13 @@ static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_
 			break;
 		}
 		switch (run->exit_reason) {
-		case KVM_EXIT_IO:
-			result = handle_io(vp, msg, err);
-			break;
-		case KVM_EXIT_MMIO:
-			result = handle_mmio(vp, ctx, msg, &fpu_stored, err);
-			break;
-		case KVM_EXIT_HLT:
-			result = handle_hlt(vp, msg);
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			result = handle_shutdown(vp, msg);
-			break;
-		case KVM_EXIT_INTERNAL_ERROR:
-			result = handle_internal_error(vp, msg, err);
-			break;
+		case KVM_EXIT_IO: result = handle_io(vp, msg, err); break;
+		case KVM_EXIT_MMIO: result = handle_mmio(vp, ctx, msg, &fpu_stored, err); break;
+		case KVM_EXIT_HLT: result = handle_hlt(vp, msg); break;
+		case KVM_EXIT_SHUTDOWN: result = handle_shutdown(vp, msg); break;
+		case KVM_EXIT_INTERNAL_ERROR: result = handle_internal_error(vp, msg, err); break;
 		case KVM_EXIT_INTR:
-		case KVM_EXIT_IRQ_WINDOW_OPEN:
-			continue;
+		case KVM_EXIT_IRQ_WINDOW_OPEN: continue;
 		case KVM_EXIT_FAIL_ENTRY:
 			set_err(err, "kvm: VM entry failed: hardware reason %#llx on cpu %u",
 				(unsigned long long)run->fail_entry.hardware_entry_failure_reason, run->fail_entry.cpu);
@@ -2212,9 +2199,7 @@ static hv_status set_pending_interruption(struct sidecar_backend_vp *vp, uint64_
 			e.interrupt.nr = vector;
 			e.interrupt.soft = type == HV_PENDING_TYPE_SOFTWARE_INTERRUPT;
 			break;
-		case HV_PENDING_TYPE_NMI:
-			e.nmi.injected = 1;
-			break;
+		case HV_PENDING_TYPE_NMI: e.nmi.injected = 1; break;
 		case HV_PENDING_TYPE_EXCEPTION:
 		case HV_PENDING_TYPE_PRIV_SOFTWARE_EXCEPTION:
 		case HV_PENDING_TYPE_SOFTWARE_EXCEPTION:
@@ -2225,8 +2210,7 @@ static hv_status set_pending_interruption(struct sidecar_backend_vp *vp, uint64_
 			e.exception.has_error_code = !!(v & HV_PENDING_DELIVER_ERROR_CODE);
 			e.exception.error_code = (uint32_t)(v >> 32);
 			break;
-		default:
-			return HV_STATUS_INVALID_PARAMETER;
+		default: return HV_STATUS_INVALID_PARAMETER;
 		}
 	}
 	e.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
@@ -2311,9 +2295,7 @@ static hv_status kvm_get_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS: out->reg64 = vp->emulation_hints; return HV_STATUS_SUCCESS;
 	case HV_REGISTER_GUEST_OS_ID: out->reg64 = vp->guest_os_id; return HV_STATUS_SUCCESS;
 	case HV_X64_REGISTER_INITIAL_APIC_ID:
-	case HV_REGISTER_VP_INDEX:
-		out->reg64 = vp->vp_index;
-		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VP_INDEX: out->reg64 = vp->vp_index; return HV_STATUS_SUCCESS;
 	}
 	if (msr_of(name, &msr))
 		return msr_get(vp, msr, &out->reg64);
@@ -2372,8 +2354,7 @@ static hv_status kvm_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 	case HV_X64_REGISTER_EFER:
 		/* KVM_SET_SREGS takes any EFER; the MSR write checks it against what the
 		 * guest's CPUID allows (LMA aside, which follows below). */
-		if (msr_set(vp, MSR_EFER, (v & ~X86_EFER_LMA) | (vp->sregs.efer & X86_EFER_LMA)) !=
-		    HV_STATUS_SUCCESS)
+		if (msr_set(vp, MSR_EFER, (v & ~X86_EFER_LMA) | (vp->sregs.efer & X86_EFER_LMA)) != HV_STATUS_SUCCESS)
 			return HV_STATUS_INVALID_PARAMETER;
 		s.efer = v;
 		efer_lma(&s);
@@ -2403,20 +2384,13 @@ static hv_status kvm_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		x.xcrs[0].value = v;
 		return xioctl(vp->fd, KVM_SET_XCRS, &x) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 	}
-	case HV_REGISTER_PENDING_INTERRUPTION:
-		return set_pending_interruption(vp, v);
-	case HV_REGISTER_INTERRUPT_STATE:
-		return set_interrupt_state(vp, v);
-	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS:
-		vp->emulation_hints = v;
-		return HV_STATUS_SUCCESS;
-	case HV_REGISTER_GUEST_OS_ID:
-		vp->guest_os_id = v;
-		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_PENDING_INTERRUPTION: return set_pending_interruption(vp, v);
+	case HV_REGISTER_INTERRUPT_STATE: return set_interrupt_state(vp, v);
+	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS: vp->emulation_hints = v; return HV_STATUS_SUCCESS;
+	case HV_REGISTER_GUEST_OS_ID: vp->guest_os_id = v; return HV_STATUS_SUCCESS;
 	case HV_X64_REGISTER_INITIAL_APIC_ID:
 	case HV_REGISTER_VP_INDEX:
-	case HV_X64_REGISTER_MSR_MTRR_CAP:
-		return HV_STATUS_ACCESS_DENIED; /* read-only */
+	case HV_X64_REGISTER_MSR_MTRR_CAP: return HV_STATUS_ACCESS_DENIED; /* read-only */
 	}
 	if (msr_of(name, &msr)) {
 		if (msr == MSR_PAT && !pat_valid(v))
@@ -2512,10 +2486,10 @@ static hv_status kvm_translate_gva(struct sidecar_backend_vp *vp, uint64_t gvn, 
 
 	bool user = (control_flags & HV_TRANSLATE_GVA_USER_ACCESS) ||
 		    (!(control_flags & HV_TRANSLATE_GVA_SUPERVISOR_ACCESS) && vp_cpl(s) == 3);
-	bool expressible = !(s->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)) && !user &&
-			   !(control_flags & (HV_TRANSLATE_GVA_VALIDATE_WRITE | HV_TRANSLATE_GVA_VALIDATE_EXECUTE |
-					      HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS |
-					      HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT));
+	bool expressible =
+		!(s->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)) && !user &&
+		!(control_flags & (HV_TRANSLATE_GVA_VALIDATE_WRITE | HV_TRANSLATE_GVA_VALIDATE_EXECUTE |
+				   HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS | HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT));
 	if ((control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !writeable)
 		code = HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION; /* never, on x86: writeable is 1 */
 	if (code == HV_TRANSLATE_GVA_SUCCESS && paging && !expressible) {

@@ -176,6 +176,7 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 		 * signals). */
 		fault(k, SIDECAR_FAULT_BEFORE_PARK);
 		atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_PARKED, memory_order_seq_cst);
+		fault(k, SIDECAR_FAULT_AFTER_ANNOUNCE);
 		features = load32(&fast->features, memory_order_relaxed);
 		mailbox = features & SIDECAR_FAST_F_MAILBOX;
 		if ((mailbox && doorbell_rang_sc(fast)) || load_status(k, memory_order_seq_cst) != SIDECAR_CPU_IDLE) {

@@ -76,6 +76,29 @@ struct rt_node {
 	int task_stop_fd;
 };
 
+/* Test-only delay points on the run/wait path (tests/test_delays.c builds a variant of the
+ * library with SIDECAR_DELAY_HOOKS; the real library has none, and no cost). */
+enum rt_delay_point {
+	RT_DELAY_POST_CLAIMED,    /* state is RUNNING, the doorbell not rung yet */
+	RT_DELAY_POST_RUNG,       /* doorbell rung, sidecar_flags not read yet */
+	RT_DELAY_WAIT_WAITER,     /* WAITER set, SLEEPING not announced yet */
+	RT_DELAY_WAIT_ANNOUNCED,  /* SLEEPING announced, done_seq not re-checked yet */
+	RT_DELAY_WAIT_WOKEN,      /* back from the futex, before looking */
+	RT_DELAY_HOOK_BEFORE_CAS, /* completion hook: done_seq read, before its CAS */
+	RT_DELAY_COLLECT,         /* before the collecting CAS */
+	RT_DELAY_CANCEL,          /* cancel: state read, stop_seq not written yet */
+	RT_DELAY_POINTS,
+};
+#ifdef SIDECAR_DELAY_HOOKS
+#define RT_DELAY(c, point)                                                                         \
+	do {                                                                                       \
+		if ((c)->delay_hook)                                                               \
+			(c)->delay_hook((c)->delay_ctx, (point));                                  \
+	} while (0)
+#else
+#define RT_DELAY(c, point) ((void)0)
+#endif
+
 struct sidecar_client {
 	struct sidecar_drv_handle drv;
 	uint32_t node_count;
@@ -92,6 +115,10 @@ struct sidecar_client {
 	_Atomic bool event_armed;
 	pthread_mutex_t event_lock;
 	uint32_t finished;
+#ifdef SIDECAR_DELAY_HOOKS
+	void (*delay_hook)(void *ctx, enum rt_delay_point point);
+	void *delay_ctx;
+#endif
 };
 
 struct sidecar_vp {

@@ -65,6 +65,7 @@ static int collect(struct sidecar_vp *vp, uint32_t seq)
 {
 	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
 
+	RT_DELAY(vp->client, RT_DELAY_COLLECT);
 	for (;;) {
 		if (st & VP_DEAD)
 			return -ESHUTDOWN;
@@ -88,6 +89,7 @@ void rt_fast_notify(void *ctx)
 	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
 
 	atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+	RT_DELAY(vp->client, RT_DELAY_HOOK_BEFORE_CAS);
 	for (;;) {
 		/* Only the command this IPI is for: a late IPI after the owner collected by
 		 * polling, or after it posted the next command, finds another word. */
@@ -131,6 +133,7 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 						     memory_order_relaxed, memory_order_relaxed))
 		return (st & VP_DEAD) ? -ESHUTDOWN : -EBUSY;
 	vp->seq = seq;
+	RT_DELAY(vp->client, RT_DELAY_POST_CLAIMED);
 
 	if (vp->features & SIDECAR_FAST_F_SIDECAR_POLL)
 		publish_host_cpu(vp);
@@ -144,6 +147,7 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 	 * kernel's acquire load of request_seq. The exchange is also the full barrier before
 	 * the load of sidecar_flags (pairs with the kernel's PARKED and GONE announcements). */
 	atomic_exchange_explicit((_Atomic uint32_t *)&fast->request_seq, seq, memory_order_seq_cst);
+	RT_DELAY(vp->client, RT_DELAY_POST_RUNG);
 	uint32_t flags = load32(&fast->sidecar_flags, memory_order_seq_cst);
 	if (flags & SIDECAR_FAST_SIDECAR_GONE) {
 		uint32_t running = vp_word(seq, VP_RUNNING);
@@ -212,12 +216,14 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 		if ((st & ~VP_WAITER) != running)
 			return collect(vp, seq); /* FINISHED already */
 	}
+	RT_DELAY(vp->client, RT_DELAY_WAIT_WAITER);
 	if (vp->features & SIDECAR_FAST_F_SUPPRESS) {
-		/* Announce, full barrier (the xchg), re-check: pairs with the kernel's
-		 * done_seq store, fence, load of client_flags. */
+		/* Announce, then re-check (below): the seq_cst pair with the kernel's store
+		 * of done_seq and load of client_flags. */
 		atomic_exchange_explicit((_Atomic uint32_t *)&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING,
 					 memory_order_seq_cst);
 	}
+	RT_DELAY(vp->client, RT_DELAY_WAIT_ANNOUNCED);
 	bool slept = false;
 	for (;;) {
 		/* seq_cst: the load half of the response Dekker pair (kernel/park.c). */
@@ -245,6 +251,7 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 			stat_inc(&vp->st_sleeps);
 		}
 		sidecar_futex_wait(&vp->state, waiting, timeout);
+		RT_DELAY(vp->client, RT_DELAY_WAIT_WOKEN);
 		st = atomic_load_explicit(&vp->state, memory_order_acquire);
 		if (st & VP_DEAD) {
 			rc = -ESHUTDOWN;
@@ -344,6 +351,7 @@ int rt_fast_cancel(struct sidecar_vp *vp)
 	if ((st & VP_STATE_MASK) != VP_RUNNING)
 		return 0;
 	uint32_t seq = vp_word_seq(st);
+	RT_DELAY(vp->client, RT_DELAY_CANCEL);
 	uint32_t full = load32(&vp->fast->request_seq, memory_order_relaxed);
 	if ((full & VP_SEQ_MASK) != seq)
 		return 0;

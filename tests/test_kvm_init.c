@@ -58,8 +58,8 @@ static void side_by_side(void)
 	for (int i = 0; i < 2; i++) {
 		void *base;
 		size_t size;
-		REQUIRE(sidecar_client_open(i ? "sim:backend=kvm,cpus=2,mem=2M" : "sim:backend=kvm,cpus=2,nodes=1", &c[i]) ==
-			0);
+		REQUIRE(sidecar_client_open(i ? "sim:backend=kvm,cpus=2,mem=2M" : "sim:backend=kvm,cpus=2,nodes=1",
+					    &c[i]) == 0);
 		REQUIRE(sidecar_client_guest_memory(c[i], &base, &size) == 0);
 		CHECK_EQ(size, i ? 2u << 20 : 64u << 20);
 		mem[i] = base;

@@ -31,22 +31,23 @@ static void check_mem(struct kvm_test *t, uint8_t access, uint64_t gpa, uint64_t
 static void real_mode(struct kvm_test *t)
 {
 	static const uint8_t code[] = {
-		0xa3, 0x00, 0x80,       /* 1000: mov [0x8000], ax        write */
-		0x8b, 0x47, 0x10,       /* 1003: mov ax, [bx+0x10]       read */
-		0xe7, 0x80,             /* 1006: out 0x80, ax */
-		0xc6, 0x04, 0x5a,       /* 1008: mov byte [si], 0x5a     write */
-		0x3e, 0x89, 0x1f,       /* 100b: ds mov [bx], bx         write, redundant prefix */
-		0x01, 0x07,             /* 100e: add [bx], ax            read-modify-write */
-		0xf3, 0xa4,             /* 1010: rep movsb               MMIO -> RAM */
-		0xaa,                   /* 1012: stosb (ES = MMIO)       write */
-		0xf4,                   /* 1013: hlt */
+		0xa3, 0x00, 0x80, /* 1000: mov [0x8000], ax        write */
+		0x8b, 0x47, 0x10, /* 1003: mov ax, [bx+0x10]       read */
+		0xe7, 0x80,	  /* 1006: out 0x80, ax */
+		0xc6, 0x04, 0x5a, /* 1008: mov byte [si], 0x5a     write */
+		0x3e, 0x89, 0x1f, /* 100b: ds mov [bx], bx         write, redundant prefix */
+		0x01, 0x07,	  /* 100e: add [bx], ax            read-modify-write */
+		0xf3, 0xa4,	  /* 1010: rep movsb               MMIO -> RAM */
+		0xaa,		  /* 1012: stosb (ES = MMIO)       write */
+		0xf4,		  /* 1013: hlt */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
 
 	memcpy(t->mem + 0x1000, code, sizeof(code));
 	kt_real_mode(t, 0x1000);
-	struct hv_x64_segment_register ds = {.base = MMIO_BASE, .limit = 0xffff, .selector = 0x1234, .attributes = 0x93};
+	struct hv_x64_segment_register ds = {
+		.base = MMIO_BASE, .limit = 0xffff, .selector = 0x1234, .attributes = 0x93};
 	struct hv_register_assoc r = {.name = HV_X64_REGISTER_DS};
 	r.value.segment = ds;
 	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &r, 1) == 0);
@@ -137,14 +138,14 @@ static void real_mode(struct kvm_test *t)
 static void long_mode(struct kvm_test *t)
 {
 	static const uint8_t code[] = {
-		0x89, 0x07,                         /* 10000: mov [rdi], eax           write */
-		0x48, 0x8b, 0x46, 0x08,             /* 10002: mov rax, [rsi+8]         read */
-		0xf3, 0x0f, 0x6f, 0x06,             /* 10006: movdqu xmm0, [rsi]       read into XMM */
-		0xf3, 0x0f, 0x7f, 0x47, 0x20,       /* 1000a: movdqu [rdi+0x20], xmm0  write from XMM */
-		0x90, 0x90,                         /* 1000f: nop; nop */
-		0x44, 0x89, 0x47, 0x04,             /* 10011: mov [rdi+4], r8d         write, REX.R */
+		0x89, 0x07,			    /* 10000: mov [rdi], eax           write */
+		0x48, 0x8b, 0x46, 0x08,		    /* 10002: mov rax, [rsi+8]         read */
+		0xf3, 0x0f, 0x6f, 0x06,		    /* 10006: movdqu xmm0, [rsi]       read into XMM */
+		0xf3, 0x0f, 0x7f, 0x47, 0x20,	    /* 1000a: movdqu [rdi+0x20], xmm0  write from XMM */
+		0x90, 0x90,			    /* 1000f: nop; nop */
+		0x44, 0x89, 0x47, 0x04,		    /* 10011: mov [rdi+4], r8d         write, REX.R */
 		0xc7, 0x07, 0x78, 0x56, 0x34, 0x12, /* 10015: mov dword [rdi], 0x12345678 */
-		0xff, 0xe3,                         /* 1001b: jmp rbx                  execute */
+		0xff, 0xe3,			    /* 1001b: jmp rbx                  execute */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
@@ -219,7 +220,8 @@ static void triple_fault(struct kvm_test *t)
 	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &r, 1) == 0);
 	kt_run(t);
 	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNRECOVERABLE_EXCEPTION);
-	CHECK_EQ(((const struct hv_x64_intercept_message_header *)sidecar_vp_intercept_message(t->vp)->payload)->vp_index,
+	CHECK_EQ(((const struct hv_x64_intercept_message_header *)sidecar_vp_intercept_message(t->vp)->payload)
+			 ->vp_index,
 		 0);
 }
 

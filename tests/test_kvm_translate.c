@@ -22,9 +22,9 @@
 #include <cpuid.h>
 #include <gva_walk.h>
 
-#define TABLES_BASE 0x100000ull   /* page tables live in [1 MiB, 8 MiB) */
+#define TABLES_BASE 0x100000ull /* page tables live in [1 MiB, 8 MiB) */
 #define TABLES_END 0x800000ull
-#define LEAF_SPAN (256ull << 20)  /* leaves point anywhere below 256 MiB: RAM is 64 MiB */
+#define LEAF_SPAN (256ull << 20) /* leaves point anywhere below 256 MiB: RAM is 64 MiB */
 
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)
@@ -161,9 +161,9 @@ static bool expressible(const struct regs_now *r, uint64_t flags)
 {
 	if (r->cr4 & ((1ull << 20) | (1ull << 21) | (1ull << 22)))
 		return false; /* SMEP, SMAP, PKE */
-	if (flags & (HV_TRANSLATE_GVA_VALIDATE_WRITE | HV_TRANSLATE_GVA_VALIDATE_EXECUTE |
-		     HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS | HV_TRANSLATE_GVA_USER_ACCESS |
-		     HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT))
+	if (flags &
+	    (HV_TRANSLATE_GVA_VALIDATE_WRITE | HV_TRANSLATE_GVA_VALIDATE_EXECUTE |
+	     HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS | HV_TRANSLATE_GVA_USER_ACCESS | HV_TRANSLATE_GVA_PRIVILEGE_EXEMPT))
 		return false;
 	return r->cpl < 3 || (flags & HV_TRANSLATE_GVA_SUPERVISOR_ACCESS);
 }
@@ -174,8 +174,13 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 {
 	struct sidecar_guest_memory mem = {.base = t->mem, .size = t->mem_size};
 	struct sidecar_gva_walk_regs wr = {
-		.cr0 = r->cr0, .cr3 = r->cr3, .cr4 = r->cr4, .efer = r->efer, .rflags = r->rflags,
-		.cpl = r->cpl, .maxphyaddr = maxphyaddr,
+		.cr0 = r->cr0,
+		.cr3 = r->cr3,
+		.cr4 = r->cr4,
+		.efer = r->efer,
+		.rflags = r->rflags,
+		.cpl = r->cpl,
+		.maxphyaddr = maxphyaddr,
 	};
 	struct hv_translate_virtual_address_ex_output_x64 want, got;
 	uint64_t gvn = gva >> 12;
@@ -202,7 +207,8 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 	if (want.translation_result.result != got.translation_result.result || want.gpa_page != got.gpa_page) {
 		if (mismatches++ < 20)
 			fprintf(stderr,
-				"%s gva %#018llx flags %#llx cpl %u cr4 %#llx rflags %#llx: walker %u gpa %#llx, kvm %u gpa %#llx\n",
+				"%s gva %#018llx flags %#llx cpl %u cr4 %#llx rflags %#llx: walker %u gpa %#llx, kvm "
+				"%u gpa %#llx\n",
 				ex ? "EXPRESSIBLE" : "composite", (unsigned long long)gva, (unsigned long long)flags,
 				r->cpl, (unsigned long long)r->cr4, (unsigned long long)r->rflags,
 				HV_TRANSLATE_GVA_RESULT_CODE(want.translation_result.result),
@@ -223,7 +229,7 @@ static void set_mode(struct kvm_test *t, uint64_t cr3, uint64_t cr4, uint8_t cpl
 		reg64(HV_X64_REGISTER_CR3, cr3),
 		reg64(HV_X64_REGISTER_CR4, 0x20),
 		reg64(HV_X64_REGISTER_EFER, 0x100 | 0x800), /* LME NXE (LMA follows CR0.PG) */
-		reg64(HV_X64_REGISTER_CR0, 0x80010031),    /* PG WP NE ET PE */
+		reg64(HV_X64_REGISTER_CR0, 0x80010031),	    /* PG WP NE ET PE */
 		regseg(HV_X64_REGISTER_TR, 0, 0xffff, 0x18, 0x8b),
 	};
 	struct hv_register_assoc r[] = {
@@ -296,8 +302,12 @@ int main(int argc, char **argv)
 		{0x20 | (1u << 20) | (1u << 21), 0, 0x40002, 1},
 	};
 	for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
-		struct regs_now r = {.cr0 = 0x80010031, .cr3 = cr3, .cr4 = phases[p].cr4, .efer = 0xd00,
-				     .rflags = phases[p].rflags, .cpl = phases[p].cpl};
+		struct regs_now r = {.cr0 = 0x80010031,
+				     .cr3 = cr3,
+				     .cr4 = phases[p].cr4,
+				     .efer = 0xd00,
+				     .rflags = phases[p].rflags,
+				     .cpl = phases[p].cpl};
 		set_mode(&t, cr3, r.cr4, r.cpl, r.rflags);
 		CHECK_EQ(get1(t.vp, HV_X64_REGISTER_EFER), 0xd00);
 		unsigned long n = cases * phases[p].share / 4;
@@ -315,7 +325,8 @@ int main(int argc, char **argv)
 				if (rnd_below(16) == 0)
 					flags |= HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS;
 				if (rnd_below(8) == 0)
-					flags |= rnd_below(2) ? HV_TRANSLATE_GVA_OVERRIDE_SMAP : HV_TRANSLATE_GVA_ENFORCE_SMAP;
+					flags |= rnd_below(2) ? HV_TRANSLATE_GVA_OVERRIDE_SMAP
+							      : HV_TRANSLATE_GVA_ENFORCE_SMAP;
 			}
 			compare(&t, &r, maxphyaddr, gva, flags);
 		}
@@ -349,7 +360,8 @@ int main(int argc, char **argv)
 	/* Bad flags are the call's failure. */
 	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, 1ull << 20, &o), -SIDECAR_EHV);
 	CHECK_EQ(sidecar_vp_hv_status(t.vp), HV_STATUS_INVALID_PARAMETER);
-	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, HV_TRANSLATE_GVA_USER_ACCESS | HV_TRANSLATE_GVA_SUPERVISOR_ACCESS, &o),
+	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, HV_TRANSLATE_GVA_USER_ACCESS | HV_TRANSLATE_GVA_SUPERVISOR_ACCESS,
+					  &o),
 		 -SIDECAR_EHV);
 
 	kt_close(&t);

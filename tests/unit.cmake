@@ -14,3 +14,18 @@ endif()
 sidecar_test(test_stress SOURCES test_stress.c LABELS stress ARGS --seconds 5)
 sidecar_test(test_faults SOURCES test_faults.c TIMEOUT 600)
 sidecar_test(test_message SOURCES test_message.c)
+
+# The library again, with the run/wait path's delay points compiled in (test-only).
+add_library(sidecar_delay STATIC
+  $<TARGET_OBJECTS:sidecar_kernel> $<TARGET_OBJECTS:sidecar_driver>
+  ../runtime/client.c ../runtime/vp.c ../runtime/vp_wait.c ../runtime/seed.c ../runtime/message.c)
+target_compile_definitions(sidecar_delay PUBLIC SIDECAR_DELAY_HOOKS)
+target_include_directories(sidecar_delay PUBLIC
+  ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/driver
+  ${PROJECT_SOURCE_DIR}/runtime)
+target_link_libraries(sidecar_delay PUBLIC sidecar_abi Threads::Threads)
+add_executable(test_delays test_delays.c)
+target_link_libraries(test_delays PRIVATE sidecar_delay)
+target_include_directories(test_delays PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME test_delays COMMAND test_delays)
+set_tests_properties(test_delays PROPERTIES LABELS "stress" SKIP_RETURN_CODE 77 TIMEOUT 1800)
