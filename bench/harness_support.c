@@ -372,8 +372,11 @@ int hs_report_cycle(struct hs_report *r, uint32_t index, uint64_t *read_ns)
 	for (;;) {
 		/* Upstream's reader task: sleep in poll() until the node's fd is readable. */
 		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
-		if (poll(&pfd, 1, 10000) < 0 && errno != EINTR)
+		int ready = poll(&pfd, 1, 10000);
+		if (ready < 0 && errno != EINTR)
 			return -errno;
+		if (ready == 0)
+			return -ETIMEDOUT; /* a report lost: never hang the benchmark */
 		uint64_t t0 = sidecar_now_ns();
 		rc = ops->read(r->node, &got, true);
 		spent += sidecar_now_ns() - t0;
