@@ -54,7 +54,7 @@ int hs_placement_init(int client_cpu, int sidecar_cpu)
 	return 0;
 }
 
-const struct hs_placement *hs_placement(void)
+const struct hs_placement *hs_placement_get(void)
 {
 	return &placement;
 }

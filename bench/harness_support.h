@@ -31,7 +31,7 @@ struct hs_placement {
 /* Picks the first two allowed CPUs, unless client_cpu / sidecar_cpu (>= 0) say otherwise.
  * Returns 0 or -EINVAL (a CPU this process may not use). Call once, before any benchmark. */
 int hs_placement_init(int client_cpu, int sidecar_cpu);
-const struct hs_placement *hs_placement(void);
+const struct hs_placement *hs_placement_get(void);
 
 /* Pins the calling thread to `cpu`; 0 or a negative errno. */
 int hs_pin_self(int cpu);

@@ -290,6 +290,16 @@ static void test_registers(enum sidecar_wait_mode mode)
 	CHECK_EQ(sidecar_vp_get_registers(vp, 0, regs, 1), 0);
 	CHECK_EQ(regs[0].value.reg64, 0x78);
 
+	/* Read-only registers and reserved bits in the input-VTL byte: the hypervisor's status. */
+	regs[0].name = HV_X64_REGISTER_MSR_MTRR_CAP;
+	regs[0].value.reg64 = 1;
+	CHECK_EQ(sidecar_vp_set_registers(vp, 0, regs, 1), -SIDECAR_EHV);
+	CHECK_EQ(sidecar_vp_hv_status(vp), HV_STATUS_ACCESS_DENIED);
+	regs[0].name = HV_X64_REGISTER_RIP;
+	CHECK_EQ(sidecar_vp_get_registers(vp, 0xe0, regs, 1), -SIDECAR_EHV);
+	CHECK_EQ(sidecar_vp_hv_status(vp), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(sidecar_vp_get_registers(vp, HV_INPUT_VTL_USE_TARGET | 7, regs, 1), -SIDECAR_EHV);
+
 	CHECK_EQ(sidecar_vp_test(vp), 0);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
@@ -466,6 +476,10 @@ static void test_poll_ns(void)
 	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 5000, 7000), 0);
 	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 2000000000ull, 0), -EINVAL);
+	CHECK_EQ(sidecar_vp_run(vp), 0);
+	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 5000, 7000), -EBUSY);
+	bool intercept;
+	CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_SEED), 0);
 	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 5000, 7000), -ENOTSUP);
 	sidecar_vp_release(vp);

@@ -64,6 +64,25 @@ static void test_stall(enum sidecar_wait_mode mode)
 	sidecar_sim_destroy(sim); /* the shutdown releases the stalled CPU */
 }
 
+/* A hot-remove that the CPU never acts on (stalled in a command) times out. */
+static void test_remove_timeout(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:cpus=1");
+	struct sidecar_client *c = sim_client(sim);
+	struct sidecar_vp *vp;
+
+	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
+	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	atomic_store(&stall_cpu, 0);
+	CHECK_EQ(sidecar_vp_run(vp), 0); /* a fast run: the status stays IDLE */
+	usleep(10000);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 0, 50000000), -ETIMEDOUT);
+	sidecar_vp_release(vp);
+	sidecar_client_close(c);
+	atomic_store(&stall_cpu, -1);
+	sidecar_sim_destroy(sim);
+}
+
 static void test_stall_release(void)
 {
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
@@ -249,6 +268,9 @@ static void test_close_owned(void)
 	CHECK_EQ(sidecar_vp_wait(vp[0], -1, &intercept), -ESHUTDOWN);
 	CHECK_EQ(sidecar_vp_wait(vp[1], -1, &intercept), -ESHUTDOWN);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp[0], SIDECAR_WAIT_POLL), -ESHUTDOWN);
+	struct sidecar_vp *late;
+	CHECK_EQ(sidecar_vp_acquire(c, 0, &late), -ESHUTDOWN); /* the client object lives on */
+	CHECK_EQ(sidecar_vp_test(vp[0]), -ESHUTDOWN);
 	sidecar_vp_release(vp[0]);
 	sidecar_vp_release(vp[1]); /* the last reference frees the simulator */
 }
@@ -262,6 +284,7 @@ int main(void)
 		test_hot_remove_running(modes[i]);
 	}
 	test_stall_release();
+	test_remove_timeout();
 	test_close_while_running("sim:cpus=4");
 	test_close_while_running("sim:cpus=4,guest=spin");
 	test_close_while_running("sim:cpus=4,work_ns=100000");

@@ -264,6 +264,24 @@ static void test_stop_before_start(void)
 	CHECK_EQ(sim_status(sim, 0), SIDECAR_CPU_IDLE);
 }
 
+/* A status byte no driver writes: the kernel resets it to IDLE instead of panicking. */
+static void test_garbage_status(void)
+{
+	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, 0);
+	struct sidecar_sim_cpu_stats before, after;
+
+	sidecar_sim_cpu_stats(sim, 1, &before);
+	atomic_store((_Atomic uint8_t *)&cp->cpu_status[1], 0x7f);
+	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 1); /* an IPI, as if a driver had written it */
+	uint64_t t0 = ms_now();
+	while (sim_status(sim, 1) != SIDECAR_CPU_IDLE && ms_now() - t0 < 5000)
+		usleep(100);
+	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_IDLE);
+	sidecar_sim_cpu_stats(sim, 1, &after);
+	CHECK_EQ(after.commands, before.commands); /* nothing was run */
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0); /* and it still works */
+}
+
 static void test_translate(void)
 {
 	struct sidecar_translate_gva_request *rq = (void *)page->request_data;
@@ -340,6 +358,7 @@ int main(void)
 	test_unknown_register_stops();
 	test_run_vp_io();
 	test_stop_before_start();
+	test_garbage_status();
 	test_translate();
 	test_guests();
 	sidecar_sim_destroy(sim);

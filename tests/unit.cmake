@@ -31,3 +31,4 @@ add_test(NAME test_delays COMMAND test_delays)
 set_tests_properties(test_delays PROPERTIES LABELS "stress" SKIP_RETURN_CODE 77 TIMEOUT 1800)
 # Minutes of 8 VPs doing random operations in every mode: not in the default run.
 sidecar_test(test_stress_long SOURCES test_stress.c LABELS stress-long ARGS --vps 8 --seconds 180 TIMEOUT 900)
+sidecar_test(test_device_like SOURCES test_device_like.c)

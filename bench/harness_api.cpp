@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+// The public API under google-benchmark (docs/benchmarks.md "Harness"): each synchronous
+// command and the run/intercept round trip per wait mode on one VP, and the round trip
+// with K VPs driven concurrently. Only <sidecar/client.h>: what a VMM linking libsidecar gets.
+#include "harness_support.h"
+
+#include <sidecar/client.h>
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+namespace
+{
+
+struct ModeInfo {
+	sidecar_wait_mode mode;
+	const char *name;
+};
+
+const ModeInfo kModes[] = {
+	{SIDECAR_WAIT_SEED, "seed"},
+	{SIDECAR_WAIT_FUTEX, "futex"},
+	{SIDECAR_WAIT_POLL, "poll"},
+	{SIDECAR_WAIT_ADAPTIVE, "adaptive"},
+};
+
+// Round trips / commands run before the timed loop, so that neither the seed mode's reader
+// task start nor the adaptive window's first growth lands in the first timed samples.
+constexpr int kWarmup = 50;
+
+void fail(benchmark::State &st, const std::string &what, int rc)
+{
+	std::string msg = what;
+	if (rc)
+		msg += std::string(": ") + sidecar_strerror(rc);
+	hs_note_error();
+	st.SkipWithError(msg.c_str());
+}
+
+// One client over "sim:cpus=1" with its sidecar CPU pinned away from the benchmark thread
+// (when the process may use two CPUs), VP 0 acquired in `mode`. The client is opened before
+// the benchmark thread pins itself, and the mode set after, so the seed mode's reader task
+// inherits the benchmark thread's CPU, as sidecar-latency does it (docs/benchmarks.md).
+class OneVp
+{
+      public:
+	~OneVp()
+	{
+		if (vp_)
+			sidecar_vp_release(vp_);
+		if (client_)
+			sidecar_client_close(client_);
+		hs_affinity_restore(saved_);
+	}
+
+	bool open(benchmark::State &st, sidecar_wait_mode mode)
+	{
+		const hs_placement *p = hs_placement_get();
+		std::string target = "sim:cpus=1";
+		char err[256] = "";
+		int rc;
+
+		if (p->pinned)
+			target += ",pin=" + std::to_string(p->sidecar_cpu);
+		rc = sidecar_client_open_err(target.c_str(), &client_, err, sizeof(err));
+		if (rc) {
+			fail(st, "open " + target + ": " + err, rc);
+			return false;
+		}
+		saved_ = hs_affinity_save();
+		if (p->pinned && (rc = hs_pin_self(p->client_cpu)) != 0) {
+			fail(st, "pin the benchmark thread to cpu " + std::to_string(p->client_cpu), rc);
+			return false;
+		}
+		if ((rc = sidecar_vp_acquire(client_, 0, &vp_)) != 0) {
+			fail(st, "acquire vp 0", rc);
+			return false;
+		}
+		if ((rc = sidecar_vp_set_wait_mode(vp_, mode)) != 0) {
+			fail(st, std::string("set wait mode ") + sidecar_wait_mode_name(mode), rc);
+			return false;
+		}
+		return true;
+	}
+
+	sidecar_vp *vp() const
+	{
+		return vp_;
+	}
+
+      private:
+	sidecar_client *client_ = nullptr;
+	sidecar_vp *vp_ = nullptr;
+	hs_affinity *saved_ = nullptr;
+};
+
+// Per-iteration deltas of the VP's signal counters and of the benchmark thread's CPU time.
+class Signals
+{
+      public:
+	explicit Signals(sidecar_vp *vp) : vp_(vp)
+	{
+		sidecar_vp_get_stats(vp_, &before_);
+		cpu0_ = hs_thread_cpu_ns();
+	}
+
+	void report(benchmark::State &st)
+	{
+		sidecar_vp_stats after;
+		uint64_t cpu = hs_thread_cpu_ns() - cpu0_;
+
+		sidecar_vp_get_stats(vp_, &after);
+		auto avg = benchmark::Counter::kAvgIterations;
+		st.counters["req_signals"] = benchmark::Counter(double(after.request_signals - before_.request_signals), avg);
+		st.counters["resp_signals"] =
+			benchmark::Counter(double(after.response_signals - before_.response_signals), avg);
+		st.counters["sleeps"] = benchmark::Counter(double(after.sleeps - before_.sleeps), avg);
+		st.counters["polled"] =
+			benchmark::Counter(double(after.polled_completions - before_.polled_completions), avg);
+		st.counters["client_cpu_ns"] = benchmark::Counter(double(cpu) * 1.0, avg);
+	}
+
+      private:
+	sidecar_vp *vp_;
+	sidecar_vp_stats before_;
+	uint64_t cpu0_;
+};
+
+void set_label(benchmark::State &st)
+{
+	const hs_placement *p = hs_placement_get();
+	if (p->pinned)
+		st.SetLabel("client cpu " + std::to_string(p->client_cpu) + ", sidecar cpu " +
+			    std::to_string(p->sidecar_cpu));
+	else
+		st.SetLabel("unpinned (1 allowed cpu)");
+}
+
+// ---- synchronous commands ----------------------------------------------------------------
+
+enum class Command { Test, GetRegs, SetRegs, TranslateGva };
+
+// 62 registers every backend serves (two requests of SIDECAR_MAX_GET_SET_VP_REGISTERS):
+// the general-purpose ones come from the CPU context in the command page, the rest from the
+// VP backend, so both paths of the kernel's get/set are in the mix.
+std::vector<hv_register_assoc> register_list(size_t count)
+{
+	std::vector<uint32_t> names;
+	for (uint32_t r = HV_X64_REGISTER_RAX; r <= HV_X64_REGISTER_R15; r++)
+		names.push_back(r);
+	for (uint32_t r = HV_X64_REGISTER_XMM0; r <= HV_X64_REGISTER_XMM15; r++)
+		names.push_back(r);
+	for (uint32_t r = HV_X64_REGISTER_FP_MMX0; r <= HV_X64_REGISTER_FP_MMX7; r++)
+		names.push_back(r);
+	for (uint32_t r = HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0; r <= HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF; r++)
+		names.push_back(r);
+	for (uint32_t r = HV_X64_REGISTER_DR0; r <= HV_X64_REGISTER_DR3; r++)
+		names.push_back(r);
+	names.push_back(HV_X64_REGISTER_KERNEL_GS_BASE);
+	names.push_back(HV_X64_REGISTER_TSC_AUX);
+	std::vector<hv_register_assoc> regs(count);
+	for (size_t i = 0; i < count; i++)
+		regs[i].name = names[i % names.size()];
+	return regs;
+}
+
+int one_command(sidecar_vp *vp, Command cmd, std::vector<hv_register_assoc> &regs)
+{
+	switch (cmd) {
+	case Command::Test:
+		return sidecar_vp_test(vp);
+	case Command::GetRegs:
+		return sidecar_vp_get_registers(vp, 0, regs.data(), regs.size());
+	case Command::SetRegs:
+		return sidecar_vp_set_registers(vp, 0, regs.data(), regs.size());
+	case Command::TranslateGva: {
+		hv_translate_virtual_address_ex_output_x64 out;
+		int rc = sidecar_vp_translate_gva(vp, 0x10, HV_TRANSLATE_GVA_VALIDATE_READ, &out);
+		// CR0.PG is clear: the identity (SPEC section 6).
+		if (rc == 0 && out.gpa_page != 0x10)
+			rc = -EIO;
+		return rc;
+	}
+	}
+	return -EINVAL;
+}
+
+void BM_Command(benchmark::State &st, Command cmd, size_t nregs, sidecar_wait_mode mode)
+{
+	OneVp one;
+	if (!one.open(st, mode))
+		return;
+	sidecar_vp *vp = one.vp();
+	std::vector<hv_register_assoc> regs = register_list(nregs);
+	int rc = 0;
+
+	if (cmd == Command::SetRegs) {
+		// Write back what is there: the benchmark changes nothing in the VP.
+		rc = sidecar_vp_get_registers(vp, 0, regs.data(), regs.size());
+		if (rc) {
+			fail(st, "get the registers to set", rc);
+			return;
+		}
+	}
+	for (int i = 0; i < kWarmup && rc == 0; i++)
+		rc = one_command(vp, cmd, regs);
+	if (rc) {
+		fail(st, "warmup command", rc);
+		return;
+	}
+	Signals sig(vp);
+	for (auto _ : st) {
+		rc = one_command(vp, cmd, regs);
+		if (rc) {
+			fail(st, "command", rc);
+			break;
+		}
+	}
+	sig.report(st);
+	set_label(st);
+}
+
+// ---- the run/intercept round trip -----------------------------------------------------------
+
+int round_trip(sidecar_vp *vp)
+{
+	bool intercept = false;
+	int rc = sidecar_vp_run_sync(vp, &intercept);
+	// The synthetic io guest ends every run with an intercept.
+	return rc ? rc : (intercept ? 0 : -EIO);
+}
+
+void BM_RunSync(benchmark::State &st, sidecar_wait_mode mode)
+{
+	OneVp one;
+	if (!one.open(st, mode))
+		return;
+	sidecar_vp *vp = one.vp();
+	int rc = 0;
+
+	for (int i = 0; i < kWarmup && rc == 0; i++)
+		rc = round_trip(vp);
+	if (rc) {
+		fail(st, "warmup round trip", rc);
+		return;
+	}
+	Signals sig(vp);
+	for (auto _ : st) {
+		rc = round_trip(vp);
+		if (rc) {
+			fail(st, "round trip", rc);
+			break;
+		}
+	}
+	sig.report(st);
+	set_label(st);
+}
+
+// ---- scaling: K VPs, K threads ----------------------------------------------------------------
+
+// One client per run with K nodes of one CPU each ("sim:nodes=K,cpus=1"), opened by Setup
+// before the K benchmark threads start; thread i drives VP i. Nothing is pinned: with more
+// threads than CPUs the scheduler places them (and on 2 CPUs K > 1 oversubscribes them).
+sidecar_client *scale_client;
+std::string scale_error;
+
+void scale_setup(const benchmark::State &st)
+{
+	std::string target = "sim:nodes=" + std::to_string(st.threads()) + ",cpus=1";
+	char err[256] = "";
+	int rc = sidecar_client_open_err(target.c_str(), &scale_client, err, sizeof(err));
+
+	scale_error.clear();
+	if (rc) {
+		scale_client = nullptr;
+		scale_error = "open " + target + ": " + err + ": " + sidecar_strerror(rc);
+	}
+}
+
+void scale_teardown(const benchmark::State &)
+{
+	if (scale_client)
+		sidecar_client_close(scale_client);
+	scale_client = nullptr;
+}
+
+void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
+{
+	sidecar_vp *vp = nullptr;
+	int rc = 0;
+
+	if (!scale_client) {
+		fail(st, scale_error, 0);
+		return;
+	}
+	if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
+		fail(st, "acquire vp " + std::to_string(st.thread_index()), rc);
+		return;
+	}
+	rc = sidecar_vp_set_wait_mode(vp, mode);
+	for (int i = 0; i < kWarmup && rc == 0; i++)
+		rc = round_trip(vp);
+	if (rc) {
+		fail(st, "warmup", rc);
+		sidecar_vp_release(vp);
+		return;
+	}
+	// The loop's start is a barrier of the K threads; each times its own loop.
+	uint64_t t0 = 0;
+	for (auto _ : st) {
+		if (t0 == 0)
+			t0 = hs_now_ns();
+		rc = round_trip(vp);
+		if (rc) {
+			fail(st, "round trip", rc);
+			break;
+		}
+	}
+	uint64_t elapsed = hs_now_ns() - t0;
+	sidecar_vp_release(vp);
+
+	// Summed over the threads, then divided by the (per-thread average) real time.
+	st.counters["round_trips_per_s"] = benchmark::Counter(double(st.iterations()), benchmark::Counter::kIsRate);
+	// Each thread's own mean round trip, averaged over the threads.
+	st.counters["per_vp_ns"] =
+		benchmark::Counter(st.iterations() ? double(elapsed) / double(st.iterations()) : 0.0,
+				   benchmark::Counter::kAvgThreads);
+	if (st.thread_index() == 0) {
+		int threads = 2 * st.threads(), cpus = hs_placement_get()->allowed_cpus;
+		std::string label = std::to_string(threads) + " busy threads (VMM + sidecar) on " + std::to_string(cpus) +
+				    " cpus";
+		if (threads > cpus)
+			label += ": oversubscribed";
+		st.SetLabel(label);
+	}
+}
+
+} // namespace
+
+void harness_register_api(void);
+void harness_register_api(void)
+{
+	struct CommandInfo {
+		Command cmd;
+		size_t nregs;
+		const char *name;
+	};
+	const CommandInfo commands[] = {
+		{Command::Test, 0, "test"},
+		{Command::GetRegs, 1, "get_regs/1"},
+		{Command::GetRegs, 31, "get_regs/31"},
+		{Command::GetRegs, 62, "get_regs/62"},
+		{Command::SetRegs, 1, "set_regs/1"},
+		{Command::SetRegs, 31, "set_regs/31"},
+		{Command::SetRegs, 62, "set_regs/62"},
+		{Command::TranslateGva, 0, "translate_gva"},
+	};
+
+	for (const CommandInfo &c : commands)
+		for (const ModeInfo &m : kModes)
+			benchmark::RegisterBenchmark((std::string("command/") + c.name + "/" + m.name).c_str(), BM_Command,
+						     c.cmd, c.nregs, m.mode)
+				->UseRealTime()
+				->MeasureProcessCPUTime()
+				->Unit(benchmark::kMicrosecond);
+	for (const ModeInfo &m : kModes)
+		benchmark::RegisterBenchmark((std::string("run_sync/") + m.name).c_str(), BM_RunSync, m.mode)
+			->UseRealTime()
+			->MeasureProcessCPUTime()
+			->Unit(benchmark::kMicrosecond);
+	for (const ModeInfo &m : kModes) {
+		if (m.mode != SIDECAR_WAIT_POLL && m.mode != SIDECAR_WAIT_FUTEX)
+			continue;
+		benchmark::RegisterBenchmark((std::string("scaling/") + m.name).c_str(), BM_Scaling, m.mode)
+			->Setup(scale_setup)
+			->Teardown(scale_teardown)
+			->Threads(1)
+			->Threads(2)
+			->Threads(4)
+			->Threads(8)
+			->UseRealTime()
+			->MeasureProcessCPUTime()
+			->Unit(benchmark::kMicrosecond);
+	}
+}

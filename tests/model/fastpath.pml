@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Promela model of the fast-path signalling protocol (docs/model.md has the full story).
+ *
+ * Processes, step for step with the C code (every shared access is one Promela step; the
+ * C code uses seq_cst for every operation of the Dekker pairs, so interleaving semantics
+ * are faithful for them):
+ *
+ *   Client     runtime/vp_wait.c   rt_fast_post, rt_fast_wait, sleep_until_done, collect
+ *   Sidecar    kernel/park.c       sidecar_kernel_park, sidecar_kernel_respond
+ *              kernel/dispatch.c   serve_fast_request, run_vp, kcpu_should_stop,
+ *                                  complete_fast, leave, sidecar_kernel_cpu_main
+ *              runtime/vp_wait.c   rt_fast_notify (the completion hook: the response IPI
+ *                                  runs it inline on the sidecar CPU's thread, through
+ *                                  driver/sim_driver.c sim_driver_isr)
+ *              driver/sim_boot.c   plat_halt (consumes the interrupt latch)
+ *   Canceller  runtime/vp_wait.c   rt_fast_cancel
+ *   Remover    driver/sim_driver.c / sim_boot.c request_remove: status IDLE -> REMOVE, IPI
+ *
+ * Configuration (spin -D...):
+ *   SUPPRESS=0|1   0: FUTEX mode (features MAILBOX); 1: POLL/ADAPTIVE (MAILBOX |
+ *                  SIDECAR_POLL | SUPPRESS [| ADAPTIVE]): both sides poll a bounded,
+ *                  nondeterministic number of times, PARKED / SLEEPING suppress signals
+ *   N              round trips of the client (default 3)
+ *   SEQMOD         the sequence in the state word is kept modulo SEQMOD (default 4)
+ *   POLLS          most polls per wait, either side (default 2)
+ *   SPURIOUS       spurious futex wake-ups the client may suffer in all (default 1)
+ *   TIMEOUTS       timed-out waits (rt_fast_wait with a deadline) in all (default 0)
+ *   CANCEL=1       a canceller process (rt_fast_cancel); CANCELLERS=2 for two of them
+ *   REMOVE=1       a hot-remove process; the sidecar then leaves
+ *   STRONG=1       property 3 in its strong (false) form: see docs/model.md
+ *   STRICT_ENOENT=1  assert that a post answered -ENOENT leaves the word STOPPED
+ *   CANCEL_ON_STATE=1  the targeted cancel fires as soon as the word says RUNNING(t)
+ *                  rather than after the post of t returned
+ * Mutations (each must make spin find an error):
+ *   MUT_NO_SIDECAR_RECHECK  park: no re-check of the doorbell after announcing PARKED
+ *   MUT_NO_CLIENT_RECHECK   sleep_until_done: no re-check of done_seq after SLEEPING
+ *   SEQMOD=1                the state word carries no sequence (late-hook ABA)
+ *   MUT_LEAVE_NO_COMPLETE   leave: a pending request is not completed
+ */
+
+#ifndef N
+#define N 3
+#endif
+#ifndef SEQMOD
+#define SEQMOD 4
+#endif
+#ifndef SUPPRESS
+#define SUPPRESS 1
+#endif
+#ifndef POLLS
+#define POLLS 2
+#endif
+#ifndef SPURIOUS
+#define SPURIOUS 1
+#endif
+#ifndef TIMEOUTS
+#define TIMEOUTS 0
+#endif
+#ifndef CANCEL
+#define CANCEL 0
+#endif
+#ifndef CANCELLERS
+#define CANCELLERS 1
+#endif
+#ifndef REMOVE
+#define REMOVE 0
+#endif
+#ifndef STRONG
+#define STRONG 0
+#endif
+#ifndef STRICT_ENOENT
+#define STRICT_ENOENT 0
+#endif
+#ifndef CANCEL_ON_STATE
+#define CANCEL_ON_STATE 0
+#endif
+
+/* ---- the per-VP state word (runtime/internal.h) ----------------------------------------- */
+#define STOPPED  0
+#define RUNNING  1
+#define FINISHED 2
+#define WAITER   4
+#define KIND(w)  ((w) & 3)
+#define WSEQ(w)  ((w) >> 3)
+#define WORD(s, k) ((((s) % SEQMOD) << 3) | (k))
+
+byte state = 0;                 /* WORD(0, STOPPED); also the client's futex */
+
+/* ---- the fast line (abi/include/sidecar/defs.h), full sequence numbers (no wrap: N < 256) */
+byte request_seq = 0;           /* doorbell, written by the client */
+byte command = 0;               /* "the command of request_seq": we write its sequence */
+byte stop_seq = 0;              /* written by rt_fast_cancel */
+bit  client_sleeping = 0;       /* client_flags & SIDECAR_FAST_CLIENT_SLEEPING */
+byte done_seq = 0;              /* written by the sidecar */
+#define PARKED 1
+#define GONE   2
+byte sidecar_flags = 0;         /* SIDECAR_FAST_SIDECAR_PARKED | _GONE */
+
+/* ---- the platform ------------------------------------------------------------------------ */
+bit irq = 0;                    /* the sidecar CPU's interrupt latch (sim_cpu.irq) */
+bit status_remove = 0;          /* cpu_status: IDLE (0) or REMOVE (1) */
+bit c_blocked = 0;              /* the client is blocked in futex_wait(&state) */
+
+/* ---- ghosts (never read by the protocol's own steps) ------------------------------------ */
+byte c_seq = 0;                 /* the client's vp->seq */
+byte c_posted = 0;              /* rt_fast_post(c_posted) has returned */
+byte c_trips = 0;               /* round trips completed */
+bit  c_enoent = 0;              /* the client was told -ENOENT */
+bit  c_saw_done = 0;            /* the client's re-check saw done_seq == c_seq */
+byte c_sleep_seq = 0;           /* the command of the client's last SLEEPING announcement */
+bit  c_done = 0;                /* the client process has ended */
+#define S_OTHER     0
+#define S_ANNOUNCED 1           /* PARKED set, re-check not yet made */
+#define S_ABORTING  2           /* PARKED set, the re-check found work: will not halt */
+#define S_HALTING   3           /* PARKED set, the re-check found nothing: halts */
+#define S_WOKEN     4           /* PARKED set, the halt returned */
+byte s_phase = S_OTHER;
+int  served = 0;                /* bit s: command s was dispatched */
+int  completed = 0;             /* bit s: done_seq = s was stored */
+byte cancel_target = 0;         /* 0: the canceller races freely; t: it cancels command t */
+byte cancel_saw = 0;            /* the word's sequence the (last) cancel acted on */
+byte req_irqs = 0;              /* request IPIs sent by posts */
+byte resp_irqs = 0;             /* completion IPIs sent by respond */
+
+/* sim_cpu_ipi: the latch, then a futex wake of the halted CPU (the halt below is a guard). */
+#define IPI irq = 1
+
+/* futex_wake(&state, 1): only the client ever waits on the word. */
+#define FUTEX_WAKE c_blocked = 0
+
+/* ============================================================================================
+ * The completion hook, rt_fast_notify, run by the response IPI on the sidecar's thread.
+ * `raised` is the command whose completion raised the IPI (ANY: a response not raised
+ * for a command, the CPU's last one).
+ */
+#define ANY 255
+inline hook(raised)
+{
+	hd = done_seq;                          /* acquire load of done_seq */
+	hst = state;                            /* relaxed load of the word */
+	do
+	:: (KIND(hst) != RUNNING || WSEQ(hst) != hd % SEQMOD) -> hok = 0; break
+	:: else ->
+		atomic {                        /* weak CAS RUNNING[|WAITER](s) -> FINISHED(s) */
+			if
+			:: state == hst ->
+				state = WORD(WSEQ(hst), FINISHED);
+				hok = 1;
+				/* Property 2: only the command the IPI was raised for, and only
+				 * the client's current one. */
+				assert((raised == ANY || hd == raised) && hd == c_seq)
+			:: else -> hst = state; hok = 0
+			fi
+		}
+		if
+		:: hok -> break
+		:: else
+		fi
+	od;
+	if
+	:: hok && (hst & WAITER) -> FUTEX_WAKE
+	:: else
+	fi;
+	hok = 0
+}
+
+/* sidecar_kernel_respond(k, true): the completion IPI, or its suppression. */
+inline respond_fast(seq)
+{
+#if SUPPRESS
+	atomic {
+		if
+		:: client_sleeping ->
+			sig = 1;
+			resp_irqs++;
+			/* Property 3 (completion IPIs): the client has announced SLEEPING and
+			 * has not withdrawn it, for this command or (late hook) the next one. */
+#if STRONG
+			assert(c_sleep_seq == seq && !c_saw_done);
+#else
+			assert(c_sleep_seq == seq || c_sleep_seq == seq + 1);
+#endif
+		:: else -> sig = 0
+		fi
+	}
+	if
+	:: sig -> hook(seq)
+	:: else
+	fi;
+	sig = 0
+#else
+	resp_irqs++;
+	hook(seq)
+#endif
+}
+
+/* complete_fast: publish done_seq, then respond. */
+inline complete_fast(seq)
+{
+	atomic {
+		assert((completed & (1 << seq)) == 0);   /* each command completes once */
+		completed = completed | (1 << seq);
+		done_seq = seq
+	}
+	respond_fast(seq)
+}
+
+/* ============================================================================================
+ * The sidecar CPU: sidecar_kernel_cpu_main's loop.
+ */
+proctype Sidecar()
+{
+	byte seq, cmd, polls, hd, hst;
+	bit hok, sig, stop, recheck;
+
+park:   /* sidecar_kernel_park */
+	do
+	:: if
+	   :: request_seq != done_seq -> goto serve     /* doorbell_rang (done_seq is ours) */
+	   :: else
+	   fi;
+	   if
+	   :: status_remove -> goto leave
+	   :: else
+	   fi;
+#if SUPPRESS
+	   /* The poll window: nondeterministically 0..POLLS polls, each of the doorbell and
+	    * the interrupt latch (irq_pending: break, the halt will consume it). */
+	   polls = 0;
+	   do
+	   :: polls < POLLS ->
+		polls++;
+		if
+		:: request_seq != done_seq -> goto serve
+		:: else
+		fi;
+		if
+		:: irq -> break
+		:: else
+		fi
+	   :: true -> break
+	   od;
+	   polls = 0;
+#endif
+	   atomic {                                     /* fetch_or PARKED, seq_cst */
+		sidecar_flags = sidecar_flags | PARKED;
+		s_phase = S_ANNOUNCED
+	   }
+#ifndef MUT_NO_SIDECAR_RECHECK
+	   atomic {                                     /* doorbell_rang_sc */
+		recheck = (request_seq != done_seq);
+		if
+		:: recheck -> s_phase = S_ABORTING
+		:: else
+		fi
+	   }
+	   if
+	   :: !recheck ->
+		atomic {                                /* || load_status(seq_cst) != IDLE */
+			recheck = status_remove;
+			s_phase = (recheck -> S_ABORTING : S_HALTING)
+		}
+	   :: else
+	   fi;
+#else
+	   recheck = 0;
+	   s_phase = S_HALTING;
+#endif
+	   if
+	   :: recheck ->
+		atomic {                                /* fetch_and ~PARKED; continue */
+			sidecar_flags = sidecar_flags & ~PARKED;
+			s_phase = S_OTHER;
+			recheck = 0
+		}
+	   :: else ->
+end_halt:	atomic { irq -> irq = 0; s_phase = S_WOKEN }    /* plat_halt */
+		atomic {                                /* fetch_and ~PARKED */
+			sidecar_flags = sidecar_flags & ~PARKED;
+			s_phase = S_OTHER
+		}
+	   fi
+	od;
+
+serve:  /* serve_fast_request */
+	seq = request_seq;                              /* acquire load */
+	atomic {
+		cmd = command;
+		assert(cmd == seq);                     /* the request is the posted one */
+		assert((served & (1 << seq)) == 0);     /* served at most once */
+		served = served | (1 << seq)
+	}
+	/* run_vp: while (!kcpu_should_stop) vp_run(...) */
+	do
+	:: atomic {                                     /* status == REMOVE */
+		stop = status_remove
+	   }
+	   if
+	   :: !stop ->
+		atomic {                                /* || stop_seq == serving_seq */
+			stop = (stop_seq == seq);
+			/* a stop ends only the command the cancel saw in the word */
+			assert(!stop || cancel_saw == seq % SEQMOD)
+		}
+	   :: else
+	   fi;
+	   if
+	   :: stop -> break
+	   :: else
+	   fi;
+	   /* vp_run: the guest exits (an intercept), or (a spinning guest) runs until
+	    * should_stop, polling it (a guard: stop requests are never withdrawn, so a
+	    * busy-wait on them is a wait for them) and returns RUN_STOPPED: loop. */
+	   if
+	   :: break
+#if REMOVE
+	   :: (status_remove || stop_seq == seq)
+#endif
+#if CANCEL
+	   :: seq == cancel_target -> (status_remove || stop_seq == seq)
+#endif
+	   fi
+	od;
+	stop = 0;
+	complete_fast(seq);
+	cmd = 0;
+	goto park;
+
+leave:  /* leave(), then the CPU's last response */
+	sidecar_flags = sidecar_flags | GONE;           /* fetch_or GONE, seq_cst */
+	seq = request_seq;                              /* seq_cst load */
+#ifndef MUT_LEAVE_NO_COMPLETE
+	if
+	:: seq != done_seq -> complete_fast(seq)        /* "cpu removed" */
+	:: else
+	fi;
+#endif
+	/* status = REMOVED; sidecar_kernel_respond(k, false): not a fast response, so no
+	 * suppression, and sim_driver_isr runs the DIRECT owner's hook all the same. */
+	hook(ANY)
+}
+
+/* ============================================================================================
+ * The client, the VP's owner thread: N round trips of rt_fast_post + rt_fast_wait.
+ */
+inline collect()
+{
+	atomic {                                        /* CAS loop from any word to STOPPED(s) */
+		cst = state;
+		/* Property 2: the completion is the one of the command we posted */
+		assert(WSEQ(cst) == s % SEQMOD && (KIND(cst) == RUNNING || KIND(cst) == FINISHED));
+		assert(done_seq == s);
+		state = WORD(s, STOPPED)
+	}
+}
+
+proctype Client()
+{
+	byte s = 0, cst, f, polls, spurious = 0, timeouts = 0;
+	bit ok, timedout;
+
+	do
+	:: c_trips == N -> break
+	:: else ->
+		/* ---- rt_fast_post ---- */
+		cst = state;                            /* relaxed load */
+		assert(KIND(cst) == STOPPED);           /* never -EBUSY: we collected */
+		atomic {                                /* CAS STOPPED(s) -> RUNNING(s+1) */
+			ok = (state == cst);
+			if
+			:: ok -> state = WORD(s + 1, RUNNING); s++; c_seq = s
+			:: else
+			fi
+		}
+		assert(ok);
+		command = s;                            /* store command */
+		request_seq = s;                        /* xchg: the doorbell */
+		atomic {
+			f = sidecar_flags;              /* seq_cst load */
+#if SUPPRESS
+			/* Property 3 (request IPIs), where the decision is made: a post that
+			 * will signal saw the sidecar inside its PARKED window. */
+			if
+			:: (f & PARKED) ->
+#if STRONG
+				assert(s_phase == S_ANNOUNCED || s_phase == S_HALTING);
+#else
+				assert(s_phase != S_OTHER);
+#endif
+			:: else
+			fi
+#endif
+		}
+		if
+		:: (f & GONE) ->
+			atomic {                        /* CAS RUNNING(s) -> STOPPED(s) */
+				if
+				:: state == WORD(s, RUNNING) -> state = WORD(s, STOPPED)
+				:: else
+				fi
+			}
+#if STRICT_ENOENT
+			assert(state == WORD(s, STOPPED));
+#endif
+			c_enoent = 1;
+			break                           /* -ENOENT: the client gives up */
+		:: else
+		fi;
+		atomic {                                /* kick, or not */
+#if SUPPRESS
+			if
+			:: (f & PARKED) ->
+				IPI;
+				req_irqs++
+			:: else
+			fi;
+#else
+			IPI;
+			req_irqs++;
+#endif
+			c_posted = s
+		}
+
+wait:		/* ---- rt_fast_wait ---- */
+		if
+		:: done_seq == s -> collect(); goto next        /* fast_done */
+		:: else
+		fi;
+#if SUPPRESS
+		polls = 0;                              /* the poll window */
+		do
+		:: polls < POLLS ->
+			polls++;
+			if
+			:: done_seq == s -> collect(); goto next
+			:: else
+			fi
+		:: true -> break
+		od;
+		polls = 0;
+#endif
+		/* ---- sleep_until_done ---- */
+		atomic {                                /* CAS RUNNING(s) -> RUNNING|WAITER(s) */
+			cst = state;
+			ok = (cst == WORD(s, RUNNING));
+			if
+			:: ok -> state = cst | WAITER
+			:: else
+			fi
+		}
+		if
+		:: !ok ->
+			assert(KIND(cst) == FINISHED && WSEQ(cst) == s % SEQMOD);
+			collect(); goto next            /* FINISHED already */
+		:: else
+		fi;
+#if SUPPRESS
+		atomic {                                /* xchg client_flags := SLEEPING */
+			client_sleeping = 1;
+			c_sleep_seq = s;
+			c_saw_done = 0
+		}
+#endif
+		timedout = 0;
+		do
+		::
+#ifndef MUT_NO_CLIENT_RECHECK
+			atomic {                        /* seq_cst re-check of done_seq */
+				ok = (done_seq == s);
+				c_saw_done = ok
+			}
+			if
+			:: ok -> collect(); break
+			:: else
+			fi;
+#endif
+#if TIMEOUTS
+			if
+			:: timeouts < TIMEOUTS ->       /* the deadline passed */
+				timeouts++;
+				atomic {                /* CAS RUNNING|WAITER(s) -> RUNNING(s) */
+					cst = state;
+					if
+					:: cst == (WORD(s, RUNNING) | WAITER) -> state = WORD(s, RUNNING)
+					:: else
+					fi
+				}
+				if
+				:: KIND(cst) == FINISHED ->
+					assert(WSEQ(cst) == s % SEQMOD);
+					collect()
+				:: else -> timedout = 1         /* -ETIMEDOUT */
+				fi;
+				break
+			:: true
+			fi;
+#endif
+			/* futex_wait(&state, RUNNING|WAITER(s)): atomic check-and-block */
+			atomic {
+				if
+				:: state == (WORD(s, RUNNING) | WAITER) -> c_blocked = 1
+				:: else
+				fi
+			}
+			if
+			:: !c_blocked
+			:: atomic { c_blocked && spurious < SPURIOUS -> c_blocked = 0; spurious++ }
+			fi;
+			cst = state;                    /* acquire load */
+			if
+			:: KIND(cst) == FINISHED ->
+				assert(WSEQ(cst) == s % SEQMOD);
+				collect(); break
+			:: else
+			fi
+		od;
+#if SUPPRESS
+		client_sleeping = 0;                    /* clear_sleeping */
+#endif
+		if
+		:: timedout -> goto wait                /* the caller waits again */
+		:: else
+		fi;
+next:
+		c_trips++
+	od;
+	c_done = 1
+}
+
+/* ============================================================================================
+ * rt_fast_cancel, from another thread.
+ */
+proctype Canceller(bit targeted)
+{
+	byte cst, rs;
+
+	if
+	:: targeted && cancel_target != 0 ->
+#if CANCEL_ON_STATE
+		/* "called while the word says RUNNING(t)" */
+		(KIND(state) == RUNNING && WSEQ(state) == cancel_target % SEQMOD)
+#else
+		/* "called after the post of t returned" */
+		(c_posted >= cancel_target)
+#endif
+	:: else
+	fi;
+	cst = state;                                    /* acquire load */
+	if
+	:: KIND(cst) != RUNNING -> goto out
+	:: else
+	fi;
+	rs = request_seq;                               /* relaxed load */
+	if
+	:: rs % SEQMOD != WSEQ(cst) -> goto out
+	:: else
+	fi;
+	atomic {
+		stop_seq = rs;                          /* release store */
+		cancel_saw = WSEQ(cst)
+	}
+	IPI;                                            /* vp_kick -> sim_cpu_ipi */
+out:
+	skip
+}
+
+/* request_remove: CAS IDLE -> REMOVE, then the IPI. */
+proctype Remover()
+{
+	status_remove = 1;
+	IPI
+}
+
+init
+{
+	atomic {
+#if CANCEL
+		/* Which command the canceller means to stop (0: none in particular, it races).
+		 * Only that command's guest may spin until stopped. */
+		cancel_target = 0;
+		do
+		:: cancel_target < N -> cancel_target++
+		:: break
+		od;
+#endif
+		run Sidecar();
+		run Client();
+#if CANCEL
+		run Canceller(1);
+#if CANCELLERS > 1
+		run Canceller(0);
+#endif
+#endif
+#if REMOVE
+		run Remover();
+#endif
+	}
+}
