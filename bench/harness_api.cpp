@@ -113,7 +113,8 @@ class Signals
 
 		sidecar_vp_get_stats(vp_, &after);
 		auto avg = benchmark::Counter::kAvgIterations;
-		st.counters["req_signals"] = benchmark::Counter(double(after.request_signals - before_.request_signals), avg);
+		st.counters["req_signals"] =
+			benchmark::Counter(double(after.request_signals - before_.request_signals), avg);
 		st.counters["resp_signals"] =
 			benchmark::Counter(double(after.response_signals - before_.response_signals), avg);
 		st.counters["sleeps"] = benchmark::Counter(double(after.sleeps - before_.sleeps), avg);
@@ -318,19 +319,18 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 			break;
 		}
 	}
-	uint64_t elapsed = hs_now_ns() - t0;
+	uint64_t elapsed = t0 ? hs_now_ns() - t0 : 0;
 	sidecar_vp_release(vp);
 
 	// Summed over the threads, then divided by the (per-thread average) real time.
 	st.counters["round_trips_per_s"] = benchmark::Counter(double(st.iterations()), benchmark::Counter::kIsRate);
 	// Each thread's own mean round trip, averaged over the threads.
-	st.counters["per_vp_ns"] =
-		benchmark::Counter(st.iterations() ? double(elapsed) / double(st.iterations()) : 0.0,
-				   benchmark::Counter::kAvgThreads);
+	st.counters["per_vp_ns"] = benchmark::Counter(st.iterations() ? double(elapsed) / double(st.iterations()) : 0.0,
+						      benchmark::Counter::kAvgThreads);
 	if (st.thread_index() == 0) {
 		int threads = 2 * st.threads(), cpus = hs_placement_get()->allowed_cpus;
-		std::string label = std::to_string(threads) + " busy threads (VMM + sidecar) on " + std::to_string(cpus) +
-				    " cpus";
+		std::string label =
+			std::to_string(threads) + " threads (VMM + sidecar CPU) on " + std::to_string(cpus) + " cpus";
 		if (threads > cpus)
 			label += ": oversubscribed";
 		st.SetLabel(label);
@@ -360,8 +360,8 @@ void harness_register_api(void)
 
 	for (const CommandInfo &c : commands)
 		for (const ModeInfo &m : kModes)
-			benchmark::RegisterBenchmark((std::string("command/") + c.name + "/" + m.name).c_str(), BM_Command,
-						     c.cmd, c.nregs, m.mode)
+			benchmark::RegisterBenchmark((std::string("command/") + c.name + "/" + m.name).c_str(),
+						     BM_Command, c.cmd, c.nregs, m.mode)
 				->UseRealTime()
 				->MeasureProcessCPUTime()
 				->Unit(benchmark::kMicrosecond);

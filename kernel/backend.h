@@ -45,6 +45,11 @@ struct sidecar_backend {
 struct sidecar_run_ctl {
 	bool (*should_stop)(const struct sidecar_run_ctl *ctl);
 	void *ctx;
+	/* The client accepts a stale FXSAVE image (SIDECAR_FAST_F_LAZY_FX): a backend with
+	 * fx_sync may skip storing the FPU state after the run and set the context's fx_stale
+	 * instead. Whatever this says, a backend must not load a stale image (fx_stale set)
+	 * into the VP: the VP holds the newer state then. */
+	bool lazy_fx;
 };
 
 /* Result of vp_run. */
@@ -71,6 +76,10 @@ struct sidecar_backend_ops {
 	int (*vp_run)(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
 		      struct hv_message *msg, const struct sidecar_run_ctl *ctl,
 		      struct sidecar_command_error *err);
+	/* Stores the VP's x87/SSE state into ctx->fx_state and clears fx_stale (see
+	 * run_ctl.lazy_fx). NULL: the backend keeps the image current after every run. */
+	int (*fx_sync)(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
+		       struct sidecar_command_error *err);
 	/* Any thread: make a running vp_run re-check should_stop promptly. May be NULL when
 	 * vp_run polls should_stop by itself. */
 	void (*vp_kick)(struct sidecar_backend_vp *vp);

@@ -137,7 +137,7 @@ struct kvm_be {
 	int kick_signal;
 	struct kvm_cpuid2 *cpuid;
 	uint8_t maxphyaddr;
-	bool sync_regs;	       /* KVM_CAP_SYNC_REGS covers SYNC_ALL */
+	bool sync_regs;        /* KVM_CAP_SYNC_REGS covers SYNC_ALL */
 	bool pio_out_advances; /* an OUT exit comes back with RIP past the OUT */
 	bool pio_in_advances;  /* likewise for IN */
 	/* KVM's completion of an OUT (IN) leaves RIP and RAX alone once userspace has put RIP
@@ -164,7 +164,7 @@ struct sidecar_backend_vp {
 	uint32_t vp_index;
 	int fd;
 	struct kvm_run *run;
-	pid_t tid;		 /* the vCPU thread, target of the kick signal */
+	pid_t tid;               /* the vCPU thread, target of the kick signal */
 	bool unblock_on_destroy; /* the kick signal was not blocked before vp_create */
 	/* 1 while vp_run may enter KVM_RUN: kickers signal only then (kvm_vp_kick). */
 	_Atomic uint32_t in_run;
@@ -180,7 +180,7 @@ struct sidecar_backend_vp {
 	bool fx_shadow_valid;
 	struct kvm_xsave *xsave; /* the last KVM_GET_XSAVE image (fpu_xsave) */
 	bool xsave_valid;
-	uint64_t dr7;			       /* last value read or written: for the register page */
+	uint64_t dr7;                          /* last value read or written: for the register page */
 	uint64_t emulation_hints, guest_os_id; /* no KVM counterpart: kept here */
 
 	/* lin_to_gpa_any()'s memory, valid until the next KVM_RUN. */
@@ -188,7 +188,7 @@ struct sidecar_backend_vp {
 	uint64_t tcache_page, tcache_gpa;
 
 	enum pending_io pending;
-	bool pending_lazy_ok;	  /* the probe's verdict for this direction */
+	bool pending_lazy_ok;     /* the probe's verdict for this direction */
 	uint64_t pending_lin_end; /* linear address right after the instruction */
 };
 
@@ -339,28 +339,44 @@ static bool seg_from_hv(const struct hv_x64_segment_register *h, struct kvm_segm
 static const struct kvm_segment *sreg_seg_c(const struct kvm_sregs *s, unsigned int idx)
 {
 	switch (idx) {
-	case X86_SEG_ES: return &s->es;
-	case X86_SEG_CS: return &s->cs;
-	case X86_SEG_SS: return &s->ss;
-	case X86_SEG_DS: return &s->ds;
-	case X86_SEG_FS: return &s->fs;
-	case X86_SEG_GS: return &s->gs;
-	case 6: return &s->ldt;
-	default: return &s->tr;
+	case X86_SEG_ES:
+		return &s->es;
+	case X86_SEG_CS:
+		return &s->cs;
+	case X86_SEG_SS:
+		return &s->ss;
+	case X86_SEG_DS:
+		return &s->ds;
+	case X86_SEG_FS:
+		return &s->fs;
+	case X86_SEG_GS:
+		return &s->gs;
+	case 6:
+		return &s->ldt;
+	default:
+		return &s->tr;
 	}
 }
 
 static struct kvm_segment *sreg_seg(struct kvm_sregs *s, unsigned int idx)
 {
 	switch (idx) {
-	case X86_SEG_ES: return &s->es;
-	case X86_SEG_CS: return &s->cs;
-	case X86_SEG_SS: return &s->ss;
-	case X86_SEG_DS: return &s->ds;
-	case X86_SEG_FS: return &s->fs;
-	case X86_SEG_GS: return &s->gs;
-	case 6: return &s->ldt;
-	default: return &s->tr;
+	case X86_SEG_ES:
+		return &s->es;
+	case X86_SEG_CS:
+		return &s->cs;
+	case X86_SEG_SS:
+		return &s->ss;
+	case X86_SEG_DS:
+		return &s->ds;
+	case X86_SEG_FS:
+		return &s->fs;
+	case X86_SEG_GS:
+		return &s->gs;
+	case 6:
+		return &s->ldt;
+	default:
+		return &s->tr;
 	}
 }
 
@@ -1409,16 +1425,22 @@ static enum io_kind io_kind_of(const struct x86_insn *in, const struct io_exit *
 	case 0xe4:
 	case 0xe5:
 	case 0xe6:
-	case 0xe7: port = (uint16_t)in->imm; break;
+	case 0xe7:
+		port = (uint16_t)in->imm;
+		break;
 	case 0xec:
 	case 0xed:
 	case 0xee:
-	case 0xef: break;
+	case 0xef:
+		break;
 	case 0x6c:
 	case 0x6d:
 	case 0x6e:
-	case 0x6f: string = true; break;
-	default: return IO_NONE;
+	case 0x6f:
+		string = true;
+		break;
+	default:
+		return IO_NONE;
 	}
 	out = (op & 2) != 0; /* E6 E7 EE EF 6E 6F */
 	uint8_t size = (op & 1) ? (in->opsize == 2 ? 2 : 4) : 1;
@@ -1687,7 +1709,8 @@ static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct 
 		val = (uint64_t)x86_insn_sext(in->imm, in->imm_size);
 		size = in->opsize;
 		break;
-	default: return true;
+	default:
+		return true;
 	}
 	uint8_t want[8];
 	for (unsigned int i = 0; i < 8; i++)
@@ -1913,6 +1936,18 @@ static int handle_internal_error(struct sidecar_backend_vp *vp, struct hv_messag
 
 /* ---- run --------------------------------------------------------------------------------------- */
 
+/* Brings the context's FXSAVE image up to date from the VP (the kernel calls it before a
+ * GET/SET of an FX register while fx_stale is set). */
+static int kvm_fx_sync(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
+		       struct sidecar_command_error *err)
+{
+	int rc = store_fpu(vp, ctx, err);
+
+	if (rc == 0)
+		*sidecar_cpu_context_fx_stale(ctx) = 0;
+	return rc;
+}
+
 static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
 		      const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
 {
@@ -1940,10 +1975,14 @@ static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_
 		vp->sregs.cr2 = ctx->gps[SIDECAR_CPU_CONTEXT_CR2];
 		vp->dirty |= KVM_SYNC_X86_SREGS;
 	}
-	rc = load_fpu(vp, ctx, err);
-	if (rc) {
-		result = rc;
-		goto out;
+	/* A stale image (fx_stale: the last run left the FPU state in the VP, LAZY_FX) must
+	 * not be loaded over the newer state the VP holds. */
+	if (!*sidecar_cpu_context_fx_stale(ctx)) {
+		rc = load_fpu(vp, ctx, err);
+		if (rc) {
+			result = rc;
+			goto out;
+		}
 	}
 
 	for (;;) {
@@ -1968,13 +2007,24 @@ static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_
 			break;
 		}
 		switch (run->exit_reason) {
-		case KVM_EXIT_IO: result = handle_io(vp, msg, err); break;
-		case KVM_EXIT_MMIO: result = handle_mmio(vp, ctx, msg, &fpu_stored, err); break;
-		case KVM_EXIT_HLT: result = handle_hlt(vp, msg); break;
-		case KVM_EXIT_SHUTDOWN: result = handle_shutdown(vp, msg); break;
-		case KVM_EXIT_INTERNAL_ERROR: result = handle_internal_error(vp, msg, err); break;
+		case KVM_EXIT_IO:
+			result = handle_io(vp, msg, err);
+			break;
+		case KVM_EXIT_MMIO:
+			result = handle_mmio(vp, ctx, msg, &fpu_stored, err);
+			break;
+		case KVM_EXIT_HLT:
+			result = handle_hlt(vp, msg);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			result = handle_shutdown(vp, msg);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			result = handle_internal_error(vp, msg, err);
+			break;
 		case KVM_EXIT_INTR:
-		case KVM_EXIT_IRQ_WINDOW_OPEN: continue;
+		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			continue;
 		case KVM_EXIT_FAIL_ENTRY:
 			set_err(err, "kvm: VM entry failed: hardware reason %#llx on cpu %u",
 				(unsigned long long)run->fail_entry.hardware_entry_failure_reason, run->fail_entry.cpu);
@@ -1999,10 +2049,19 @@ out:
 	if (entered) {
 		gprs_to_ctx(&vp->regs, ctx);
 		ctx->gps[SIDECAR_CPU_CONTEXT_CR2] = vp->sregs.cr2;
-		if (!fpu_stored) {
+		if (fpu_stored) {
+			*sidecar_cpu_context_fx_stale(ctx) = 0;
+		} else if (ctl->lazy_fx) {
+			/* Reading the FPU state is a vCPU ioctl (microseconds under nested
+			 * virtualization): leave it in the VP until someone asks (kvm_fx_sync). */
+			*sidecar_cpu_context_fx_stale(ctx) = 1;
+			vp->fx_shadow_valid = false;
+		} else {
 			rc = store_fpu(vp, ctx, err);
 			if (rc && result >= 0)
 				result = rc;
+			if (rc == 0)
+				*sidecar_cpu_context_fx_stale(ctx) = 0;
 		}
 	}
 	atomic_store_explicit(&vp->in_run, 0, memory_order_relaxed);
@@ -2055,24 +2114,60 @@ static bool msr_of(uint32_t name, uint32_t *msr)
 		return true;
 	}
 	switch (name) {
-	case HV_X64_REGISTER_MSR_MTRR_FIX64K_00000: *msr = MSR_MTRR_FIX64K_00000; return true;
-	case HV_X64_REGISTER_MSR_MTRR_FIX16K_80000: *msr = MSR_MTRR_FIX16K_80000; return true;
-	case HV_X64_REGISTER_MSR_MTRR_FIX16K_A0000: *msr = MSR_MTRR_FIX16K_A0000; return true;
-	case HV_X64_REGISTER_MSR_MTRR_CAP: *msr = MSR_MTRRCAP; return true;
-	case HV_X64_REGISTER_MSR_MTRR_DEF_TYPE: *msr = MSR_MTRR_DEF_TYPE; return true;
-	case HV_X64_REGISTER_TSC: *msr = MSR_IA32_TSC; return true;
-	case HV_X64_REGISTER_KERNEL_GS_BASE: *msr = MSR_KERNEL_GS_BASE; return true;
-	case HV_X64_REGISTER_PAT: *msr = MSR_PAT; return true;
-	case HV_X64_REGISTER_SYSENTER_CS: *msr = MSR_SYSENTER_CS; return true;
-	case HV_X64_REGISTER_SYSENTER_EIP: *msr = MSR_SYSENTER_EIP; return true;
-	case HV_X64_REGISTER_SYSENTER_ESP: *msr = MSR_SYSENTER_ESP; return true;
-	case HV_X64_REGISTER_STAR: *msr = MSR_STAR; return true;
-	case HV_X64_REGISTER_LSTAR: *msr = MSR_LSTAR; return true;
-	case HV_X64_REGISTER_CSTAR: *msr = MSR_CSTAR; return true;
-	case HV_X64_REGISTER_SFMASK: *msr = MSR_SFMASK; return true;
-	case HV_X64_REGISTER_TSC_AUX: *msr = MSR_TSC_AUX; return true;
-	case HV_X64_REGISTER_SPEC_CTRL: *msr = MSR_IA32_SPEC_CTRL; return true;
-	case HV_X64_REGISTER_XSS: *msr = MSR_IA32_XSS; return true;
+	case HV_X64_REGISTER_MSR_MTRR_FIX64K_00000:
+		*msr = MSR_MTRR_FIX64K_00000;
+		return true;
+	case HV_X64_REGISTER_MSR_MTRR_FIX16K_80000:
+		*msr = MSR_MTRR_FIX16K_80000;
+		return true;
+	case HV_X64_REGISTER_MSR_MTRR_FIX16K_A0000:
+		*msr = MSR_MTRR_FIX16K_A0000;
+		return true;
+	case HV_X64_REGISTER_MSR_MTRR_CAP:
+		*msr = MSR_MTRRCAP;
+		return true;
+	case HV_X64_REGISTER_MSR_MTRR_DEF_TYPE:
+		*msr = MSR_MTRR_DEF_TYPE;
+		return true;
+	case HV_X64_REGISTER_TSC:
+		*msr = MSR_IA32_TSC;
+		return true;
+	case HV_X64_REGISTER_KERNEL_GS_BASE:
+		*msr = MSR_KERNEL_GS_BASE;
+		return true;
+	case HV_X64_REGISTER_PAT:
+		*msr = MSR_PAT;
+		return true;
+	case HV_X64_REGISTER_SYSENTER_CS:
+		*msr = MSR_SYSENTER_CS;
+		return true;
+	case HV_X64_REGISTER_SYSENTER_EIP:
+		*msr = MSR_SYSENTER_EIP;
+		return true;
+	case HV_X64_REGISTER_SYSENTER_ESP:
+		*msr = MSR_SYSENTER_ESP;
+		return true;
+	case HV_X64_REGISTER_STAR:
+		*msr = MSR_STAR;
+		return true;
+	case HV_X64_REGISTER_LSTAR:
+		*msr = MSR_LSTAR;
+		return true;
+	case HV_X64_REGISTER_CSTAR:
+		*msr = MSR_CSTAR;
+		return true;
+	case HV_X64_REGISTER_SFMASK:
+		*msr = MSR_SFMASK;
+		return true;
+	case HV_X64_REGISTER_TSC_AUX:
+		*msr = MSR_TSC_AUX;
+		return true;
+	case HV_X64_REGISTER_SPEC_CTRL:
+		*msr = MSR_IA32_SPEC_CTRL;
+		return true;
+	case HV_X64_REGISTER_XSS:
+		*msr = MSR_IA32_XSS;
+		return true;
 	}
 	return false;
 }
@@ -2199,7 +2294,9 @@ static hv_status set_pending_interruption(struct sidecar_backend_vp *vp, uint64_
 			e.interrupt.nr = vector;
 			e.interrupt.soft = type == HV_PENDING_TYPE_SOFTWARE_INTERRUPT;
 			break;
-		case HV_PENDING_TYPE_NMI: e.nmi.injected = 1; break;
+		case HV_PENDING_TYPE_NMI:
+			e.nmi.injected = 1;
+			break;
 		case HV_PENDING_TYPE_EXCEPTION:
 		case HV_PENDING_TYPE_PRIV_SOFTWARE_EXCEPTION:
 		case HV_PENDING_TYPE_SOFTWARE_EXCEPTION:
@@ -2210,7 +2307,8 @@ static hv_status set_pending_interruption(struct sidecar_backend_vp *vp, uint64_
 			e.exception.has_error_code = !!(v & HV_PENDING_DELIVER_ERROR_CODE);
 			e.exception.error_code = (uint32_t)(v >> 32);
 			break;
-		default: return HV_STATUS_INVALID_PARAMETER;
+		default:
+			return HV_STATUS_INVALID_PARAMETER;
 		}
 	}
 	e.flags &= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
@@ -2255,15 +2353,33 @@ static hv_status kvm_get_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		return HV_STATUS_SUCCESS;
 	}
 	switch (name) {
-	case HV_X64_REGISTER_RSP: out->reg64 = vp->regs.rsp; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_RIP: out->reg64 = vp->regs.rip; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_RFLAGS: out->reg64 = vp->regs.rflags; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_CR0: out->reg64 = s->cr0; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_CR3: out->reg64 = s->cr3; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_CR4: out->reg64 = s->cr4; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_CR8: out->reg64 = s->cr8; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_EFER: out->reg64 = s->efer; return HV_STATUS_SUCCESS;
-	case HV_X64_REGISTER_APIC_BASE: out->reg64 = s->apic_base; return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_RSP:
+		out->reg64 = vp->regs.rsp;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_RIP:
+		out->reg64 = vp->regs.rip;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_RFLAGS:
+		out->reg64 = vp->regs.rflags;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR0:
+		out->reg64 = s->cr0;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR3:
+		out->reg64 = s->cr3;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR4:
+		out->reg64 = s->cr4;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_CR8:
+		out->reg64 = s->cr8;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_EFER:
+		out->reg64 = s->efer;
+		return HV_STATUS_SUCCESS;
+	case HV_X64_REGISTER_APIC_BASE:
+		out->reg64 = s->apic_base;
+		return HV_STATUS_SUCCESS;
 	case HV_X64_REGISTER_IDTR:
 		out->table.limit = s->idt.limit;
 		out->table.base = s->idt.base;
@@ -2292,10 +2408,16 @@ static hv_status kvm_get_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		out->reg64 = (vp->events.interrupt.shadow ? HV_INTERRUPT_STATE_SHADOW : 0) |
 			     (vp->events.nmi.masked ? HV_INTERRUPT_STATE_NMI_MASKED : 0);
 		return HV_STATUS_SUCCESS;
-	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS: out->reg64 = vp->emulation_hints; return HV_STATUS_SUCCESS;
-	case HV_REGISTER_GUEST_OS_ID: out->reg64 = vp->guest_os_id; return HV_STATUS_SUCCESS;
+	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS:
+		out->reg64 = vp->emulation_hints;
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_GUEST_OS_ID:
+		out->reg64 = vp->guest_os_id;
+		return HV_STATUS_SUCCESS;
 	case HV_X64_REGISTER_INITIAL_APIC_ID:
-	case HV_REGISTER_VP_INDEX: out->reg64 = vp->vp_index; return HV_STATUS_SUCCESS;
+	case HV_REGISTER_VP_INDEX:
+		out->reg64 = vp->vp_index;
+		return HV_STATUS_SUCCESS;
 	}
 	if (msr_of(name, &msr))
 		return msr_get(vp, msr, &out->reg64);
@@ -2349,8 +2471,12 @@ static hv_status kvm_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		s.cr0 = v;
 		efer_lma(&s);
 		return sregs_apply(vp, &s);
-	case HV_X64_REGISTER_CR3: s.cr3 = v; return sregs_apply(vp, &s);
-	case HV_X64_REGISTER_CR4: s.cr4 = v; return sregs_apply(vp, &s);
+	case HV_X64_REGISTER_CR3:
+		s.cr3 = v;
+		return sregs_apply(vp, &s);
+	case HV_X64_REGISTER_CR4:
+		s.cr4 = v;
+		return sregs_apply(vp, &s);
 	case HV_X64_REGISTER_EFER:
 		/* KVM_SET_SREGS takes any EFER; the MSR write checks it against what the
 		 * guest's CPUID allows (LMA aside, which follows below). */
@@ -2359,7 +2485,9 @@ static hv_status kvm_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		s.efer = v;
 		efer_lma(&s);
 		return sregs_apply(vp, &s);
-	case HV_X64_REGISTER_APIC_BASE: s.apic_base = v; return sregs_apply(vp, &s);
+	case HV_X64_REGISTER_APIC_BASE:
+		s.apic_base = v;
+		return sregs_apply(vp, &s);
 	case HV_X64_REGISTER_CR8:
 		if (v > 0xf)
 			return HV_STATUS_INVALID_PARAMETER;
@@ -2384,13 +2512,20 @@ static hv_status kvm_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, ui
 		x.xcrs[0].value = v;
 		return xioctl(vp->fd, KVM_SET_XCRS, &x) ? HV_STATUS_INVALID_PARAMETER : HV_STATUS_SUCCESS;
 	}
-	case HV_REGISTER_PENDING_INTERRUPTION: return set_pending_interruption(vp, v);
-	case HV_REGISTER_INTERRUPT_STATE: return set_interrupt_state(vp, v);
-	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS: vp->emulation_hints = v; return HV_STATUS_SUCCESS;
-	case HV_REGISTER_GUEST_OS_ID: vp->guest_os_id = v; return HV_STATUS_SUCCESS;
+	case HV_REGISTER_PENDING_INTERRUPTION:
+		return set_pending_interruption(vp, v);
+	case HV_REGISTER_INTERRUPT_STATE:
+		return set_interrupt_state(vp, v);
+	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS:
+		vp->emulation_hints = v;
+		return HV_STATUS_SUCCESS;
+	case HV_REGISTER_GUEST_OS_ID:
+		vp->guest_os_id = v;
+		return HV_STATUS_SUCCESS;
 	case HV_X64_REGISTER_INITIAL_APIC_ID:
 	case HV_REGISTER_VP_INDEX:
-	case HV_X64_REGISTER_MSR_MTRR_CAP: return HV_STATUS_ACCESS_DENIED; /* read-only */
+	case HV_X64_REGISTER_MSR_MTRR_CAP:
+		return HV_STATUS_ACCESS_DENIED; /* read-only */
 	}
 	if (msr_of(name, &msr)) {
 		if (msr == MSR_PAT && !pat_valid(v))
@@ -2596,5 +2731,6 @@ const struct sidecar_backend_ops sidecar_backend_kvm_ops = {
 	.set_register = kvm_set_register,
 	.translate_gva = kvm_translate_gva,
 	.register_page_store = kvm_register_page_store,
+	.fx_sync = kvm_fx_sync,
 	.register_page_load = kvm_register_page_load,
 };

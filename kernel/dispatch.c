@@ -56,7 +56,13 @@ static bool kcpu_should_stop(const struct sidecar_run_ctl *ctl)
 static void run_vp(struct sidecar_kcpu *k)
 {
 	struct sidecar_command_page *page = k->command_page;
-	struct sidecar_run_ctl ctl = {.should_stop = kcpu_should_stop, .ctx = k};
+	uint32_t features = atomic_load_explicit((_Atomic uint32_t *)&sidecar_kcpu_fast(k)->features,
+						 memory_order_relaxed);
+	struct sidecar_run_ctl ctl = {
+		.should_stop = kcpu_should_stop,
+		.ctx = k,
+		.lazy_fx = k->serving_fast && (features & SIDECAR_FAST_F_LAZY_FX) && k->be->fx_sync,
+	};
 	uint8_t intercept = 0;
 
 	if (k->be->register_page_load && k->register_page->is_valid && k->register_page->dirty)
@@ -118,6 +124,15 @@ static void get_set_vp_registers(struct sidecar_kcpu *k, bool set)
 	for (uint16_t i = 0; i < req.count && status == HV_STATUS_SUCCESS; i++) {
 		struct hv_register_assoc *r = &regs[i];
 		uint32_t name = r->name;
+
+		/* A lazily kept FXSAVE image is brought up to date before it is used. */
+		if (*sidecar_cpu_context_fx_stale(&page->cpu_context) && sidecar_regs_home_is_fx(name) &&
+		    k->be->fx_sync && k->be->fx_sync(k->vp, &page->cpu_context, &page->error) < 0) {
+			if (page->error.len == 0)
+				sidecar_kernel_set_error(page, "cannot read the fpu state");
+			page->has_error = 1;
+			return;
+		}
 
 		if (set) {
 			union hv_register_value v = r->value;

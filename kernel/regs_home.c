@@ -36,6 +36,12 @@ static bool fx_range(uint32_t name, size_t *off)
 	return false;
 }
 
+bool sidecar_regs_home_is_fx(uint32_t name)
+{
+	size_t off;
+	return fx_range(name, &off);
+}
+
 bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name,
 			   union hv_register_value *out)
 {

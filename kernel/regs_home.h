@@ -19,6 +19,9 @@ bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t n
 bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name,
 			   const union hv_register_value *value);
 
+/* Does `name` live in the FXSAVE image (XMM, x87/MMX, the FP/XMM control-status words)? */
+bool sidecar_regs_home_is_fx(uint32_t name);
+
 /* Index into ctx->gps for a GP register name (RAX..R15 but RSP, and CR2), or -1. */
 int sidecar_regs_home_gp_index(uint32_t name);
 

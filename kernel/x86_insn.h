@@ -51,15 +51,15 @@ enum x86_map {
 #define X86_REX_W 0x08
 
 struct x86_insn {
-	uint8_t len;	  /* bytes, 1..15 */
-	uint8_t mode;	  /* code size in bits: 16, 32 or 64 */
-	uint8_t opsize;	  /* operand size of GP forms in bytes: 2, 4 or 8 */
+	uint8_t len;      /* bytes, 1..15 */
+	uint8_t mode;     /* code size in bits: 16, 32 or 64 */
+	uint8_t opsize;   /* operand size of GP forms in bytes: 2, 4 or 8 */
 	uint8_t addrsize; /* address size in bytes: 2, 4 or 8 */
-	uint8_t seg;	  /* enum x86_seg: the override, X86_SEG_NONE if none */
-	uint8_t rex;	  /* X86_REX_* bits, 0 if none */
-	bool has_rex;	  /* a REX prefix (even 0x40) was present */
-	uint8_t rep;	  /* the last of F2/F3, or 0 */
-	bool lock;	  /* F0 */
+	uint8_t seg;      /* enum x86_seg: the override, X86_SEG_NONE if none */
+	uint8_t rex;      /* X86_REX_* bits, 0 if none */
+	bool has_rex;     /* a REX prefix (even 0x40) was present */
+	uint8_t rep;      /* the last of F2/F3, or 0 */
+	bool lock;        /* F0 */
 	bool opsize_prefix;
 	uint8_t vex; /* 0, or the escape byte: 0xc4/0xc5 (VEX), 0x62 (EVEX), 0x8f (XOP) */
 	uint8_t map; /* enum x86_map */
@@ -69,12 +69,12 @@ struct x86_insn {
 	bool has_sib;
 	uint8_t sib;
 	uint8_t disp_size; /* 0, 1, 2 or 4 */
-	int64_t disp;	   /* sign-extended (16-bit addressing: the 16-bit value) */
+	int64_t disp;      /* sign-extended (16-bit addressing: the 16-bit value) */
 	bool rip_relative;
 	uint8_t moffs_size; /* A0..A3: size of the memory offset, 0 otherwise */
 	uint64_t moffs;
 	uint8_t imm_size;  /* 0, 1, 2, 4 or 8 (the first immediate) */
-	uint64_t imm;	   /* zero-extended */
+	uint64_t imm;      /* zero-extended */
 	uint8_t imm2_size; /* ENTER's second immediate, far pointers' selector */
 	uint64_t imm2;
 };
@@ -82,21 +82,21 @@ struct x86_insn {
 /* Operand-encoding classes of the opcode tables. */
 enum {
 	X86_OP_NONE = 0, /* no ModRM, no immediate */
-	X86_OP_M,	 /* ModRM */
-	X86_OP_IB,	 /* imm8 */
-	X86_OP_IW,	 /* imm16 */
-	X86_OP_IZ,	 /* imm16/32 by operand size */
-	X86_OP_IV,	 /* imm16/32/64 by operand size (MOV r, imm) */
-	X86_OP_MIB,	 /* ModRM + imm8 */
-	X86_OP_MIZ,	 /* ModRM + imm16/32 */
-	X86_OP_AP,	 /* far pointer: imm16/32 + selector */
-	X86_OP_MOFFS,	 /* A0..A3: memory offset of the address size */
-	X86_OP_IWB,	 /* ENTER: imm16 + imm8 */
-	X86_OP_GRP3B,	 /* F6: ModRM, imm8 for /0 and /1 */
-	X86_OP_GRP3Z,	 /* F7: ModRM, imm16/32 for /0 and /1 */
-	X86_OP_JZ,	 /* rel16/32 (rel32 in 64-bit code) */
-	X86_OP_INV64,	 /* no operands; invalid in 64-bit code */
-	X86_OP_BAD,	 /* prefixes and escapes never reach the tables */
+	X86_OP_M,        /* ModRM */
+	X86_OP_IB,       /* imm8 */
+	X86_OP_IW,       /* imm16 */
+	X86_OP_IZ,       /* imm16/32 by operand size */
+	X86_OP_IV,       /* imm16/32/64 by operand size (MOV r, imm) */
+	X86_OP_MIB,      /* ModRM + imm8 */
+	X86_OP_MIZ,      /* ModRM + imm16/32 */
+	X86_OP_AP,       /* far pointer: imm16/32 + selector */
+	X86_OP_MOFFS,    /* A0..A3: memory offset of the address size */
+	X86_OP_IWB,      /* ENTER: imm16 + imm8 */
+	X86_OP_GRP3B,    /* F6: ModRM, imm8 for /0 and /1 */
+	X86_OP_GRP3Z,    /* F7: ModRM, imm16/32 for /0 and /1 */
+	X86_OP_JZ,       /* rel16/32 (rel32 in 64-bit code) */
+	X86_OP_INV64,    /* no operands; invalid in 64-bit code */
+	X86_OP_BAD,      /* prefixes and escapes never reach the tables */
 };
 
 /* clang-format off */
@@ -177,7 +177,8 @@ static inline bool x86_insn_is_legacy_prefix(uint8_t b)
 	case 0x67:
 	case 0xf0:
 	case 0xf2:
-	case 0xf3: return true;
+	case 0xf3:
+		return true;
 	}
 	return false;
 }
@@ -199,9 +200,12 @@ static inline bool x86_insn_take(const uint8_t *b, size_t n, size_t *pos, unsign
 static inline int64_t x86_insn_sext(uint64_t v, unsigned int size)
 {
 	switch (size) {
-	case 1: return (int8_t)v;
-	case 2: return (int16_t)v;
-	case 4: return (int32_t)v;
+	case 1:
+		return (int8_t)v;
+	case 2:
+		return (int16_t)v;
+	case 4:
+		return (int32_t)v;
 	}
 	return (int64_t)v;
 }
@@ -297,7 +301,9 @@ static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct 
 			    (in->opcode >= 0xc4 && in->opcode <= 0xc6))
 				imm = 1;
 			break;
-		case 2: in->map = X86_MAP_0F38; break;
+		case 2:
+			in->map = X86_MAP_0F38;
+			break;
 		case 3:
 			in->map = X86_MAP_0F3A;
 			imm = 1;
@@ -308,7 +314,8 @@ static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct 
 				return false;
 			in->map = X86_MAP_OTHER;
 			break;
-		default: return false;
+		default:
+			return false;
 		}
 	}
 	if (modrm && !x86_insn_modrm(b, n, pos, in))
@@ -346,16 +353,36 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 			in->rex = 0;
 			in->has_rex = false;
 			switch (c) {
-			case 0x26: in->seg = X86_SEG_ES; break;
-			case 0x2e: in->seg = X86_SEG_CS; break;
-			case 0x36: in->seg = X86_SEG_SS; break;
-			case 0x3e: in->seg = X86_SEG_DS; break;
-			case 0x64: in->seg = X86_SEG_FS; break;
-			case 0x65: in->seg = X86_SEG_GS; break;
-			case 0x66: in->opsize_prefix = true; break;
-			case 0x67: addr_prefix = true; break;
-			case 0xf0: in->lock = true; break;
-			default: in->rep = c; break;
+			case 0x26:
+				in->seg = X86_SEG_ES;
+				break;
+			case 0x2e:
+				in->seg = X86_SEG_CS;
+				break;
+			case 0x36:
+				in->seg = X86_SEG_SS;
+				break;
+			case 0x3e:
+				in->seg = X86_SEG_DS;
+				break;
+			case 0x64:
+				in->seg = X86_SEG_FS;
+				break;
+			case 0x65:
+				in->seg = X86_SEG_GS;
+				break;
+			case 0x66:
+				in->opsize_prefix = true;
+				break;
+			case 0x67:
+				addr_prefix = true;
+				break;
+			case 0xf0:
+				in->lock = true;
+				break;
+			default:
+				in->rep = c;
+				break;
 			}
 			continue;
 		}
@@ -426,16 +453,27 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 	unsigned int imm = 0, imm2 = 0;
 	bool modrm = false;
 	switch (cls) {
-	case X86_OP_NONE: break;
+	case X86_OP_NONE:
+		break;
 	case X86_OP_INV64:
 		if (mode == 64)
 			return false;
 		break;
-	case X86_OP_M: modrm = true; break;
-	case X86_OP_IB: imm = 1; break;
-	case X86_OP_IW: imm = 2; break;
-	case X86_OP_IZ: imm = in->opsize == 2 ? 2 : 4; break;
-	case X86_OP_IV: imm = in->opsize; break;
+	case X86_OP_M:
+		modrm = true;
+		break;
+	case X86_OP_IB:
+		imm = 1;
+		break;
+	case X86_OP_IW:
+		imm = 2;
+		break;
+	case X86_OP_IZ:
+		imm = in->opsize == 2 ? 2 : 4;
+		break;
+	case X86_OP_IV:
+		imm = in->opsize;
+		break;
 	case X86_OP_MIB:
 		modrm = true;
 		imm = 1;
@@ -450,15 +488,22 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 		imm = in->opsize == 2 ? 2 : 4;
 		imm2 = 2;
 		break;
-	case X86_OP_MOFFS: in->moffs_size = in->addrsize; break;
+	case X86_OP_MOFFS:
+		in->moffs_size = in->addrsize;
+		break;
 	case X86_OP_IWB:
 		imm = 2;
 		imm2 = 1;
 		break;
 	case X86_OP_GRP3B:
-	case X86_OP_GRP3Z: modrm = true; break;
-	case X86_OP_JZ: imm = (mode == 64 || in->opsize != 2) ? 4 : 2; break;
-	default: return false;
+	case X86_OP_GRP3Z:
+		modrm = true;
+		break;
+	case X86_OP_JZ:
+		imm = (mode == 64 || in->opsize != 2) ? 4 : 2;
+		break;
+	default:
+		return false;
 	}
 	if (modrm && !x86_insn_modrm(b, n, &pos, in))
 		return false;

@@ -43,7 +43,9 @@ const char *sidecar_wait_mode_name(enum sidecar_wait_mode mode)
 static void program_fast_line(struct sidecar_vp *vp)
 {
 	struct sidecar_fast_line *fast = vp->fast;
-	uint32_t features = SIDECAR_FAST_F_MAILBOX;
+	/* LAZY_FX: a backend that reads the FPU state only on demand (KVM) may leave the
+	 * FXSAVE image stale; sidecar_vp_sync_fx() brings it up to date. */
+	uint32_t features = SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_LAZY_FX;
 
 	if (vp_mode(vp) == SIDECAR_WAIT_POLL)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL;
@@ -95,7 +97,13 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		return 0;
 	}
 
-	/* SEED: upstream behaviour, per-operation claims, a reader task for the node. */
+	/* SEED: upstream behaviour, per-operation claims, a reader task for the node. The
+	 * FXSAVE image is current there after every run: make it current now. */
+	if (vp->direct) {
+		rc = sidecar_vp_sync_fx(vp);
+		if (rc)
+			return rc;
+	}
 	rc = rt_seed_start_task(vp->node);
 	if (rc)
 		return rc;
@@ -196,6 +204,10 @@ void rt_vp_detach(struct sidecar_vp *vp)
 {
 	bool quiet = stop_and_quiesce(vp, RELEASE_TIMEOUT_NS);
 
+	/* The next owner may read the context before it runs anything. */
+	if (quiet && is_fast(vp_mode(vp)))
+		sidecar_vp_sync_fx(vp);
+
 	if (vp->direct) {
 		/* Back to the upstream policy. A VP that would not stop keeps its claim:
 		 * nobody else may post to a sidecar CPU that may still write the page. */
@@ -286,6 +298,9 @@ int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t s
 	return 0;
 }
 
+static int get_set(struct sidecar_vp *vp, uint8_t vtl, struct hv_register_assoc *out,
+		   const struct hv_register_assoc *in, size_t count);
+
 /* ---- results ------------------------------------------------------------------------------- */
 
 int rt_collect_error(struct sidecar_vp *vp, bool has_error)
@@ -320,6 +335,17 @@ static int sync_command(struct sidecar_vp *vp, uint32_t command)
 	if (rc)
 		return rc;
 	return rt_collect_error(vp, vp->fast->has_error);
+}
+
+int sidecar_vp_sync_fx(struct sidecar_vp *vp)
+{
+	if (!vp)
+		return -EINVAL;
+	if (!*sidecar_cpu_context_fx_stale(&vp->page->cpu_context))
+		return 0;
+	/* The kernel syncs the image before any GET of a register that lives in it. */
+	struct hv_register_assoc r = {.name = HV_X64_REGISTER_XMM0};
+	return get_set(vp, 0, &r, &r, 1);
 }
 
 int sidecar_vp_test(struct sidecar_vp *vp)

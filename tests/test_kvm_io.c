@@ -33,13 +33,13 @@ static void real_mode_loop(struct kvm_test *t, enum sidecar_wait_mode mode)
 {
 	static const uint8_t code[] = {
 		0xba, 0xf8, 0x03, /* 1000: mov dx, 0x3f8 */
-		0xee,		  /* 1003: out dx, al */
-		0xfe, 0xc0,	  /* 1004: inc al */
-		0xe4, 0x60,	  /* 1006: in al, 0x60 */
-		0xe6, 0x61,	  /* 1008: out 0x61, al */
-		0x66, 0xed,	  /* 100a: in eax, dx (32-bit in real mode) */
-		0x66, 0xef,	  /* 100c: out dx, eax */
-		0xeb, 0xf3,	  /* 100e: jmp 1003 */
+		0xee,             /* 1003: out dx, al */
+		0xfe, 0xc0,       /* 1004: inc al */
+		0xe4, 0x60,       /* 1006: in al, 0x60 */
+		0xe6, 0x61,       /* 1008: out 0x61, al */
+		0x66, 0xed,       /* 100a: in eax, dx (32-bit in real mode) */
+		0x66, 0xef,       /* 100c: out dx, eax */
+		0xeb, 0xf3,       /* 100e: jmp 1003 */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 
@@ -105,7 +105,7 @@ static void reexecute(struct kvm_test *t)
 	static const uint8_t code[] = {
 		0xe6, 0x80, /* 2000: out 0x80, al */
 		0xe4, 0x81, /* 2002: in al, 0x81 */
-		0xf4,	    /* 2004: hlt */
+		0xf4,       /* 2004: hlt */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 
@@ -135,10 +135,10 @@ static void string_io(struct kvm_test *t)
 {
 	static const uint8_t code[] = {
 		0xba, 0x00, 0x05, /* 3000: mov dx, 0x500 */
-		0xf3, 0x6e,	  /* 3003: rep outsb */
-		0x6e,		  /* 3005: outsb */
-		0xf3, 0x6c,	  /* 3006: rep insb */
-		0xf4,		  /* 3008: hlt */
+		0xf3, 0x6e,       /* 3003: rep outsb */
+		0x6e,             /* 3005: outsb */
+		0xf3, 0x6c,       /* 3006: rep insb */
+		0xf4,             /* 3008: hlt */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 
@@ -197,12 +197,12 @@ static void long_mode(struct kvm_test *t)
 {
 	static const uint8_t code[] = {
 		0x66, 0xba, 0x34, 0x12, /* 10000: mov dx, 0x1234 */
-		0x90, 0xef,		/* 10004: nop; out dx, eax */
-		0xed,			/* 10006: in eax, dx */
-		0x66, 0xef,		/* 10007: out dx, ax */
-		0x48, 0xff, 0xc0,	/* 10009: inc rax */
-		0x48, 0xef,		/* 1000c: rex.w out dx, eax (REX.W is ignored: 4 bytes) */
-		0xeb, 0xf4,		/* 1000e: jmp 10004 */
+		0x90, 0xef,             /* 10004: nop; out dx, eax */
+		0xed,                   /* 10006: in eax, dx */
+		0x66, 0xef,             /* 10007: out dx, ax */
+		0x48, 0xff, 0xc0,       /* 10009: inc rax */
+		0x48, 0xef,             /* 1000c: rex.w out dx, eax (REX.W is ignored: 4 bytes) */
+		0xeb, 0xf4,             /* 1000e: jmp 10004 */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 

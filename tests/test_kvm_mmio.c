@@ -33,13 +33,13 @@ static void real_mode(struct kvm_test *t)
 	static const uint8_t code[] = {
 		0xa3, 0x00, 0x80, /* 1000: mov [0x8000], ax        write */
 		0x8b, 0x47, 0x10, /* 1003: mov ax, [bx+0x10]       read */
-		0xe7, 0x80,	  /* 1006: out 0x80, ax */
+		0xe7, 0x80,       /* 1006: out 0x80, ax */
 		0xc6, 0x04, 0x5a, /* 1008: mov byte [si], 0x5a     write */
 		0x3e, 0x89, 0x1f, /* 100b: ds mov [bx], bx         write, redundant prefix */
-		0x01, 0x07,	  /* 100e: add [bx], ax            read-modify-write */
-		0xf3, 0xa4,	  /* 1010: rep movsb               MMIO -> RAM */
-		0xaa,		  /* 1012: stosb (ES = MMIO)       write */
-		0xf4,		  /* 1013: hlt */
+		0x01, 0x07,       /* 100e: add [bx], ax            read-modify-write */
+		0xf3, 0xa4,       /* 1010: rep movsb               MMIO -> RAM */
+		0xaa,             /* 1012: stosb (ES = MMIO)       write */
+		0xf4,             /* 1013: hlt */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
@@ -138,14 +138,14 @@ static void real_mode(struct kvm_test *t)
 static void long_mode(struct kvm_test *t)
 {
 	static const uint8_t code[] = {
-		0x89, 0x07,			    /* 10000: mov [rdi], eax           write */
-		0x48, 0x8b, 0x46, 0x08,		    /* 10002: mov rax, [rsi+8]         read */
-		0xf3, 0x0f, 0x6f, 0x06,		    /* 10006: movdqu xmm0, [rsi]       read into XMM */
-		0xf3, 0x0f, 0x7f, 0x47, 0x20,	    /* 1000a: movdqu [rdi+0x20], xmm0  write from XMM */
-		0x90, 0x90,			    /* 1000f: nop; nop */
-		0x44, 0x89, 0x47, 0x04,		    /* 10011: mov [rdi+4], r8d         write, REX.R */
+		0x89, 0x07,                         /* 10000: mov [rdi], eax           write */
+		0x48, 0x8b, 0x46, 0x08,             /* 10002: mov rax, [rsi+8]         read */
+		0xf3, 0x0f, 0x6f, 0x06,             /* 10006: movdqu xmm0, [rsi]       read into XMM */
+		0xf3, 0x0f, 0x7f, 0x47, 0x20,       /* 1000a: movdqu [rdi+0x20], xmm0  write from XMM */
+		0x90, 0x90,                         /* 1000f: nop; nop */
+		0x44, 0x89, 0x47, 0x04,             /* 10011: mov [rdi+4], r8d         write, REX.R */
 		0xc7, 0x07, 0x78, 0x56, 0x34, 0x12, /* 10015: mov dword [rdi], 0x12345678 */
-		0xff, 0xe3,			    /* 1001b: jmp rbx                  execute */
+		0xff, 0xe3,                         /* 1001b: jmp rbx                  execute */
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	const struct hv_x64_memory_intercept_message *m = kt_mem(t);
@@ -158,6 +158,7 @@ static void long_mode(struct kvm_test *t)
 	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = gpa + 0x100;
 	ctx->gps[SIDECAR_CPU_CONTEXT_RBX] = gpa + 0x2000;
 	ctx->gps[8] = 0x11111111; /* R8 */
+	REQUIRE(sidecar_vp_sync_fx(t->vp) == 0); /* before touching fx_state (a lazy image) */
 	memset(ctx->fx_state.xmm[0], 0x33, 16);
 
 	kt_run(t);
@@ -177,6 +178,7 @@ static void long_mode(struct kvm_test *t)
 	 * KVM emulates: some hosts' KVM cannot run guest x87/SSE code natively.) */
 	kt_run(t);
 	check_mem(t, HV_INTERCEPT_ACCESS_READ, gpa + 0x100, 0x10006, 4, code + 6);
+	REQUIRE(sidecar_vp_sync_fx(t->vp) == 0);
 	for (int i = 0; i < 16; i++)
 		CHECK_EQ(ctx->fx_state.xmm[0][i], 0x33);
 	for (int i = 0; i < 16; i++)
@@ -184,6 +186,7 @@ static void long_mode(struct kvm_test *t)
 	kt_skip(t, &m->header);
 	kt_run(t);
 	check_mem(t, HV_INTERCEPT_ACCESS_WRITE, gpa + 0x20, 0x1000a, 5, code + 0xa);
+	REQUIRE(sidecar_vp_sync_fx(t->vp) == 0);
 	for (int i = 0; i < 16; i++)
 		CHECK_EQ(ctx->fx_state.xmm[0][i], 0x40 + i);
 	REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, 0x10011) == 0);

@@ -17,11 +17,11 @@ static uint16_t hv_status_of(struct sidecar_vp *vp, int rc)
 static void reset_state(struct kvm_test *t)
 {
 	static const uint32_t names[] = {
-		HV_X64_REGISTER_RIP,  HV_X64_REGISTER_RFLAGS, HV_X64_REGISTER_RSP,	 HV_X64_REGISTER_CR0,
-		HV_X64_REGISTER_CR3,  HV_X64_REGISTER_CR4,    HV_X64_REGISTER_CR8,	 HV_X64_REGISTER_EFER,
-		HV_X64_REGISTER_ES,   HV_X64_REGISTER_CS,     HV_X64_REGISTER_SS,	 HV_X64_REGISTER_DS,
-		HV_X64_REGISTER_FS,   HV_X64_REGISTER_GS,     HV_X64_REGISTER_LDTR,	 HV_X64_REGISTER_TR,
-		HV_X64_REGISTER_IDTR, HV_X64_REGISTER_GDTR,   HV_X64_REGISTER_DR7,	 HV_X64_REGISTER_DR6,
+		HV_X64_REGISTER_RIP,  HV_X64_REGISTER_RFLAGS, HV_X64_REGISTER_RSP,       HV_X64_REGISTER_CR0,
+		HV_X64_REGISTER_CR3,  HV_X64_REGISTER_CR4,    HV_X64_REGISTER_CR8,       HV_X64_REGISTER_EFER,
+		HV_X64_REGISTER_ES,   HV_X64_REGISTER_CS,     HV_X64_REGISTER_SS,        HV_X64_REGISTER_DS,
+		HV_X64_REGISTER_FS,   HV_X64_REGISTER_GS,     HV_X64_REGISTER_LDTR,      HV_X64_REGISTER_TR,
+		HV_X64_REGISTER_IDTR, HV_X64_REGISTER_GDTR,   HV_X64_REGISTER_DR7,       HV_X64_REGISTER_DR6,
 		HV_X64_REGISTER_XFEM, HV_X64_REGISTER_PAT,    HV_X64_REGISTER_APIC_BASE, HV_REGISTER_VP_INDEX,
 		HV_X64_REGISTER_RAX,  HV_X64_REGISTER_XMM0,   HV_X64_REGISTER_CR2,
 	};
@@ -83,10 +83,10 @@ static void segments_and_tables(struct kvm_test *t)
 {
 	struct hv_register_assoc r[] = {
 		regseg(HV_X64_REGISTER_ES, 0x12340, 0xffff, 0x1234, 0x0093),
-		regseg(HV_X64_REGISTER_DS, 0xfffff000ull, 0xfffff, 0x0010, 0xc093),	       /* G, D/B */
+		regseg(HV_X64_REGISTER_DS, 0xfffff000ull, 0xfffff, 0x0010, 0xc093),            /* G, D/B */
 		regseg(HV_X64_REGISTER_FS, 0x00007f1234560000ull, 0xffffffff, 0x0033, 0x80f3), /* DPL 3 */
 		regseg(HV_X64_REGISTER_GS, 0xffff888000000000ull, 0xffffffff, 0x002b, 0x90f3), /* AVL */
-		regseg(HV_X64_REGISTER_SS, 0, 0xffff, 0, 0x0097),			       /* expand-down */
+		regseg(HV_X64_REGISTER_SS, 0, 0xffff, 0, 0x0097),                              /* expand-down */
 		regseg(HV_X64_REGISTER_LDTR, 0x8000, 0x1ff, 0x0050, 0x0082),
 		regseg(HV_X64_REGISTER_TR, 0x9000, 0x67, 0x0040, 0x008b),
 		regtable(HV_X64_REGISTER_IDTR, 0x12345000, 0x7ff),
@@ -107,7 +107,7 @@ static void control_and_msrs(struct kvm_test *t)
 		reg64(HV_X64_REGISTER_CR3, 0x5000),
 		reg64(HV_X64_REGISTER_CR4, 0x620),
 		reg64(HV_X64_REGISTER_CR8, 5),
-		reg64(HV_X64_REGISTER_EFER, 0x800),	/* NXE */
+		reg64(HV_X64_REGISTER_EFER, 0x800),     /* NXE */
 		reg64(HV_X64_REGISTER_CR0, 0x60000031), /* PE NE */
 		reg64(HV_X64_REGISTER_KERNEL_GS_BASE, 0xffff800012345678ull),
 		reg64(HV_X64_REGISTER_PAT, 0x0007010600070106ull),
@@ -178,14 +178,14 @@ static void control_and_msrs(struct kvm_test *t)
 		uint64_t value;
 	} bad[] = {
 		{HV_X64_REGISTER_CR8, 16},
-		{HV_X64_REGISTER_XFEM, 0},			 /* x87 is mandatory */
-		{HV_X64_REGISTER_EFER, 1ull << 40},		 /* reserved */
-		{HV_X64_REGISTER_CR4, 1ull << 40},		 /* reserved */
-		{HV_X64_REGISTER_CR0, 0x80000000},		 /* PG without PE */
-		{HV_X64_REGISTER_DR7, 1ull << 40},		 /* upper half must be zero */
+		{HV_X64_REGISTER_XFEM, 0},                       /* x87 is mandatory */
+		{HV_X64_REGISTER_EFER, 1ull << 40},              /* reserved */
+		{HV_X64_REGISTER_CR4, 1ull << 40},               /* reserved */
+		{HV_X64_REGISTER_CR0, 0x80000000},               /* PG without PE */
+		{HV_X64_REGISTER_DR7, 1ull << 40},               /* upper half must be zero */
 		{HV_X64_REGISTER_MSR_MTRR_DEF_TYPE, 1ull << 20}, /* reserved */
-		{HV_X64_REGISTER_PAT, 0x0202020202020202ull},	 /* memory type 2 does not exist */
-		{HV_REGISTER_PENDING_INTERRUPTION, 1ull << 10},	 /* reserved */
+		{HV_X64_REGISTER_PAT, 0x0202020202020202ull},    /* memory type 2 does not exist */
+		{HV_REGISTER_PENDING_INTERRUPTION, 1ull << 10},  /* reserved */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rc = set1(t->vp, bad[i].name, bad[i].value);

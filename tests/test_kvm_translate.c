@@ -199,10 +199,18 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 	else
 		n_other++;
 	switch (HV_TRANSLATE_GVA_RESULT_CODE(want.translation_result.result)) {
-	case HV_TRANSLATE_GVA_SUCCESS: n_success++; break;
-	case HV_TRANSLATE_GVA_PAGE_NOT_PRESENT: n_not_present++; break;
-	case HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION: n_violation++; break;
-	case HV_TRANSLATE_GVA_GPA_UNMAPPED: n_unmapped++; break;
+	case HV_TRANSLATE_GVA_SUCCESS:
+		n_success++;
+		break;
+	case HV_TRANSLATE_GVA_PAGE_NOT_PRESENT:
+		n_not_present++;
+		break;
+	case HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION:
+		n_violation++;
+		break;
+	case HV_TRANSLATE_GVA_GPA_UNMAPPED:
+		n_unmapped++;
+		break;
 	}
 	if (want.translation_result.result != got.translation_result.result || want.gpa_page != got.gpa_page) {
 		if (mismatches++ < 20)
@@ -229,7 +237,7 @@ static void set_mode(struct kvm_test *t, uint64_t cr3, uint64_t cr4, uint8_t cpl
 		reg64(HV_X64_REGISTER_CR3, cr3),
 		reg64(HV_X64_REGISTER_CR4, 0x20),
 		reg64(HV_X64_REGISTER_EFER, 0x100 | 0x800), /* LME NXE (LMA follows CR0.PG) */
-		reg64(HV_X64_REGISTER_CR0, 0x80010031),	    /* PG WP NE ET PE */
+		reg64(HV_X64_REGISTER_CR0, 0x80010031),     /* PG WP NE ET PE */
 		regseg(HV_X64_REGISTER_TR, 0, 0xffff, 0x18, 0x8b),
 	};
 	struct hv_register_assoc r[] = {

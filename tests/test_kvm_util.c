@@ -177,9 +177,9 @@ static inline void kt_long_mode(struct kvm_test *t, uint64_t rip)
 	struct hv_register_assoc r[] = {
 		regtable(HV_X64_REGISTER_GDTR, KT_GDT, 23),
 		reg64(HV_X64_REGISTER_CR3, KT_PML4),
-		reg64(HV_X64_REGISTER_CR4, 0x620),		 /* PAE OSFXSR OSXMMEXCPT */
+		reg64(HV_X64_REGISTER_CR4, 0x620),               /* PAE OSFXSR OSXMMEXCPT */
 		reg64(HV_X64_REGISTER_EFER, 0x500 | (1u << 11)), /* LME LMA NXE */
-		reg64(HV_X64_REGISTER_CR0, 0x80010011),		 /* PG WP ET PE */
+		reg64(HV_X64_REGISTER_CR0, 0x80010011),          /* PG WP ET PE */
 		regseg(HV_X64_REGISTER_CS, 0, 0xffffffff, 0x08, 0xa09b),
 		regseg(HV_X64_REGISTER_DS, 0, 0xffffffff, 0x10, 0xc093),
 		regseg(HV_X64_REGISTER_ES, 0, 0xffffffff, 0x10, 0xc093),

@@ -28,8 +28,12 @@
  *   TIMEOUTS       timed-out waits (rt_fast_wait with a deadline) in all (default 0)
  *   CANCEL=1       a canceller process (rt_fast_cancel); CANCELLERS=2 for two of them
  *   REMOVE=1       a hot-remove process; the sidecar then leaves
- *   STRONG=1       property 3 in its strong (false) form: see docs/model.md
- *   STRICT_ENOENT=1  assert that a post answered -ENOENT leaves the word STOPPED
+ *   STRONG_REQ=1   property 3 for request IPIs in its strong (false) form: a post signals
+ *                  only a sidecar that has not yet re-checked or will halt (docs/model.md)
+ *   STRONG_RESP=1  property 3 for completion IPIs in its strong (false) form: the sidecar
+ *                  signals only a client sleeping for this very command, not yet done
+ *   ENOENT_UNSERVED=1  assert that a command answered -ENOENT was not executed (false)
+ *   ENOENT_STOPPED=1   assert that -ENOENT leaves the word STOPPED (false)
  *   CANCEL_ON_STATE=1  the targeted cancel fires as soon as the word says RUNNING(t)
  *                  rather than after the post of t returned
  * Mutations (each must make spin find an error):
@@ -66,11 +70,17 @@
 #ifndef REMOVE
 #define REMOVE 0
 #endif
-#ifndef STRONG
-#define STRONG 0
+#ifndef STRONG_REQ
+#define STRONG_REQ 0
 #endif
-#ifndef STRICT_ENOENT
-#define STRICT_ENOENT 0
+#ifndef STRONG_RESP
+#define STRONG_RESP 0
+#endif
+#ifndef ENOENT_UNSERVED
+#define ENOENT_UNSERVED 0
+#endif
+#ifndef ENOENT_STOPPED
+#define ENOENT_STOPPED 0
 #endif
 #ifndef CANCEL_ON_STATE
 #define CANCEL_ON_STATE 0
@@ -162,7 +172,7 @@ inline hook(raised)
 	:: hok && (hst & WAITER) -> FUTEX_WAKE
 	:: else
 	fi;
-	hok = 0
+	d_step { hok = 0; hd = 0; hst = 0 }
 }
 
 /* sidecar_kernel_respond(k, true): the completion IPI, or its suppression. */
@@ -176,7 +186,7 @@ inline respond_fast(seq)
 			resp_irqs++;
 			/* Property 3 (completion IPIs): the client has announced SLEEPING and
 			 * has not withdrawn it, for this command or (late hook) the next one. */
-#if STRONG
+#if STRONG_RESP
 			assert(c_sleep_seq == seq && !c_saw_done);
 #else
 			assert(c_sleep_seq == seq || c_sleep_seq == seq + 1);
@@ -324,7 +334,7 @@ serve:  /* serve_fast_request */
 	od;
 	stop = 0;
 	complete_fast(seq);
-	cmd = 0;
+	d_step { cmd = 0; seq = 0 }
 	goto park;
 
 leave:  /* leave(), then the CPU's last response */
@@ -351,7 +361,8 @@ inline collect()
 		/* Property 2: the completion is the one of the command we posted */
 		assert(WSEQ(cst) == s % SEQMOD && (KIND(cst) == RUNNING || KIND(cst) == FINISHED));
 		assert(done_seq == s);
-		state = WORD(s, STOPPED)
+		state = WORD(s, STOPPED);
+		cst = 0
 	}
 }
 
@@ -368,12 +379,10 @@ proctype Client()
 		assert(KIND(cst) == STOPPED);           /* never -EBUSY: we collected */
 		atomic {                                /* CAS STOPPED(s) -> RUNNING(s+1) */
 			ok = (state == cst);
-			if
-			:: ok -> state = WORD(s + 1, RUNNING); s++; c_seq = s
-			:: else
-			fi
+			assert(ok);
+			state = WORD(s + 1, RUNNING); s++; c_seq = s;
+			ok = 0; cst = 0
 		}
-		assert(ok);
 		command = s;                            /* store command */
 		request_seq = s;                        /* xchg: the doorbell */
 		atomic {
@@ -383,7 +392,7 @@ proctype Client()
 			 * will signal saw the sidecar inside its PARKED window. */
 			if
 			:: (f & PARKED) ->
-#if STRONG
+#if STRONG_REQ
 				assert(s_phase == S_ANNOUNCED || s_phase == S_HALTING);
 #else
 				assert(s_phase != S_OTHER);
@@ -400,8 +409,11 @@ proctype Client()
 				:: else
 				fi
 			}
-#if STRICT_ENOENT
+#if ENOENT_STOPPED
 			assert(state == WORD(s, STOPPED));
+#endif
+#if ENOENT_UNSERVED
+			assert((served & (1 << s)) == 0);
 #endif
 			c_enoent = 1;
 			break                           /* -ENOENT: the client gives up */
@@ -419,7 +431,8 @@ proctype Client()
 			IPI;
 			req_irqs++;
 #endif
-			c_posted = s
+			c_posted = s;
+			f = 0
 		}
 
 wait:		/* ---- rt_fast_wait ---- */
@@ -445,7 +458,7 @@ wait:		/* ---- rt_fast_wait ---- */
 			cst = state;
 			ok = (cst == WORD(s, RUNNING));
 			if
-			:: ok -> state = cst | WAITER
+			:: ok -> state = cst | WAITER; cst = 0
 			:: else
 			fi
 		}
@@ -490,7 +503,7 @@ wait:		/* ---- rt_fast_wait ---- */
 				:: KIND(cst) == FINISHED ->
 					assert(WSEQ(cst) == s % SEQMOD);
 					collect()
-				:: else -> timedout = 1         /* -ETIMEDOUT */
+				:: else -> timedout = 1; cst = 0        /* -ETIMEDOUT */
 				fi;
 				break
 			:: true
@@ -512,7 +525,7 @@ wait:		/* ---- rt_fast_wait ---- */
 			:: KIND(cst) == FINISHED ->
 				assert(WSEQ(cst) == s % SEQMOD);
 				collect(); break
-			:: else
+			:: else -> cst = 0
 			fi
 		od;
 #if SUPPRESS
@@ -562,7 +575,8 @@ proctype Canceller(bit targeted)
 	}
 	IPI;                                            /* vp_kick -> sim_cpu_ipi */
 out:
-	skip
+	skip;
+	d_step { cst = 0; rs = 0 }
 }
 
 /* request_remove: CAS IDLE -> REMOVE, then the IPI. */

@@ -202,9 +202,10 @@ struct sidecar_vp_shared_pages {
 #define SIDECAR_FAST_F_SUPPRESS (1u << 1) /* signal only an announced sleeper, both ways */
 #define SIDECAR_FAST_F_SIDECAR_POLL (1u << 2) /* poll the doorbell before parking */
 #define SIDECAR_FAST_F_ADAPTIVE (1u << 3) /* adapt the sidecar's poll window */
+#define SIDECAR_FAST_F_LAZY_FX (1u << 4) /* the FXSAVE image may be left stale (fx_stale) */
 #define SIDECAR_FAST_F_ALL                                                                         \
 	(SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL |           \
-	 SIDECAR_FAST_F_ADAPTIVE)
+	 SIDECAR_FAST_F_ADAPTIVE | SIDECAR_FAST_F_LAZY_FX)
 
 /* client_flags */
 #define SIDECAR_FAST_CLIENT_SLEEPING (1u << 0) /* the VMM sleeps: signal the completion */
@@ -232,6 +233,22 @@ struct sidecar_fast_line {
 	uint8_t has_error;         /* copy of the page's has_error for done_seq */
 	uint8_t reserved1[14];
 } SIDECAR_ALIGNED(64);
+
+/*
+ * libsidecar extension: the lazy FXSAVE image (SIDECAR_FAST_F_LAZY_FX). The first byte of
+ * sidecar_cpu_context_x64.reserved (offset 640) is `fx_stale`: non-zero means the VP holds
+ * newer x87/SSE state than cpu_context.fx_state (a backend that reads the FPU state only on
+ * demand, such as KVM, left it there). The kernel brings the image up to date before any
+ * GET/SET of a register that lives in it, so a GET_VP_REGISTERS of XMM0 is the way to sync.
+ * Zero, always so unless the client asked for LAZY_FX, is the upstream behaviour: the image
+ * is current after every run.
+ */
+#define SIDECAR_CPU_CONTEXT_FX_STALE_OFFSET 640
+
+static inline uint8_t *sidecar_cpu_context_fx_stale(struct sidecar_cpu_context_x64 *ctx)
+{
+	return &ctx->reserved[0];
+}
 
 /* The fast line of a command page. */
 static inline struct sidecar_fast_line *sidecar_command_page_fast(struct sidecar_command_page *p)
@@ -313,6 +330,8 @@ SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, request_seq, 4);
 SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, done_seq, 32);
 SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, intercept, 48);
 SIDECAR_STATIC_ASSERT(SIDECAR_FAST_LINE_OFFSET % 64 == 0, "fast line is cache-line aligned");
+SIDECAR_STATIC_ASSERT(SIDECAR_CPU_CONTEXT_FX_STALE_OFFSET == offsetof(struct sidecar_cpu_context_x64, reserved),
+		      "fx_stale lies in the cpu context's reserved space");
 SIDECAR_STATIC_ASSERT(SIDECAR_FAST_LINE_OFFSET >= offsetof(struct sidecar_command_page, reserved) &&
 			      SIDECAR_FAST_LINE_OFFSET + sizeof(struct sidecar_fast_line) <=
 				      sizeof(struct sidecar_command_page),

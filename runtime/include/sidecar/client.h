@@ -121,8 +121,13 @@ int sidecar_vp_set_registers(struct sidecar_vp *vp, uint8_t target_vtl, const st
 int sidecar_vp_translate_gva(struct sidecar_vp *vp, uint64_t gvn, uint64_t control_flags,
 			     struct hv_translate_virtual_address_ex_output_x64 *out);
 
-/* The shared pages; valid to touch only while the VP is stopped. */
+/* The shared pages; valid to touch only while the VP is stopped. The context's GP registers
+ * are current after every run; its FXSAVE image (fx_state) may be left stale by a backend
+ * that reads the FPU state only on demand (the kvm backend in the fast modes; the context's
+ * fx_stale byte says so): call sidecar_vp_sync_fx() before reading or writing fx_state. */
 struct sidecar_cpu_context_x64 *sidecar_vp_cpu_context(struct sidecar_vp *vp);
+/* Brings the context's FXSAVE image up to date (a no-op when it is). */
+int sidecar_vp_sync_fx(struct sidecar_vp *vp);
 const struct hv_message *sidecar_vp_intercept_message(const struct sidecar_vp *vp);
 struct hv_x64_register_page *sidecar_vp_register_page(struct sidecar_vp *vp);
 

@@ -1,0 +1,52 @@
+# libFuzzer targets (tests/fuzz/, docs/fuzzing.md), one per file, each with a seed corpus in
+# tests/fuzz/corpus/<target>/.
+#
+# SIDECAR_FUZZ=ON (clang): real libFuzzer binaries. The library sources a target exercises
+# are compiled into it with -fsanitize=fuzzer,address,undefined, so that coverage reaches
+# the code under test (the library targets themselves are built without the fuzzer's
+# instrumentation). scripts/fuzz.sh builds and runs them; ctest runs each once over its corpus.
+#
+# SIDECAR_FUZZ=OFF (the default, any compiler): each target is a replay executable
+# (tests/fuzz/replay_main.c) that feeds its seed corpus, and a few deterministic mutations of
+# it, to LLVMFuzzerTestOneInput: a unit test in every build, sanitizer builds included.
+
+set(SIDECAR_FUZZ_TARGETS fuzz_command_page fuzz_target_string fuzz_message_decode fuzz_gva_walk)
+
+# The library sources each target exercises (compiled in when fuzzing).
+set(SIDECAR_FUZZ_LIB_fuzz_command_page
+  kernel/dispatch.c kernel/park.c kernel/regs_home.c kernel/gva_walk.c kernel/backend_synthetic.c
+  runtime/message.c)
+set(SIDECAR_FUZZ_LIB_fuzz_target_string driver/sim_config.c)
+set(SIDECAR_FUZZ_LIB_fuzz_message_decode runtime/message.c)
+set(SIDECAR_FUZZ_LIB_fuzz_gva_walk kernel/gva_walk.c runtime/message.c)
+
+if(SIDECAR_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "SIDECAR_FUZZ needs clang (libFuzzer): configure with CC=clang CXX=clang++")
+  endif()
+  if(SIDECAR_SANITIZE_THREAD)
+    message(FATAL_ERROR "SIDECAR_FUZZ cannot be combined with SIDECAR_SANITIZE_THREAD")
+  endif()
+  set(SIDECAR_FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+      -fno-omit-frame-pointer -g)
+  foreach(t IN LISTS SIDECAR_FUZZ_TARGETS)
+    set(lib_sources ${SIDECAR_FUZZ_LIB_${t}})
+    list(TRANSFORM lib_sources PREPEND ${PROJECT_SOURCE_DIR}/)
+    add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${t}.c ${lib_sources})
+    target_include_directories(${t} PRIVATE
+      ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/driver ${PROJECT_SOURCE_DIR}/runtime
+      ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/abi/include)
+    target_compile_options(${t} PRIVATE ${SIDECAR_FUZZ_FLAGS})
+    target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)
+    # Each corpus input once (-runs=0: load the corpus, no fuzzing).
+    add_test(NAME ${t} COMMAND ${t} -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
+    set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 120)
+  endforeach()
+else()
+  foreach(t IN LISTS SIDECAR_FUZZ_TARGETS)
+    add_executable(${t} fuzz/${t}.c fuzz/replay_main.c)
+    target_link_libraries(${t} PRIVATE sidecar_internal Threads::Threads)
+    add_test(NAME ${t} COMMAND ${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
+    set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 300)
+  endforeach()
+endif()
