@@ -120,7 +120,7 @@ class Signals
 		st.counters["sleeps"] = benchmark::Counter(double(after.sleeps - before_.sleeps), avg);
 		st.counters["polled"] =
 			benchmark::Counter(double(after.polled_completions - before_.polled_completions), avg);
-		st.counters["client_cpu_ns"] = benchmark::Counter(double(cpu) * 1.0, avg);
+		st.counters["client_cpu_ns"] = benchmark::Counter(double(cpu), avg);
 	}
 
       private:

@@ -252,23 +252,27 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 }
 
 /*
- * The CPU leaves. A fast request posted before GONE was visible is completed with an error
- * so that its poster is not left waiting; one posted after is the poster's to notice.
- * Pairs with the client's post: (client) seq_cst exchange of request_seq, seq_cst load of
- * sidecar_flags, against (here) seq_cst RMW setting GONE, seq_cst load of request_seq. In
- * the single total order of seq_cst operations one side's load follows the other's store.
+ * The CPU leaves, in two steps. LEAVING is announced first; then a fast request whose
+ * doorbell is visible is completed (with the error "cpu removed" if it was not served);
+ * then GONE says that check is over. The check pairs with the client's post: (client)
+ * seq_cst exchange of request_seq, seq_cst load of sidecar_flags, against (here) seq_cst RMW
+ * setting LEAVING, seq_cst load of request_seq: in the single total order of seq_cst
+ * operations one side's load follows the other's store. So a poster that does not see
+ * LEAVING has its request completed here; one that does waits for GONE and then knows from
+ * done_seq whether its request was completed (served earlier, or here) or never will be.
  */
 static void leave(struct sidecar_kcpu *k)
 {
 	struct sidecar_fast_line *fast = sidecar_kcpu_fast(k);
+	_Atomic uint32_t *flags = (_Atomic uint32_t *)&fast->sidecar_flags;
 
-	atomic_fetch_or_explicit((_Atomic uint32_t *)&fast->sidecar_flags, SIDECAR_FAST_SIDECAR_GONE,
-				 memory_order_seq_cst);
+	atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_LEAVING, memory_order_seq_cst);
 	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_seq_cst);
 	if (seq != fast->done_seq) {
 		sidecar_kernel_set_error(k->command_page, "cpu removed");
 		complete_fast(k, seq, false);
 	}
+	atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_GONE, memory_order_seq_cst);
 }
 
 int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)

@@ -86,7 +86,7 @@ enum rt_delay_point {
 	RT_DELAY_WAIT_WOKEN,      /* back from the futex, before looking */
 	RT_DELAY_HOOK_BEFORE_CAS, /* completion hook: done_seq read, before its CAS */
 	RT_DELAY_COLLECT,         /* before the collecting CAS */
-	RT_DELAY_CANCEL,          /* cancel: state read, stop_seq not written yet */
+	RT_DELAY_CANCEL,          /* cancel: the sequence to stop read, stop_seq not written yet */
 	RT_DELAY_POINTS,
 };
 #ifdef SIDECAR_DELAY_HOOKS

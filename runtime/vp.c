@@ -305,12 +305,13 @@ static int get_set(struct sidecar_vp *vp, uint8_t vtl, struct hv_register_assoc 
 
 int rt_collect_error(struct sidecar_vp *vp, bool has_error)
 {
+	if (!has_error)
+		return 0; /* a command served before its CPU left still has its results */
+	/* The completion the leaving CPU gave a request it did not serve. */
 	if (is_fast(vp_mode(vp)) &&
 	    (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_flags, memory_order_acquire) &
 	     SIDECAR_FAST_SIDECAR_GONE))
 		return -ENOENT;
-	if (!has_error)
-		return 0;
 	uint8_t len = vp->page->error.len;
 	memcpy(vp->error, vp->page->error.buf, len);
 	vp->error[len] = '\0';

@@ -13,8 +13,10 @@
  *             it: sidecar_flags |= PARKED (RMW); re-check request_seq; halt.
  *   response  we: client_flags = SLEEPING (xchg); re-check done_seq; sleep.
  *             it: done_seq = n; if SLEEPING, IPI -> rt_fast_notify.
- *   removal   it: sidecar_flags |= GONE; a posted request is completed with an error.
- *             we: after posting, GONE in sidecar_flags means nobody will serve us: -ENOENT.
+ *   removal   it: sidecar_flags |= LEAVING; a visible request is completed ("cpu removed"
+ *                 if it was not served); sidecar_flags |= GONE.
+ *             we: after posting, LEAVING: wait for GONE; completed (done_seq) -> posted,
+ *                 else nobody will serve it: -ENOENT.
  *
  * Dekker's argument for each pair: both sides store then load the other's flag, all
  * seq_cst, so in the single total order one load follows the other side's store and sees
@@ -145,11 +147,20 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 
 	/* The doorbell. Release: publishes the command page and the fields above to the
 	 * kernel's acquire load of request_seq. The exchange is also the full barrier before
-	 * the load of sidecar_flags (pairs with the kernel's PARKED and GONE announcements). */
+	 * the load of sidecar_flags (pairs with the kernel's PARKED and LEAVING announcements). */
 	atomic_exchange_explicit((_Atomic uint32_t *)&fast->request_seq, seq, memory_order_seq_cst);
 	RT_DELAY(vp->client, RT_DELAY_POST_RUNG);
 	uint32_t flags = load32(&fast->sidecar_flags, memory_order_seq_cst);
-	if (flags & SIDECAR_FAST_SIDECAR_GONE) {
+	if (flags & SIDECAR_FAST_SIDECAR_LEAVING) {
+		/* The CPU is leaving. Wait for the end of its last check (a few instructions,
+		 * unless it is preempted), then done_seq tells whether it completed this
+		 * request (served it, or failed it with "cpu removed"): then it is posted,
+		 * and the wait collects it. Else nobody ever will. */
+		while (!(load32(&fast->sidecar_flags, memory_order_seq_cst) & SIDECAR_FAST_SIDECAR_GONE))
+			sched_yield();
+		if (load32(&fast->done_seq, memory_order_acquire) == seq)
+			return 0;
+		/* Not completed, so no hook can have finished it (a hook finishes done_seq only). */
 		uint32_t running = vp_word(seq, VP_RUNNING);
 		atomic_compare_exchange_strong_explicit(&vp->state, &running, vp_word(seq, VP_STOPPED),
 							memory_order_relaxed, memory_order_relaxed);
@@ -351,13 +362,24 @@ int rt_fast_cancel(struct sidecar_vp *vp)
 	if ((st & VP_STATE_MASK) != VP_RUNNING)
 		return 0;
 	uint32_t seq = vp_word_seq(st);
+	uint32_t full = load32(&vp->fast->request_seq, memory_order_acquire);
+	if ((full & VP_SEQ_MASK) != seq) {
+		/* The owner moved the word to RUNNING and has not rung the doorbell yet: the
+		 * command it is posting is the next one. */
+		if (((full + 1) & VP_SEQ_MASK) != seq)
+			return 0; /* the word moved on: nothing of ours runs */
+		full++;
+	}
+	/* stop_seq only moves forward: a cancel that read an older sequence and stores late
+	 * must not overwrite a newer cancel (two cancellers, or a stale one). Release: orders
+	 * the stop after what the caller did; the kernel polls it (relaxed), and the kick
+	 * makes a backend that does not poll (KVM) look. */
 	RT_DELAY(vp->client, RT_DELAY_CANCEL);
-	uint32_t full = load32(&vp->fast->request_seq, memory_order_relaxed);
-	if ((full & VP_SEQ_MASK) != seq)
-		return 0;
-	/* Release: orders the stop after what the caller did; the kernel polls it (relaxed),
-	 * and the kick makes a backend that does not poll (KVM) look. */
-	store32(&vp->fast->stop_seq, full, memory_order_release);
+	_Atomic uint32_t *stop = (_Atomic uint32_t *)&vp->fast->stop_seq;
+	uint32_t old = atomic_load_explicit(stop, memory_order_relaxed);
+	while ((int32_t)(full - old) > 0 &&
+	       !atomic_compare_exchange_weak_explicit(stop, &old, full, memory_order_release, memory_order_relaxed))
+		;
 	atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
 	vp->ops->kick(vp->drv_node, vp->cpu);

@@ -32,3 +32,8 @@ set_tests_properties(test_delays PROPERTIES LABELS "stress" SKIP_RETURN_CODE 77 
 # Minutes of 8 VPs doing random operations in every mode: not in the default run.
 sidecar_test(test_stress_long SOURCES test_stress.c LABELS stress-long ARGS --vps 8 --seconds 180 TIMEOUT 900)
 sidecar_test(test_device_like SOURCES test_device_like.c)
+add_executable(test_races test_races.c)
+target_link_libraries(test_races PRIVATE sidecar_delay)
+target_include_directories(test_races PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME test_races COMMAND test_races)
+set_tests_properties(test_races PROPERTIES LABELS "unit" SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -4,10 +4,11 @@
  * against the synthetic backend, fed command pages from the other trust domain.
  *
  * One sidecar CPU is built by hand: a platform whose halt never blocks, the synthetic
- * backend over a 1 MiB guest memory whose contents (page tables) come from the input, one
- * VP, and the control, command and register pages in page-aligned static memory. No thread
- * is started. The input chooses the guest (io / halt / spin), the memory size, the io port,
- * and one of two modes:
+ * backend (wrapped so that the input can make a run, or the VP's creation, fail) over a
+ * 1 MiB guest memory whose contents (page tables) come from the input, one VP, and the
+ * control, command and register pages in page-aligned static memory. No thread is started.
+ * The input chooses the guest (io / halt / spin), the memory size, the io port, and one of
+ * two modes:
  *
  *   dispatch  sidecar_kernel_dispatch() is called directly for each command, as the loop
  *             does after taking it from the page;
@@ -15,6 +16,9 @@
  *             is where the "VMM" acts, so the upstream path (cpu_status RUN / STOP), the fast
  *             line (mailbox doorbell, stop_seq, suppression, poll windows), garbage status
  *             bytes, spurious wake-ups, REMOVE and the CPU's leaving are all served for real.
+ *             A VMM turn can also be deferred into the CPU's poll loop (a request arriving
+ *             while it polls) or to the fault point before it announces PARKED (a request
+ *             that only the re-check after the announcement sees).
  *
  * Then a sequence of operations (docs/fuzzing.md has the byte format): pokes of arbitrary
  * bytes anywhere in the command page (CPU context, request data, fast line...), in the
@@ -25,7 +29,8 @@
  * After each command (in loop mode, at the next halt) the invariants are checked:
  *   - has_error is 0 or 1; an unknown command and a GET/SET count above 31 set it with the
  *     upstream error string and change nothing else (the status field stays as it was);
- *     other commands leave it clear (the synthetic backend never fails a run);
+ *     other commands leave it clear, RUN_VP too unless a failure was injected (then the
+ *     backend's reason, else "vp run failed: -5", and no response);
  *   - GET/SET with count <= 31: the status is a defined hv_status, INVALID_PARAMETER for an
  *     invalid VTL byte; only the status, the values of the `count` entries (GET) or the CPU
  *     context (SET) change;
@@ -43,7 +48,8 @@
  *   - loop mode: an upstream command ends IDLE with command NONE and needs_attention set; a
  *     fast one with done_seq, intercept and has_error published; exactly the response
  *     signals the policy calls for; the CPU never halts once REMOVE was requested, and
- *     leaves REMOVED, GONE, with every posted fast request completed.
+ *     leaves REMOVED, GONE, with every posted fast request completed (or, when the VP
+ *     cannot be created, REMOVED at once with the reason in the page).
  *
  * The spin guest only ends a run on a stop: a RUN_VP for it is always issued with its stop
  * already requested (status STOP, or stop_seq == request_seq), so nothing ever waits.
@@ -77,15 +83,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
+/* The invariant checks are not what is being explored: no coverage feedback (or cost) from
+ * their loops and comparisons. */
+#ifdef __clang__
+#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define NO_COVERAGE
+#endif
+
+#define FUZZ_CHECK(cond)                                                                             \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 #define MEM_MAX (1u << 20)
+#define MEM_PAGES (MEM_MAX / 4096)
 #define MAX_REGS SIDECAR_MAX_GET_SET_VP_REGISTERS
 #define REQ_HDR sizeof(struct sidecar_get_set_vp_register_request)
 
@@ -115,7 +130,12 @@ struct pending {
 	bool expect_signal; /* loop mode: the completion must send a response signal */
 	uint64_t signals;   /* response signals before it */
 	uint64_t commands;  /* kernel command count before it */
+	uint8_t run_fails;  /* the backend's vp_run will fail this way (fail_run) */
 };
+
+/* Where a deferred VMM turn comes. */
+#define DEFER_POLL 1 /* while the CPU polls its doorbell */
+#define DEFER_PARK 2 /* at the fault point before the CPU announces PARKED */
 
 static struct {
 	struct in in;
@@ -128,14 +148,14 @@ static struct {
 	uint8_t *shadow; /* what guest memory holds, as far as the VMM knows */
 	uint64_t mem_size;
 	bool no_mem;
-	uint64_t dirty_lo, dirty_hi; /* the bytes poked this input: everything else is zero */
+	uint64_t dirty[MEM_PAGES / 64]; /* pages poked this input: every other byte is zero */
 	struct pending pend;
 	uint64_t signals;
-	bool removed; /* REMOVE requested */
-	uint8_t defer; /* where the VMM's next turn comes, if not at the CPU's halt: */
-#define DEFER_POLL 1   /* while the CPU polls its doorbell */
-#define DEFER_PARK 2   /* at the fault point before the CPU announces PARKED */
-	bool booted;  /* the backend is initialised (once per process) */
+	bool removed;     /* REMOVE requested */
+	uint8_t fail_run; /* the next vp_run fails: 1 silently, 2 with a reason, 3 a 255-byte one */
+	bool fail_create; /* vp_create fails (loop mode: the CPU's boot) */
+	uint8_t defer;    /* where the VMM's next turn comes, if not at the CPU's halt (DEFER_*) */
+	bool booted;      /* the backend is initialised (once per process) */
 } fz;
 
 /* ---- input ------------------------------------------------------------------------------ */
@@ -178,6 +198,35 @@ static void take_bytes(uint8_t *dst, size_t len)
 	memcpy(dst, fz.in.p, len);
 	fz.in.p += len;
 	fz.in.n -= len;
+}
+
+/* ---- the backend: the synthetic one, with failures on demand ------------------------------ */
+
+static struct sidecar_backend_ops backend_ops;
+
+static int fuzz_vp_create(struct sidecar_backend *be, uint32_t vp_index, struct sidecar_backend_vp **out)
+{
+	if (fz.fail_create)
+		return -ENOMEM;
+	return sidecar_backend_synthetic_ops.vp_create(be, vp_index, out);
+}
+
+static int fuzz_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
+		       const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
+{
+	uint8_t mode = fz.fail_run;
+
+	if (!mode)
+		return sidecar_backend_synthetic_ops.vp_run(vp, ctx, msg, ctl, err);
+	fz.fail_run = 0;
+	if (mode == 2) {
+		err->len = 9;
+		memcpy(err->buf, "fuzz: eio", 9);
+	} else if (mode == 3) {
+		err->len = sizeof(err->buf);
+		memset(err->buf, 'f', sizeof(err->buf));
+	}
+	return -EIO;
 }
 
 /* ---- the platform: halt is where the VMM acts -------------------------------------------- */
@@ -253,7 +302,7 @@ static const struct sidecar_platform_ops plat_ops = {
 
 /* ---- invariants --------------------------------------------------------------------------- */
 
-static bool known_hv_status(hv_status s)
+NO_COVERAGE static bool known_hv_status(hv_status s)
 {
 	static const hv_status known[] = {
 		HV_STATUS_SUCCESS,
@@ -303,14 +352,14 @@ static bool known_hv_status(hv_status s)
 }
 
 /* The input-VTL byte the simulated VP accepts (kernel/dispatch.c): VTL 0..2 or current. */
-static bool vtl_valid(uint8_t vtl)
+NO_COVERAGE static bool vtl_valid(uint8_t vtl)
 {
 	if (vtl & ~(HV_INPUT_VTL_TARGET_MASK | HV_INPUT_VTL_USE_TARGET))
 		return false;
 	return !(vtl & HV_INPUT_VTL_USE_TARGET) || (vtl & HV_INPUT_VTL_TARGET_MASK) <= 2;
 }
 
-static bool bad_translate_flags(uint64_t flags)
+NO_COVERAGE static bool bad_translate_flags(uint64_t flags)
 {
 	return (flags & HV_TRANSLATE_GVA_RESERVED_MASK) ||
 	       ((flags & HV_TRANSLATE_GVA_SUPERVISOR_ACCESS) && (flags & HV_TRANSLATE_GVA_USER_ACCESS));
@@ -326,13 +375,13 @@ static bool stop_requested(bool fast, uint32_t seq)
 	return status == SIDECAR_CPU_REMOVE || fast_line()->stop_seq == seq;
 }
 
-static void allow(uint8_t *allowed, size_t off, size_t len)
+NO_COVERAGE static void allow(uint8_t *allowed, size_t off, size_t len)
 {
 	FUZZ_CHECK(off + len <= sizeof(page));
 	memset(allowed + off, 1, len);
 }
 
-static void check_error_string(const char *expect)
+NO_COVERAGE static void check_error_string(const char *expect)
 {
 	size_t n = strlen(expect);
 
@@ -340,28 +389,64 @@ static void check_error_string(const char *expect)
 	FUZZ_CHECK(page.error.len == n && memcmp(page.error.buf, expect, n) == 0);
 }
 
-/* Guest memory may change only by A/D bits of a successful SET_PAGE_TABLE_BITS walk. */
-static void check_memory(bool may_set_bits, bool dirty_bit)
+/* The bytes of dirty page `i` inside guest memory: [*lo, *hi). False for a clean page. */
+NO_COVERAGE static bool dirty_range(unsigned int i, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t lo = fz.dirty_lo, hi = fz.dirty_hi;
-
-	if (lo >= hi || memcmp(fz.mem + lo, fz.shadow + lo, hi - lo) == 0)
-		return;
-	uint8_t bits = dirty_bit ? 0x60 : 0x20;
-	for (uint64_t i = lo; i < hi; i++) {
-		uint8_t was = fz.shadow[i], now = fz.mem[i];
-		if (was == now)
-			continue;
-		if (!may_set_bits || i % 4 != 0 || (was & ~now) || (now & ~was & ~bits)) {
-			fprintf(stderr, "guest memory byte %#llx changed %#x -> %#x\n", (unsigned long long)i, was,
-				now);
-			abort();
-		}
-	}
-	memcpy(fz.shadow + lo, fz.mem + lo, hi - lo);
+	if (!(fz.dirty[i / 64] & (1ull << (i % 64))))
+		return false;
+	*lo = (uint64_t)i * 4096;
+	*hi = *lo + 4096 < fz.mem_size ? *lo + 4096 : fz.mem_size;
+	return *lo < *hi;
 }
 
-static void check_intercept(void)
+/* The VMM's copy of memory catches up (after commands nobody checks). */
+/* The next dirty page from `from` on, or MEM_PAGES. */
+NO_COVERAGE static unsigned int next_dirty(unsigned int from)
+{
+	for (unsigned int w = from / 64; w < MEM_PAGES / 64; w++) {
+		uint64_t bits = fz.dirty[w];
+		if (w == from / 64)
+			bits &= ~0ull << (from % 64);
+		if (bits)
+			return w * 64 + (unsigned int)__builtin_ctzll(bits);
+	}
+	return MEM_PAGES;
+}
+
+NO_COVERAGE static void sync_shadow(void)
+{
+	uint64_t lo, hi;
+
+	for (unsigned int i = next_dirty(0); i < MEM_PAGES; i = next_dirty(i + 1))
+		if (dirty_range(i, &lo, &hi))
+			memcpy(fz.shadow + lo, fz.mem + lo, hi - lo);
+}
+
+/* Guest memory may change only by A/D bits of a successful SET_PAGE_TABLE_BITS walk. Only
+ * poked pages can change at all: a walk writes only present (non-zero) entries. */
+NO_COVERAGE static void check_memory(bool may_set_bits, bool dirty_bit)
+{
+	uint8_t bits = dirty_bit ? 0x60 : 0x20;
+	uint64_t lo, hi;
+
+	for (unsigned int p = next_dirty(0); p < MEM_PAGES; p = next_dirty(p + 1)) {
+		if (!dirty_range(p, &lo, &hi) || memcmp(fz.mem + lo, fz.shadow + lo, hi - lo) == 0)
+			continue;
+		for (uint64_t i = lo; i < hi; i++) {
+			uint8_t was = fz.shadow[i], now = fz.mem[i];
+			if (was == now)
+				continue;
+			if (!may_set_bits || i % 4 != 0 || (was & ~now) || (now & ~was & ~bits)) {
+				fprintf(stderr, "guest memory byte %#llx changed %#x -> %#x\n", (unsigned long long)i,
+					was, now);
+				abort();
+			}
+		}
+		memcpy(fz.shadow + lo, fz.mem + lo, hi - lo);
+	}
+}
+
+NO_COVERAGE static void check_intercept(void)
 {
 	const struct hv_message *m = &page.intercept_message;
 	struct hv_x64_intercept_message_header h;
@@ -390,7 +475,7 @@ static void check_intercept(void)
 }
 
 /* Snapshot of everything the command must not touch, taken when it is issued. */
-static void begin_pending(uint32_t command, bool fast, uint32_t seq)
+NO_COVERAGE static void begin_pending(uint32_t command, bool fast, uint32_t seq)
 {
 	struct pending *p = &fz.pend;
 	const struct sidecar_fast_line *f = fast_line();
@@ -403,15 +488,15 @@ static void begin_pending(uint32_t command, bool fast, uint32_t seq)
 	p->stop = stop_requested(fast, seq);
 	p->signals = fz.signals;
 	p->commands = atomic_load(&fz.k.stats.commands);
-	p->expect_signal = control.response_vector != 0 &&
-			   (!fast || !(f->features & SIDECAR_FAST_F_SUPPRESS) ||
-			    (f->client_flags & SIDECAR_FAST_CLIENT_SLEEPING));
+	p->run_fails = command == SIDECAR_COMMAND_RUN_VP && !p->stop ? fz.fail_run : 0;
+	p->expect_signal = control.response_vector != 0 && (!fast || !(f->features & SIDECAR_FAST_F_SUPPRESS) ||
+							    (f->client_flags & SIDECAR_FAST_CLIENT_SLEEPING));
 	memcpy(&page_before, &page, sizeof(page));
 	memcpy(&regpage_before, &regpage, sizeof(regpage));
 	memcpy(&control_before, &control, sizeof(control));
 }
 
-static void check_completion(void)
+NO_COVERAGE static void check_completion(void)
 {
 	struct pending *p = &fz.pend;
 	static uint8_t allowed[sizeof(page)];
@@ -434,8 +519,8 @@ static void check_completion(void)
 		if (p->fast) {
 			FUZZ_CHECK(f->done_seq == p->seq);
 			FUZZ_CHECK(f->has_error == page.has_error);
-			FUZZ_CHECK(f->intercept == (p->command == SIDECAR_COMMAND_RUN_VP && !page.has_error &&
-						    page.request_data[0]));
+			FUZZ_CHECK(f->intercept ==
+				   (p->command == SIDECAR_COMMAND_RUN_VP && !page.has_error && page.request_data[0]));
 			FUZZ_CHECK(control.needs_attention == control_before.needs_attention);
 		} else {
 			FUZZ_CHECK(page.command == SIDECAR_COMMAND_NONE);
@@ -458,10 +543,24 @@ static void check_completion(void)
 		break;
 
 	case SIDECAR_COMMAND_RUN_VP:
-		FUZZ_CHECK(page.has_error == 0); /* the synthetic backend never fails a run */
-		FUZZ_CHECK(page.request_data[0] == (p->stop ? 0 : 1));
-		if (page.request_data[0])
-			check_intercept();
+		if (p->run_fails) {
+			/* The backend's reason, else the kernel's; a reason still in the page
+			 * from an earlier command is kept (the kernel cannot tell it apart). */
+			FUZZ_CHECK(page.has_error == 1 && page.error.len > 0);
+			if (p->run_fails == 2)
+				check_error_string("fuzz: eio");
+			else if (p->run_fails == 1 && page_before.error.len == 0)
+				check_error_string("vp run failed: -5");
+			else if (p->run_fails == 1)
+				FUZZ_CHECK(memcmp(&page.error, &page_before.error, sizeof(page.error)) == 0);
+			FUZZ_CHECK(page.request_data[0] == page_before.request_data[0]); /* no response */
+			allow(allowed, offsetof(struct sidecar_command_page, error), sizeof(page.error));
+		} else {
+			FUZZ_CHECK(page.has_error == 0);
+			FUZZ_CHECK(page.request_data[0] == (p->stop ? 0 : 1));
+			if (page.request_data[0])
+				check_intercept();
+		}
 		FUZZ_CHECK(regpage.is_valid == 1 && regpage.dirty == 0);
 		for (int i = 0; i < 16; i++)
 			if (i != 4) /* RSP's slot of the context holds CR2 */
@@ -551,9 +650,13 @@ static void check_completion(void)
 
 	const uint8_t *now = (const uint8_t *)&page, *was = (const uint8_t *)&page_before;
 	for (size_t i = 0; i < sizeof(page); i++) {
+		if (i % 64 == 0 && memcmp(now + i, was + i, 64) == 0) {
+			i += 63; /* an unchanged line */
+			continue;
+		}
 		if (now[i] != was[i] && !allowed[i]) {
-			fprintf(stderr, "command %u changed command page byte %zu: %#x -> %#x\n", p->command, i,
-				was[i], now[i]);
+			fprintf(stderr, "command %u changed command page byte %zu: %#x -> %#x\n", p->command, i, was[i],
+				now[i]);
 			abort();
 		}
 	}
@@ -612,10 +715,8 @@ static void poke_mem(void)
 	gpa = (uint32_t)(gpa % (fz.mem_size - 7)) & ~3u;
 	memcpy(fz.mem + gpa, &v, sizeof(v));
 	memcpy(fz.shadow + gpa, &v, sizeof(v));
-	if (gpa < fz.dirty_lo)
-		fz.dirty_lo = gpa;
-	if (gpa + 8 > fz.dirty_hi)
-		fz.dirty_hi = gpa + 8;
+	fz.dirty[(gpa / 4096) / 64] |= 1ull << ((gpa / 4096) % 64);
+	fz.dirty[((gpa + 7) / 4096) / 64] |= 1ull << (((gpa + 7) / 4096) % 64);
 }
 
 static uint32_t build_registers(void)
@@ -760,7 +861,12 @@ static bool misc(unsigned int sub)
 	case 5:
 		atomic_store(&fz.k.faults_on, take8() & 1);
 		return false;
-	case 6: /* the stop predicate's view of a fast request (dispatch mode) */
+	case 6:
+		if (sub & 8) { /* the next vp_run fails */
+			fz.fail_run = take8() % 4;
+			return false;
+		}
+		/* the stop predicate's view of a fast request (dispatch mode) */
 		if (!fz.loop) {
 			fz.k.serving_fast = take8() & 1;
 			fz.k.serving_seq = take32();
@@ -825,9 +931,9 @@ static void vmm_turn(void)
 	FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_IDLE);
 	if (fz.pend.active) {
 		check_completion();
-	} else if (fz.dirty_lo < fz.dirty_hi) {
+	} else {
 		/* A command nobody checks (posted by pokes) may have set A/D bits. */
-		memcpy(fz.shadow + fz.dirty_lo, fz.mem + fz.dirty_lo, fz.dirty_hi - fz.dirty_lo);
+		sync_shadow();
 	}
 	if (!run_ops()) {
 		fz.removed = true;
@@ -852,19 +958,21 @@ static void setup(void)
 		FUZZ_CHECK(fz.mem && fz.shadow);
 		memset(fz.mem, 0, MEM_MAX);
 		memset(fz.shadow, 0, MEM_MAX);
-		fz.dirty_lo = fz.dirty_hi = 0;
-		fz.be.ops = &sidecar_backend_synthetic_ops;
+		backend_ops = sidecar_backend_synthetic_ops;
+		backend_ops.name = "fuzz";
+		backend_ops.vp_create = fuzz_vp_create;
+		backend_ops.vp_run = fuzz_vp_run;
+		fz.be.ops = &backend_ops;
 		FUZZ_CHECK(fz.be.ops->init(&fz.be) == 0); /* once: it reads CPUID */
 		fz.booted = true;
 	}
 	/* Back to zeroed memory: only the bytes poked last time can be non-zero. */
 	UNPOISON(fz.mem, MEM_MAX);
-	if (fz.dirty_lo < fz.dirty_hi) {
-		memset(fz.mem + fz.dirty_lo, 0, fz.dirty_hi - fz.dirty_lo);
-		memset(fz.shadow + fz.dirty_lo, 0, fz.dirty_hi - fz.dirty_lo);
+	for (unsigned int i = next_dirty(0); i < MEM_PAGES; i = next_dirty(i + 1)) {
+		memset(fz.mem + (uint64_t)i * 4096, 0, 4096);
+		memset(fz.shadow + (uint64_t)i * 4096, 0, 4096);
 	}
-	fz.dirty_lo = MEM_MAX;
-	fz.dirty_hi = 0;
+	memset(fz.dirty, 0, sizeof(fz.dirty));
 	memset(&control, 0, sizeof(control));
 	memset(&page, 0, sizeof(page));
 	memset(&regpage, 0, sizeof(regpage));
@@ -873,6 +981,7 @@ static void setup(void)
 	fz.signals = 0;
 	fz.removed = false;
 	fz.defer = 0;
+	fz.fail_run = 0;
 	fz.clock = 1000000000;
 }
 
@@ -887,13 +996,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.in.p = data;
 	fz.in.n = size;
 
-	/* Header: flags, CPU index, memory trim, io port. */
+	/* Header: flags, CPU index, memory trim, io port, injected failures. */
 	uint8_t flags = take8();
 	uint8_t cpu_index = take8();
 	uint16_t trim = take16();
 	uint16_t io_port = take16();
+	uint8_t inject = take8();
 
 	fz.loop = flags & 4;
+	fz.fail_create = fz.loop && (inject & 1);
 	fz.no_mem = flags & 16;
 	fz.clock_step = steps[flags >> 6];
 	/* A poll window must end: by an interrupt, or by a clock that jumps past the
@@ -922,7 +1033,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fz.loop) {
 		/* The boot shim leaves the CPU in RUN; it reports IDLE, then halts. */
 		atomic_store(status_byte(), SIDECAR_CPU_RUN);
-		FUZZ_CHECK(sidecar_kernel_cpu_main(k) == 0);
+		int rc = sidecar_kernel_cpu_main(k);
+		if (fz.fail_create) {
+			/* The CPU never came up: REMOVED at once, the reason in the page. */
+			char expect[64];
+			snprintf(expect, sizeof(expect), "cannot create vp %u: error %d", k->vp_index, -ENOMEM);
+			FUZZ_CHECK(rc == -ENOMEM && k->boot_error == rc && k->vp == NULL);
+			FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_REMOVED);
+			check_error_string(expect);
+			return 0;
+		}
+		FUZZ_CHECK(rc == 0);
 		struct sidecar_fast_line *f = fast_line();
 		FUZZ_CHECK(fz.removed && !fz.pend.active);
 		FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_REMOVED);

@@ -26,12 +26,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
+#define FUZZ_CHECK(cond)                                                                             \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 /* Output structures wrapped with canaries: a decoder writing past its output trips them
@@ -100,8 +100,8 @@ static void fuzz_io(const struct hv_message *m)
 	FUZZ_CHECK(io->string_op == !!(raw->access_info & HV_X64_IO_ACCESS_STRING_OP));
 	FUZZ_CHECK(io->rep == !!(raw->access_info & HV_X64_IO_ACCESS_REP_PREFIX));
 	FUZZ_CHECK(!io->rep || io->string_op);
-	FUZZ_CHECK((raw->access_info & ~(HV_X64_IO_ACCESS_SIZE_MASK | HV_X64_IO_ACCESS_STRING_OP |
-					  HV_X64_IO_ACCESS_REP_PREFIX)) == 0);
+	FUZZ_CHECK((raw->access_info &
+		    ~(HV_X64_IO_ACCESS_SIZE_MASK | HV_X64_IO_ACCESS_STRING_OP | HV_X64_IO_ACCESS_REP_PREFIX)) == 0);
 	FUZZ_CHECK(io->port == raw->port_number);
 	FUZZ_CHECK(io->rip == raw->header.rip);
 	if (io->write && !io->string_op) {

@@ -26,12 +26,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
+#define FUZZ_CHECK(cond)                                                                             \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                   \
-		}                                                                                  \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 #define ERR_LEN 256
@@ -40,8 +40,7 @@ static bool config_equal(const struct sidecar_sim_config *a, const struct sideca
 {
 	return a->nodes == b->nodes && a->cpus == b->cpus && a->backend == b->backend && a->mem == b->mem &&
 	       a->pin_count == b->pin_count && memcmp(a->pin, b->pin, a->pin_count * sizeof(a->pin[0])) == 0 &&
-	       a->guest == b->guest && a->work_ns == b->work_ns && a->io_port == b->io_port &&
-	       a->report == b->report;
+	       a->guest == b->guest && a->work_ns == b->work_ns && a->io_port == b->io_port && a->report == b->report;
 }
 
 static void check_bounds(const struct sidecar_sim_config *c)
@@ -160,7 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fill_pattern(&cfg3);
 		rc2 = sidecar_sim_config_parse(again, &cfg3, err, ERR_LEN);
 		if (rc2 != 0 || !config_equal(&cfg, &cfg3)) {
-			fprintf(stderr, "round trip failed: '%s' -> rc %d: %s\n", again, rc2, rc2 ? err : "config differs");
+			fprintf(stderr, "round trip failed: '%s' -> rc %d: %s\n", again, rc2,
+				rc2 ? err : "config differs");
 			abort();
 		}
 		free(again);

@@ -4,7 +4,8 @@
  *
  * Processes, step for step with the C code (every shared access is one Promela step; the
  * C code uses seq_cst for every operation of the Dekker pairs, so interleaving semantics
- * are faithful for them):
+ * are faithful for them). Ghost variables (c_*, s_phase, served, ...) only feed the
+ * assertions; atomic blocks group one shared access with ghost or local updates.
  *
  *   Client     runtime/vp_wait.c   rt_fast_post, rt_fast_wait, sleep_until_done, collect
  *   Sidecar    kernel/park.c       sidecar_kernel_park, sidecar_kernel_respond
@@ -36,11 +37,19 @@
  *   ENOENT_STOPPED=1   assert that -ENOENT leaves the word STOPPED (false)
  *   CANCEL_ON_STATE=1  the targeted cancel fires as soon as the word says RUNNING(t)
  *                  rather than after the post of t returned
+ *   SWITCH=k       the client switches the wait mode (FUTEX <-> POLL/ADAPTIVE, starting
+ *                  from SUPPRESS) up to k times, between round trips (rt_vp_apply_mode)
+ *   ASYNC_HOOK=1   the response IPI is delivered to another CPU (real hardware: the
+ *                  driver's ISR on response_cpu) instead of running the hook inline on
+ *                  the sidecar's thread (the simulator, sim_driver_isr): a HookCPU
+ *                  process runs it, later; interrupts coalesce (one pending bit)
  * Mutations (each must make spin find an error):
  *   MUT_NO_SIDECAR_RECHECK  park: no re-check of the doorbell after announcing PARKED
  *   MUT_NO_CLIENT_RECHECK   sleep_until_done: no re-check of done_seq after SLEEPING
  *   SEQMOD=1                the state word carries no sequence (late-hook ABA)
  *   MUT_LEAVE_NO_COMPLETE   leave: a pending request is not completed
+ *   MUT_PARK_ONLY_IF_SUPPRESS  park: PARKED announced (and re-checked) only under SUPPRESS
+ *                           (the first version's bug: deadlock after a mode switch)
  */
 
 #ifndef N
@@ -85,6 +94,12 @@
 #ifndef CANCEL_ON_STATE
 #define CANCEL_ON_STATE 0
 #endif
+#ifndef ASYNC_HOOK
+#define ASYNC_HOOK 0
+#endif
+#ifndef SWITCH
+#define SWITCH 0
+#endif
 
 /* ---- the per-VP state word (runtime/internal.h) ----------------------------------------- */
 #define STOPPED  0
@@ -107,6 +122,10 @@ byte done_seq = 0;              /* written by the sidecar */
 #define GONE   2
 byte sidecar_flags = 0;         /* SIDECAR_FAST_SIDECAR_PARKED | _GONE */
 
+/* features & (SUPPRESS | SIDECAR_POLL): written by the client (rt_vp_apply_mode), read by
+ * the sidecar at the top of each park loop and in respond */
+bit features_suppress = SUPPRESS;
+
 /* ---- the platform ------------------------------------------------------------------------ */
 bit irq = 0;                    /* the sidecar CPU's interrupt latch (sim_cpu.irq) */
 bit status_remove = 0;          /* cpu_status: IDLE (0) or REMOVE (1) */
@@ -119,7 +138,6 @@ byte c_trips = 0;               /* round trips completed */
 bit  c_enoent = 0;              /* the client was told -ENOENT */
 bit  c_saw_done = 0;            /* the client's re-check saw done_seq == c_seq */
 byte c_sleep_seq = 0;           /* the command of the client's last SLEEPING announcement */
-bit  c_done = 0;                /* the client process has ended */
 #define S_OTHER     0
 #define S_ANNOUNCED 1           /* PARKED set, re-check not yet made */
 #define S_ABORTING  2           /* PARKED set, the re-check found work: will not halt */
@@ -136,11 +154,16 @@ byte resp_irqs = 0;             /* completion IPIs sent by respond */
 /* sim_cpu_ipi: the latch, then a futex wake of the halted CPU (the halt below is a guard). */
 #define IPI irq = 1
 
+#if ASYNC_HOOK
+bit resp_pending = 0;           /* the response vector's pending bit on the VMM's CPU */
+#endif
+
 /* futex_wake(&state, 1): only the client ever waits on the word. */
 #define FUTEX_WAKE c_blocked = 0
 
 /* ============================================================================================
- * The completion hook, rt_fast_notify, run by the response IPI on the sidecar's thread.
+ * The completion hook, rt_fast_notify, run by the response IPI: inline on the sidecar's
+ * thread (the simulator), or on the VMM's CPU (ASYNC_HOOK).
  * `raised` is the command whose completion raised the IPI (ANY: a response not raised
  * for a command, the CPU's last one).
  */
@@ -175,10 +198,22 @@ inline hook(raised)
 	d_step { hok = 0; hd = 0; hst = 0 }
 }
 
+/* The response IPI: inline (sim_driver_isr on the sidecar's thread), or posted to the
+ * VMM's CPU (ASYNC_HOOK). */
+#if ASYNC_HOOK
+#define RESPONSE_IPI(raised) resp_pending = 1
+#else
+#define RESPONSE_IPI(raised) hook(raised)
+#endif
+
 /* sidecar_kernel_respond(k, true): the completion IPI, or its suppression. */
 inline respond_fast(seq)
 {
-#if SUPPRESS
+#if SWITCH
+	fs = features_suppress;                 /* relaxed load of features */
+#endif
+	if
+	:: fs ->
 	atomic {
 		if
 		:: client_sleeping ->
@@ -195,14 +230,14 @@ inline respond_fast(seq)
 		fi
 	}
 	if
-	:: sig -> hook(seq)
+	:: sig -> RESPONSE_IPI(seq)
 	:: else
 	fi;
 	sig = 0
-#else
+	:: else ->
 	resp_irqs++;
-	hook(seq)
-#endif
+	RESPONSE_IPI(seq)
+	fi
 }
 
 /* complete_fast: publish done_seq, then respond. */
@@ -223,10 +258,15 @@ proctype Sidecar()
 {
 	byte seq, cmd, polls, hd, hst;
 	bit hok, sig, stop, recheck;
+	bit fs = SUPPRESS;                              /* its snapshot of the features */
 
 park:   /* sidecar_kernel_park */
 	do
-	:: if
+	::
+#if SWITCH
+	   fs = features_suppress;                      /* relaxed load of features */
+#endif
+	   if
 	   :: request_seq != done_seq -> goto serve     /* doorbell_rang (done_seq is ours) */
 	   :: else
 	   fi;
@@ -234,12 +274,11 @@ park:   /* sidecar_kernel_park */
 	   :: status_remove -> goto leave
 	   :: else
 	   fi;
-#if SUPPRESS
-	   /* The poll window: nondeterministically 0..POLLS polls, each of the doorbell and
-	    * the interrupt latch (irq_pending: break, the halt will consume it). */
+	   /* The poll window (SIDECAR_POLL): nondeterministically 0..POLLS polls, each of the
+	    * doorbell and the interrupt latch (irq_pending: break, the halt will consume it). */
 	   polls = 0;
 	   do
-	   :: polls < POLLS ->
+	   :: fs && polls < POLLS ->
 		polls++;
 		if
 		:: request_seq != done_seq -> goto serve
@@ -252,6 +291,11 @@ park:   /* sidecar_kernel_park */
 	   :: true -> break
 	   od;
 	   polls = 0;
+#ifdef MUT_PARK_ONLY_IF_SUPPRESS
+	   if
+	   :: !fs -> recheck = 0; s_phase = S_HALTING; goto halt
+	   :: else
+	   fi;
 #endif
 	   atomic {                                     /* fetch_or PARKED, seq_cst */
 		sidecar_flags = sidecar_flags | PARKED;
@@ -285,6 +329,7 @@ park:   /* sidecar_kernel_park */
 			recheck = 0
 		}
 	   :: else ->
+halt:
 end_halt:	atomic { irq -> irq = 0; s_phase = S_WOKEN }    /* plat_halt */
 		atomic {                                /* fetch_and ~PARKED */
 			sidecar_flags = sidecar_flags & ~PARKED;
@@ -348,7 +393,7 @@ leave:  /* leave(), then the CPU's last response */
 #endif
 	/* status = REMOVED; sidecar_kernel_respond(k, false): not a fast response, so no
 	 * suppression, and sim_driver_isr runs the DIRECT owner's hook all the same. */
-	hook(ANY)
+	RESPONSE_IPI(ANY)
 }
 
 /* ============================================================================================
@@ -368,12 +413,22 @@ inline collect()
 
 proctype Client()
 {
-	byte s = 0, cst, f, polls, spurious = 0, timeouts = 0;
+	byte s = 0, cst, f, polls, spurious = 0, timeouts = 0, switches = 0;
 	bit ok, timedout;
+	bit cs = SUPPRESS;                              /* vp->features & SUPPRESS */
 
 	do
 	:: c_trips == N -> break
-	:: else ->
+#if SWITCH
+	:: c_trips < N && switches < SWITCH ->
+		/* rt_vp_apply_mode between round trips (nothing in flight):
+		 * program_fast_line stores client_flags = 0, then the features (release) */
+		switches++;
+		cs = !cs;
+		client_sleeping = 0;
+		features_suppress = cs
+#endif
+	:: c_trips < N ->
 		/* ---- rt_fast_post ---- */
 		cst = state;                            /* relaxed load */
 		assert(KIND(cst) == STOPPED);           /* never -EBUSY: we collected */
@@ -387,7 +442,6 @@ proctype Client()
 		request_seq = s;                        /* xchg: the doorbell */
 		atomic {
 			f = sidecar_flags;              /* seq_cst load */
-#if SUPPRESS
 			/* Property 3 (request IPIs), where the decision is made: a post that
 			 * will signal saw the sidecar inside its PARKED window. */
 			if
@@ -399,7 +453,6 @@ proctype Client()
 #endif
 			:: else
 			fi
-#endif
 		}
 		if
 		:: (f & GONE) ->
@@ -420,17 +473,12 @@ proctype Client()
 		:: else
 		fi;
 		atomic {                                /* kick, or not */
-#if SUPPRESS
 			if
-			:: (f & PARKED) ->
+			:: cs && !(f & PARKED)          /* it polls, or will look before it parks */
+			:: else ->
 				IPI;
 				req_irqs++
-			:: else
 			fi;
-#else
-			IPI;
-			req_irqs++;
-#endif
 			c_posted = s;
 			f = 0
 		}
@@ -440,10 +488,9 @@ wait:		/* ---- rt_fast_wait ---- */
 		:: done_seq == s -> collect(); goto next        /* fast_done */
 		:: else
 		fi;
-#if SUPPRESS
-		polls = 0;                              /* the poll window */
+		polls = 0;                              /* the poll window (FUTEX: none) */
 		do
-		:: polls < POLLS ->
+		:: cs && polls < POLLS ->
 			polls++;
 			if
 			:: done_seq == s -> collect(); goto next
@@ -452,7 +499,6 @@ wait:		/* ---- rt_fast_wait ---- */
 		:: true -> break
 		od;
 		polls = 0;
-#endif
 		/* ---- sleep_until_done ---- */
 		atomic {                                /* CAS RUNNING(s) -> RUNNING|WAITER(s) */
 			cst = state;
@@ -468,13 +514,15 @@ wait:		/* ---- rt_fast_wait ---- */
 			collect(); goto next            /* FINISHED already */
 		:: else
 		fi;
-#if SUPPRESS
-		atomic {                                /* xchg client_flags := SLEEPING */
-			client_sleeping = 1;
-			c_sleep_seq = s;
-			c_saw_done = 0
-		}
-#endif
+		if
+		:: cs ->
+			atomic {                        /* xchg client_flags := SLEEPING */
+				client_sleeping = 1;
+				c_sleep_seq = s;
+				c_saw_done = 0
+			}
+		:: else
+		fi;
 		timedout = 0;
 		do
 		::
@@ -528,17 +576,17 @@ wait:		/* ---- rt_fast_wait ---- */
 			:: else -> cst = 0
 			fi
 		od;
-#if SUPPRESS
-		client_sleeping = 0;                    /* clear_sleeping */
-#endif
+		if
+		:: cs -> client_sleeping = 0            /* clear_sleeping */
+		:: else
+		fi;
 		if
 		:: timedout -> goto wait                /* the caller waits again */
 		:: else
 		fi;
 next:
 		c_trips++
-	od;
-	c_done = 1
+	od
 }
 
 /* ============================================================================================
@@ -579,6 +627,21 @@ out:
 	d_step { cst = 0; rs = 0 }
 }
 
+#if ASYNC_HOOK
+/* The CPU that takes the response interrupts and runs the hook. */
+proctype HookCPU()
+{
+	byte hd, hst;
+	bit hok;
+
+end_idle:
+	do
+	:: atomic { resp_pending -> resp_pending = 0 }
+	   hook(ANY)
+	od
+}
+#endif
+
 /* request_remove: CAS IDLE -> REMOVE, then the IPI. */
 proctype Remover()
 {
@@ -599,6 +662,9 @@ init
 		od;
 #endif
 		run Sidecar();
+#if ASYNC_HOOK
+		run HookCPU();
+#endif
 		run Client();
 #if CANCEL
 		run Canceller(1);

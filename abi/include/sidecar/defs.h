@@ -212,7 +212,8 @@ struct sidecar_vp_shared_pages {
 
 /* sidecar_flags */
 #define SIDECAR_FAST_SIDECAR_PARKED (1u << 0) /* the sidecar CPU halts: signal a request */
-#define SIDECAR_FAST_SIDECAR_GONE (1u << 1) /* the CPU left the sidecar kernel (REMOVE) */
+#define SIDECAR_FAST_SIDECAR_GONE (1u << 1) /* the CPU left (REMOVE): it serves nothing more */
+#define SIDECAR_FAST_SIDECAR_LEAVING (1u << 2) /* it is leaving: GONE follows its last check */
 
 struct sidecar_fast_line {
 	/* Written by the VMM. */
