@@ -160,7 +160,7 @@ void sidecar_client_close(struct sidecar_client *c)
 			if (vp_mode(vp) != SIDECAR_WAIT_SEED) {
 				uint32_t posted = atomic_load((_Atomic uint32_t *)&vp->fast->request_seq);
 				if (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != posted) {
-					atomic_store((_Atomic uint32_t *)&vp->fast->stop_seq, posted);
+					rt_fast_stop_seq(vp, posted);
 					vp->ops->kick(vp->drv_node, vp->cpu);
 					rt_fast_quiesce(vp, left);
 				}

@@ -183,6 +183,8 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command);
 int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns);
 int rt_fast_try(struct sidecar_vp *vp);
 int rt_fast_cancel(struct sidecar_vp *vp);
+/* Asks the kernel to stop command `seq` (stop_seq only moves forward). */
+void rt_fast_stop_seq(struct sidecar_vp *vp, uint32_t seq);
 void rt_fast_notify(void *ctx);
 /* Waits until the posted command finished, at most timeout_ns, ignoring DEAD (close). */
 bool rt_fast_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);

@@ -191,7 +191,7 @@ static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 	if (is_fast(vp_mode(vp))) {
 		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
 		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
-			atomic_store_explicit((_Atomic uint32_t *)&vp->fast->stop_seq, posted, memory_order_release);
+			rt_fast_stop_seq(vp, posted);
 			vp->ops->kick(vp->drv_node, vp->cpu);
 		}
 		return rt_fast_quiesce(vp, timeout_ns);
@@ -307,10 +307,12 @@ int rt_collect_error(struct sidecar_vp *vp, bool has_error)
 {
 	if (!has_error)
 		return 0; /* a command served before its CPU left still has its results */
-	/* The completion the leaving CPU gave a request it did not serve. */
+	/* The completion the leaving CPU gave a request it did not serve. LEAVING, not GONE:
+	 * the CPU sets LEAVING before that completion and GONE after it, so the owner may
+	 * collect it before GONE (the model found that). */
 	if (is_fast(vp_mode(vp)) &&
 	    (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_flags, memory_order_acquire) &
-	     SIDECAR_FAST_SIDECAR_GONE))
+	     SIDECAR_FAST_SIDECAR_LEAVING))
 		return -ENOENT;
 	uint8_t len = vp->page->error.len;
 	memcpy(vp->error, vp->page->error.buf, len);

@@ -351,6 +351,20 @@ int rt_fast_try(struct sidecar_vp *vp)
 	}
 }
 
+/* stop_seq only moves forward: a canceller that read an older sequence and stores late must
+ * not overwrite a newer cancel (two cancellers, or a stale one; the model found it). Release:
+ * orders the stop after what the caller did; the kernel polls it (relaxed), and the kick that
+ * follows makes a backend that does not poll (KVM) look. */
+void rt_fast_stop_seq(struct sidecar_vp *vp, uint32_t seq)
+{
+	_Atomic uint32_t *stop = (_Atomic uint32_t *)&vp->fast->stop_seq;
+	uint32_t old = atomic_load_explicit(stop, memory_order_relaxed);
+
+	while ((int32_t)(seq - old) > 0 &&
+	       !atomic_compare_exchange_weak_explicit(stop, &old, seq, memory_order_release, memory_order_relaxed))
+		;
+}
+
 /* Any thread. The sequence in the state word names the command to stop: a cancel racing
  * with the next post cannot stop that next command. */
 int rt_fast_cancel(struct sidecar_vp *vp)
@@ -370,16 +384,8 @@ int rt_fast_cancel(struct sidecar_vp *vp)
 			return 0; /* the word moved on: nothing of ours runs */
 		full++;
 	}
-	/* stop_seq only moves forward: a cancel that read an older sequence and stores late
-	 * must not overwrite a newer cancel (two cancellers, or a stale one). Release: orders
-	 * the stop after what the caller did; the kernel polls it (relaxed), and the kick
-	 * makes a backend that does not poll (KVM) look. */
 	RT_DELAY(vp->client, RT_DELAY_CANCEL);
-	_Atomic uint32_t *stop = (_Atomic uint32_t *)&vp->fast->stop_seq;
-	uint32_t old = atomic_load_explicit(stop, memory_order_relaxed);
-	while ((int32_t)(full - old) > 0 &&
-	       !atomic_compare_exchange_weak_explicit(stop, &old, full, memory_order_release, memory_order_relaxed))
-		;
+	rt_fast_stop_seq(vp, full);
 	atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
 	vp->ops->kick(vp->drv_node, vp->cpu);

@@ -33,7 +33,9 @@
  *     backend's reason, else "vp run failed: -5", and no response);
  *   - GET/SET with count <= 31: the status is a defined hv_status, INVALID_PARAMETER for an
  *     invalid VTL byte; only the status, the values of the `count` entries (GET) or the CPU
- *     context (SET) change;
+ *     context (SET) change; a GET agrees with the same names read one at a time (status of
+ *     the first failure, values before it, nothing from it on) and a successful SET reads
+ *     back (dispatch mode);
  *   - TRANSLATE_GVA: status SUCCESS, or INVALID_PARAMETER (exactly for bad flags) with a
  *     zero output; the result decodes with the runtime's sidecar_translate_decode, gpa_page
  *     is in memory on success and 0 otherwise; guest memory changes only on a success with
@@ -665,6 +667,96 @@ NO_COVERAGE static void check_completion(void)
 	check_memory(may_set_bits, dirty_bit);
 }
 
+/*
+ * Dispatch mode, after a GET_VP_REGISTERS of `count` <= 31: the batch agrees with the same
+ * names read one at a time (GET has no side effects). Its status is that of the first name
+ * that fails (SUCCESS if none), the entries before it hold the values read one at a time
+ * (but TSC, which moves), and the failing entry and those after it are untouched: processing
+ * stops at the first failure.
+ */
+NO_COVERAGE static void check_get_one_by_one(void)
+{
+	static struct sidecar_command_page batch;
+	struct sidecar_get_set_vp_register_request hdr, one;
+	struct hv_register_assoc was, got, single;
+	hv_status first_failure = HV_STATUS_SUCCESS;
+	unsigned int failed_at;
+
+	memcpy(&hdr, page_before.request_data, sizeof(hdr));
+	if (hdr.count > MAX_REGS || page.has_error)
+		return;
+	failed_at = hdr.count;
+	memcpy(&batch, &page, sizeof(page));
+	for (unsigned int i = 0; i < hdr.count; i++) {
+		size_t at = REQ_HDR + i * sizeof(struct hv_register_assoc);
+		memcpy(&was, page_before.request_data + at, sizeof(was));
+		memcpy(&got, batch.request_data + at, sizeof(got));
+
+		one = hdr;
+		one.count = 1;
+		one.status = 0xffff;
+		memcpy(page.request_data, &one, sizeof(one));
+		memcpy(page.request_data + REQ_HDR, &was, sizeof(was));
+		page.has_error = 0;
+		sidecar_kernel_dispatch(&fz.k, SIDECAR_COMMAND_GET_VP_REGISTERS);
+		memcpy(&one, page.request_data, sizeof(one));
+		memcpy(&single, page.request_data + REQ_HDR, sizeof(single));
+		FUZZ_CHECK(page.has_error == 0);
+
+		if (failed_at == hdr.count && one.status != HV_STATUS_SUCCESS) {
+			failed_at = i;
+			first_failure = one.status;
+		}
+		if (i >= failed_at)
+			FUZZ_CHECK(memcmp(&got, &was, sizeof(got)) == 0);
+		else if (was.name != HV_X64_REGISTER_TSC)
+			FUZZ_CHECK(memcmp(&got.value, &single.value, sizeof(got.value)) == 0);
+	}
+	memcpy(&hdr, batch.request_data, sizeof(hdr));
+	FUZZ_CHECK(hdr.status == first_failure);
+	memcpy(&page, &batch, sizeof(page));
+}
+
+/*
+ * Dispatch mode, after a SET_VP_REGISTERS that succeeded: reading each name back gives
+ * what the batch wrote last for it (the low 8 bytes, the part every kind of register
+ * keeps; TSC moves and is skipped).
+ */
+NO_COVERAGE static void check_set_read_back(void)
+{
+	static struct sidecar_command_page batch;
+	struct sidecar_get_set_vp_register_request hdr, one;
+	struct hv_register_assoc set, later, single;
+
+	memcpy(&hdr, page_before.request_data, sizeof(hdr));
+	memcpy(&one, page.request_data, sizeof(one));
+	if (hdr.count > MAX_REGS || page.has_error || one.status != HV_STATUS_SUCCESS)
+		return;
+	memcpy(&batch, &page, sizeof(page));
+	for (unsigned int i = 0; i < hdr.count; i++) {
+		memcpy(&set, page_before.request_data + REQ_HDR + i * sizeof(set), sizeof(set));
+		bool overwritten = false;
+		for (unsigned int j = i + 1; j < hdr.count; j++) {
+			memcpy(&later, page_before.request_data + REQ_HDR + j * sizeof(later), sizeof(later));
+			overwritten |= later.name == set.name;
+		}
+		if (overwritten || set.name == HV_X64_REGISTER_TSC)
+			continue;
+		one = hdr;
+		one.count = 1;
+		one.status = 0xffff;
+		memcpy(page.request_data, &one, sizeof(one));
+		memcpy(page.request_data + REQ_HDR, &set, sizeof(set));
+		page.has_error = 0;
+		sidecar_kernel_dispatch(&fz.k, SIDECAR_COMMAND_GET_VP_REGISTERS);
+		memcpy(&one, page.request_data, sizeof(one));
+		memcpy(&single, page.request_data + REQ_HDR, sizeof(single));
+		FUZZ_CHECK(page.has_error == 0 && one.status == HV_STATUS_SUCCESS);
+		FUZZ_CHECK(single.value.reg64 == set.value.reg64);
+	}
+	memcpy(&page, &batch, sizeof(page));
+}
+
 /* ---- operations --------------------------------------------------------------------------- */
 
 /* Register names: the known ranges, one past each end included, or raw. */
@@ -806,6 +898,10 @@ static bool issue(uint32_t command, unsigned int deliv)
 		begin_pending(command, k->serving_fast, k->serving_seq);
 		sidecar_kernel_dispatch(k, command);
 		check_completion();
+		if (command == SIDECAR_COMMAND_GET_VP_REGISTERS)
+			check_get_one_by_one();
+		if (command == SIDECAR_COMMAND_SET_VP_REGISTERS)
+			check_set_read_back();
 		return false;
 	}
 

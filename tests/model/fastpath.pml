@@ -16,6 +16,7 @@
  *                                  driver/sim_driver.c sim_driver_isr)
  *              driver/sim_boot.c   plat_halt (consumes the interrupt latch)
  *   Canceller  runtime/vp_wait.c   rt_fast_cancel
+ *   (outcome)  runtime/vp.c        rt_collect_error, after each collect
  *   Remover    driver/sim_driver.c / sim_boot.c request_remove: status IDLE -> REMOVE, IPI
  *
  * Configuration (spin -D...):
@@ -33,8 +34,9 @@
  *                  only a sidecar that has not yet re-checked or will halt (docs/model.md)
  *   STRONG_RESP=1  property 3 for completion IPIs in its strong (false) form: the sidecar
  *                  signals only a client sleeping for this very command, not yet done
- *   ENOENT_UNSERVED=1  assert that a command answered -ENOENT was not executed (false)
- *   ENOENT_STOPPED=1   assert that -ENOENT leaves the word STOPPED (false)
+ *   STRONG_ENOENT  the removal's outcome in its strong form (1, the default): a command the
+ *                  leaving CPU completed with "cpu removed" is reported -ENOENT by
+ *                  rt_collect_error; 0: only as a failure (-ENOENT or the kernel error)
  *   CANCEL_ON_STATE=1  the targeted cancel fires as soon as the word says RUNNING(t)
  *                  rather than after the post of t returned
  *   SWITCH=k       the client switches the wait mode (FUTEX <-> POLL/ADAPTIVE, starting
@@ -43,6 +45,16 @@
  *                  driver's ISR on response_cpu) instead of running the hook inline on
  *                  the sidecar's thread (the simulator, sim_driver_isr): a HookCPU
  *                  process runs it, later; interrupts coalesce (one pending bit)
+ * The code before the fixes of the model's findings (docs/model.md; each must make spin
+ * find an error):
+ *   OLD_CANCEL_STORE        rt_fast_cancel: a plain store of stop_seq (not forward-only)
+ *   OLD_CANCEL_NO_PLUS_ONE  rt_fast_cancel: returns 0 when request_seq does not name the
+ *                           word's command yet (no "+1" for a post not yet rung)
+ *   OLD_LEAVE               leave: one flag, GONE, set before the check; the poster answers
+ *                           -ENOENT whenever it sees GONE
+ *   OLD_COLLECT_GONE  rt_collect_error tests GONE, not LEAVING (the fix of a later finding)
+ *   OLD_COLLECT_ERROR       rt_collect_error: -ENOENT whenever GONE is set, even for a
+ *                           command completed without error (served before the CPU left)
  * Mutations (each must make spin find an error):
  *   MUT_NO_SIDECAR_RECHECK  park: no re-check of the doorbell after announcing PARKED
  *   MUT_NO_CLIENT_RECHECK   sleep_until_done: no re-check of done_seq after SLEEPING
@@ -85,11 +97,8 @@
 #ifndef STRONG_RESP
 #define STRONG_RESP 0
 #endif
-#ifndef ENOENT_UNSERVED
-#define ENOENT_UNSERVED 0
-#endif
-#ifndef ENOENT_STOPPED
-#define ENOENT_STOPPED 0
+#ifndef STRONG_ENOENT
+#define STRONG_ENOENT 1
 #endif
 #ifndef CANCEL_ON_STATE
 #define CANCEL_ON_STATE 0
@@ -120,7 +129,9 @@ bit  client_sleeping = 0;       /* client_flags & SIDECAR_FAST_CLIENT_SLEEPING *
 byte done_seq = 0;              /* written by the sidecar */
 #define PARKED 1
 #define GONE   2
-byte sidecar_flags = 0;         /* SIDECAR_FAST_SIDECAR_PARKED | _GONE */
+#define LEAVING 4
+byte sidecar_flags = 0;         /* SIDECAR_FAST_SIDECAR_PARKED | _GONE | _LEAVING */
+bit  has_error = 0;             /* the fast line's copy of the command page's has_error */
 
 /* features & (SUPPRESS | SIDECAR_POLL): written by the client (rt_vp_apply_mode), read by
  * the sidecar at the top of each park loop and in respond */
@@ -147,7 +158,7 @@ byte s_phase = S_OTHER;
 int  served = 0;                /* bit s: command s was dispatched */
 int  completed = 0;             /* bit s: done_seq = s was stored */
 byte cancel_target = 0;         /* 0: the canceller races freely; t: it cancels command t */
-byte cancel_saw = 0;            /* the word's sequence the (last) cancel acted on */
+int  cancel_meant = 0;          /* bit s: a cancel aimed at command s (and may store it) */
 byte req_irqs = 0;              /* request IPIs sent by posts */
 byte resp_irqs = 0;             /* completion IPIs sent by respond */
 
@@ -240,12 +251,14 @@ inline respond_fast(seq)
 	fi
 }
 
-/* complete_fast: publish done_seq, then respond. */
-inline complete_fast(seq)
+/* complete_fast: the copy of has_error (page->has_error: set by "cpu removed"), published
+ * by the store of done_seq; then respond. */
+inline complete_fast(seq, err)
 {
 	atomic {
 		assert((completed & (1 << seq)) == 0);   /* each command completes once */
 		completed = completed | (1 << seq);
+		has_error = err;
 		done_seq = seq
 	}
 	respond_fast(seq)
@@ -355,8 +368,8 @@ serve:  /* serve_fast_request */
 	   :: !stop ->
 		atomic {                                /* || stop_seq == serving_seq */
 			stop = (stop_seq == seq);
-			/* a stop ends only the command the cancel saw in the word */
-			assert(!stop || cancel_saw == seq % SEQMOD)
+			/* a stop ends only a command a cancel aimed at (saw RUNNING) */
+			assert(!stop || (cancel_meant & (1 << seq)) != 0)
 		}
 	   :: else
 	   fi;
@@ -378,18 +391,25 @@ serve:  /* serve_fast_request */
 	   fi
 	od;
 	stop = 0;
-	complete_fast(seq);
+	complete_fast(seq, 0);
 	d_step { cmd = 0; seq = 0 }
 	goto park;
 
 leave:  /* leave(), then the CPU's last response */
+#ifdef OLD_LEAVE
 	sidecar_flags = sidecar_flags | GONE;           /* fetch_or GONE, seq_cst */
+#else
+	sidecar_flags = sidecar_flags | LEAVING;        /* fetch_or LEAVING, seq_cst */
+#endif
 	seq = request_seq;                              /* seq_cst load */
 #ifndef MUT_LEAVE_NO_COMPLETE
 	if
-	:: seq != done_seq -> complete_fast(seq)        /* "cpu removed" */
+	:: seq != done_seq -> complete_fast(seq, 1)     /* "cpu removed" */
 	:: else
 	fi;
+#endif
+#ifndef OLD_LEAVE
+	sidecar_flags = sidecar_flags | GONE;           /* fetch_or GONE, seq_cst */
 #endif
 	/* status = REMOVED; sidecar_kernel_respond(k, false): not a fast response, so no
 	 * suppression, and sim_driver_isr runs the DIRECT owner's hook all the same. */
@@ -411,9 +431,13 @@ inline collect()
 	}
 }
 
+#define R_OK     0
+#define R_ENOENT 1
+#define R_EKERNEL 2
+
 proctype Client()
 {
-	byte s = 0, cst, f, polls, spurious = 0, timeouts = 0, switches = 0;
+	byte s = 0, cst, f, polls, spurious = 0, timeouts = 0, switches = 0, rc;
 	bit ok, timedout;
 	bit cs = SUPPRESS;                              /* vp->features & SUPPRESS */
 
@@ -455,19 +479,34 @@ proctype Client()
 			fi
 		}
 		if
+#ifdef OLD_LEAVE
 		:: (f & GONE) ->
+#else
+		:: (f & LEAVING) ->
+			/* while (!(sidecar_flags & GONE)) sched_yield(): GONE is never withdrawn */
+			(sidecar_flags & GONE);         /* seq_cst load */
+			atomic {                        /* acquire load of done_seq */
+				ok = (done_seq == s);
+				if
+				:: ok -> c_posted = s   /* completed (served, or "cpu removed"): posted */
+				:: else
+				fi
+			}
+			if
+			:: ok -> ok = 0; f = 0; goto wait
+			:: else
+			fi;
+#endif
 			atomic {                        /* CAS RUNNING(s) -> STOPPED(s) */
 				if
 				:: state == WORD(s, RUNNING) -> state = WORD(s, STOPPED)
 				:: else
-				fi
+				fi;
+				/* Property 4: -ENOENT from the post leaves the word STOPPED(s) and
+				 * is given only for a command that was not executed. */
+				assert(state == WORD(s, STOPPED));
+				assert((served & (1 << s)) == 0)
 			}
-#if ENOENT_STOPPED
-			assert(state == WORD(s, STOPPED));
-#endif
-#if ENOENT_UNSERVED
-			assert((served & (1 << s)) == 0);
-#endif
 			c_enoent = 1;
 			break                           /* -ENOENT: the client gives up */
 		:: else
@@ -585,6 +624,31 @@ wait:		/* ---- rt_fast_wait ---- */
 		:: else
 		fi;
 next:
+		/* rt_collect_error(vp, fast->has_error): has_error is the completion's (published
+		 * by done_seq, stable until the next post); the load of sidecar_flags is acquire. */
+		atomic {
+#if defined(OLD_COLLECT_ERROR)
+			rc = ((sidecar_flags & GONE) -> R_ENOENT : (has_error -> R_EKERNEL : R_OK));
+#elif defined(OLD_COLLECT_GONE)
+			rc = (!has_error -> R_OK : ((sidecar_flags & GONE) -> R_ENOENT : R_EKERNEL));
+#else
+			/* LEAVING is set before the "cpu removed" completion, GONE after it. */
+			rc = (!has_error -> R_OK : ((sidecar_flags & LEAVING) -> R_ENOENT : R_EKERNEL));
+#endif
+			/* Property 4: a command that was executed returns its results (the model's
+			 * commands never fail); one the leaving CPU completed without executing
+			 * it ("cpu removed") fails: -ENOENT (STRONG_ENOENT), or the kernel error. */
+			if
+			:: (served & (1 << s)) -> assert(rc == R_OK)
+			:: else ->
+#if STRONG_ENOENT
+				assert(rc == R_ENOENT)
+#else
+				assert(rc != R_OK)
+#endif
+			fi;
+			rc = 0
+		}
 		c_trips++
 	od
 }
@@ -592,39 +656,72 @@ next:
 /* ============================================================================================
  * rt_fast_cancel, from another thread.
  */
+/* (int32_t)(a - b) > 0: a is newer than b in wrapping order (of the model's 8 bits). */
+#define NEWER(a, b) ((((a) - (b) + 256) % 256) > 0 && (((a) - (b) + 256) % 256) < 128)
+
 proctype Canceller(bit targeted)
 {
-	byte cst, rs;
+	byte cst, rs, tgt, old, saw;
 
 	if
 	:: targeted && cancel_target != 0 ->
 #if CANCEL_ON_STATE
-		/* "called while the word says RUNNING(t)" */
+		/* "called while the word says RUNNING(t)"; a guest that exits at once may
+		 * close that window first: then the cancel is never called (a valid end) */
+end_never_called:
 		(KIND(state) == RUNNING && WSEQ(state) == cancel_target % SEQMOD)
 #else
-		/* "called after the post of t returned" */
+		/* "called after the post of t returned" (0: a post answered -ENOENT does
+		 * not count; then the cancel is never called, a valid end) */
+end_not_posted:
 		(c_posted >= cancel_target)
 #endif
 	:: else
 	fi;
-	cst = state;                                    /* acquire load */
+	atomic {
+		cst = state;                            /* acquire load */
+		saw = c_seq                             /* ghost: the command RUNNING(s) names */
+	}
 	if
 	:: KIND(cst) != RUNNING -> goto out
 	:: else
 	fi;
-	rs = request_seq;                               /* relaxed load */
-	if
-	:: rs % SEQMOD != WSEQ(cst) -> goto out
-	:: else
-	fi;
 	atomic {
-		stop_seq = rs;                          /* release store */
-		cancel_saw = WSEQ(cst)
+		rs = request_seq;                       /* acquire load */
+		if
+		:: rs % SEQMOD == WSEQ(cst) -> tgt = rs
+#ifndef OLD_CANCEL_NO_PLUS_ONE
+		:: rs % SEQMOD != WSEQ(cst) && (rs + 1) % SEQMOD == WSEQ(cst) ->
+			tgt = rs + 1                   /* the post of tgt has not rung yet */
+#endif
+		:: else -> goto out                     /* the word moved on */
+		fi;
+		/* Property 2: the cancel aims at the very command it saw RUNNING. */
+		assert(tgt == saw);
+		cancel_meant = cancel_meant | (1 << tgt);
+		cst = 0; rs = 0; saw = 0
 	}
+#ifdef OLD_CANCEL_STORE
+	atomic { stop_seq = tgt; tgt = 0 }              /* release store */
+#else
+	old = stop_seq;                                 /* relaxed load */
+	do                                              /* forward only: CAS while newer */
+	:: atomic {
+		if
+		:: !NEWER(tgt, old) -> old = 0; tgt = 0; break
+		:: else ->
+			if                              /* CAS stop_seq old -> tgt; failure: */
+			:: stop_seq == old -> stop_seq = tgt; old = 0; tgt = 0; break
+			:: else -> old = stop_seq       /* old = the value found */
+			fi
+		fi
+	   }
+	od;
+#endif
 	IPI;                                            /* vp_kick -> sim_cpu_ipi */
 out:
 	skip;
-	d_step { cst = 0; rs = 0 }
+	d_step { cst = 0; rs = 0; tgt = 0; old = 0; saw = 0 }
 }
 
 #if ASYNC_HOOK
