@@ -9,7 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define CLOSE_QUIESCE_NS 5000000000ull /* how long close waits for running VPs to stop */
+#define DEFAULT_STOP_TIMEOUT_NS 10000000000ll /* release and close wait this long for a stop */
 
 static void client_free(struct sidecar_client *c)
 {
@@ -42,6 +42,7 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 	c->drv = *h;
 	c->event_fd = -1;
 	atomic_init(&c->refs, 1);
+	atomic_init(&c->stop_timeout_ns, DEFAULT_STOP_TIMEOUT_NS);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->event_lock, NULL);
 	c->fast_capable = h->ops->claim_direct && h->ops->release_direct && h->ops->kick;
@@ -119,7 +120,7 @@ int sidecar_client_open(const char *target, struct sidecar_client **out)
  * Close, in an order that never hangs and never frees what a thread may still touch:
  *  1. mark the client closed and every held VP dead, and wake its waiters (they return
  *     -ESHUTDOWN; new posts fail);
- *  2. stop what runs and wait for it, bounded;
+ *  2. stop what runs and wait for it, within the stop timeout (all VPs together);
  *  3. stop the seed tasks, give every VP back to the driver;
  *  4. shut the driver down (the simulator removes its CPUs and joins their threads).
  * Accessors still held and the shared memory live on until the last sidecar_vp_release.
@@ -147,7 +148,7 @@ void sidecar_client_close(struct sidecar_client *c)
 			pthread_mutex_unlock(&vp->seed_lock);
 		}
 	}
-	uint64_t deadline = sidecar_now_ns() + CLOSE_QUIESCE_NS;
+	uint64_t deadline = sidecar_now_ns() + (uint64_t)atomic_load(&c->stop_timeout_ns);
 	for (uint32_t i = 0; i < c->node_count; i++) {
 		struct rt_node *n = &c->nodes[i];
 		for (uint32_t j = 0; j < n->info.cpu_count; j++) {
@@ -192,6 +193,14 @@ void sidecar_client_close(struct sidecar_client *c)
 		c->drv.ops->shutdown(c->drv.drv);
 	pthread_mutex_unlock(&c->lock);
 	rt_client_put(c);
+}
+
+int sidecar_client_set_stop_timeout(struct sidecar_client *c, int64_t timeout_ns)
+{
+	if (!c || timeout_ns < 1000000 || timeout_ns > 3600ll * 1000000000)
+		return -EINVAL;
+	atomic_store(&c->stop_timeout_ns, timeout_ns);
+	return 0;
 }
 
 uint32_t sidecar_client_cpu_count(const struct sidecar_client *c)

@@ -106,6 +106,7 @@ struct sidecar_client {
 	struct rt_node *nodes;
 	bool fast_capable; /* the driver has the direct extension */
 	_Atomic uint32_t refs; /* 1 while open, + 1 per accessor */
+	_Atomic int64_t stop_timeout_ns; /* how long release and close wait for a VP to stop */
 	_Atomic bool closed;
 	pthread_mutex_t lock; /* slow path only: acquire, release, mode changes, close */
 

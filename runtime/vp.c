@@ -9,7 +9,6 @@
 
 #define POLL_DEFAULT_NS 1000000u        /* SIDECAR_WAIT_POLL: 1 ms windows, both sides */
 #define ADAPTIVE_CAP_NS 200000u         /* SIDECAR_WAIT_ADAPTIVE: KVM's halt_poll_ns */
-#define RELEASE_TIMEOUT_NS 5000000000ull /* how long release waits for a VP to stop */
 
 static struct rt_node *node_of_cpu(struct sidecar_client *c, uint32_t cpu, uint32_t *index)
 {
@@ -202,7 +201,7 @@ static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 
 void rt_vp_detach(struct sidecar_vp *vp)
 {
-	bool quiet = stop_and_quiesce(vp, RELEASE_TIMEOUT_NS);
+	bool quiet = stop_and_quiesce(vp, (uint64_t)atomic_load(&vp->client->stop_timeout_ns));
 
 	/* The next owner may read the context before it runs anything. */
 	if (quiet && is_fast(vp_mode(vp)))

@@ -35,6 +35,8 @@ static void test_stall(enum sidecar_wait_mode mode)
 	bool intercept;
 
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
+	CHECK_EQ(sidecar_client_set_stop_timeout(c, 1000000000), 0); /* keep the test short */
+	CHECK_EQ(sidecar_client_set_stop_timeout(c, 10), -EINVAL);
 	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
 	REQUIRE(sidecar_vp_acquire(c, 1, &other) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
@@ -72,6 +74,7 @@ static void test_remove_timeout(void)
 	struct sidecar_vp *vp;
 
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
+	CHECK_EQ(sidecar_client_set_stop_timeout(c, 500000000), 0);
 	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
 	atomic_store(&stall_cpu, 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0); /* a fast run: the status stays IDLE */
@@ -90,6 +93,7 @@ static void test_stall_release(void)
 	struct sidecar_vp *vp;
 
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
+	CHECK_EQ(sidecar_client_set_stop_timeout(c, 500000000), 0);
 	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
 	atomic_store(&stall_cpu, 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);

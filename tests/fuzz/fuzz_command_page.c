@@ -144,7 +144,8 @@ static struct {
 	struct sidecar_kcpu k;
 	struct sidecar_backend be;
 	bool loop;
-	bool irq;
+	bool irq;           /* irq_pending's answer */
+	unsigned int polls; /* irq_pending calls since the VMM's last turn */
 	uint64_t clock, clock_step;
 	uint8_t *mem;    /* MEM_MAX bytes; beyond mem_size poisoned */
 	uint8_t *shadow; /* what guest memory holds, as far as the VMM knows */
@@ -248,9 +249,13 @@ static void plat_halt(struct sidecar_kcpu *k);
 static void vmm_turn(void);
 
 /* Polled while the CPU spins for the doorbell. A deferred VMM turn runs here: a request
- * posted now is one that arrives during the poll window. */
+ * posted now is one that arrives during the poll window. A poll window must end, whatever
+ * its size and the clock: after 256 polls an interrupt is pending (the preemption check
+ * of kernel/park.c may end it sooner, on a clock that jumps). */
 static bool plat_irq_pending(struct sidecar_kcpu *k)
 {
+	if (++fz.polls > 256)
+		return true;
 	if (fz.defer == DEFER_POLL) {
 		fz.defer = 0;
 		vmm_turn();
@@ -1024,6 +1029,7 @@ static void vmm_turn(void)
 {
 	/* The CPU waits only when idle, and never once REMOVE was requested. */
 	FUZZ_CHECK(fz.loop && !fz.removed);
+	fz.polls = 0;
 	FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_IDLE);
 	if (fz.pend.active) {
 		check_completion();
@@ -1075,6 +1081,7 @@ static void setup(void)
 	memset(&fz.k, 0, sizeof(fz.k));
 	memset(&fz.pend, 0, sizeof(fz.pend));
 	fz.signals = 0;
+	fz.polls = 0;
 	fz.removed = false;
 	fz.defer = 0;
 	fz.fail_run = 0;
@@ -1103,9 +1110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.fail_create = fz.loop && (inject & 1);
 	fz.no_mem = flags & 16;
 	fz.clock_step = steps[flags >> 6];
-	/* A poll window must end: by an interrupt, or by a clock that jumps past the
-	 * preemption threshold (kernel/park.c). */
-	fz.irq = (flags & 32) || fz.clock_step < 50000;
+	fz.irq = flags & 32;
 	fz.mem_size = MEM_MAX - trim;
 	if (!fz.no_mem)
 		POISON(fz.mem + fz.mem_size, MEM_MAX - fz.mem_size);

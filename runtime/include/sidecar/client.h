@@ -74,10 +74,15 @@ struct sidecar_vp_stats {
 int sidecar_client_open(const char *target, struct sidecar_client **out);
 /* The same, and on failure a sentence naming the problem in err (e.g. the unknown key). */
 int sidecar_client_open_err(const char *target, struct sidecar_client **out, char *err, size_t errlen);
-/* Stops every running VP, releases every claim and shuts the target down; never hangs.
+/* Stops every running VP (waiting at most the stop timeout), releases every claim and shuts
+ * the target down; never hangs.
  * Threads blocked in a wait on this client's VPs return -ESHUTDOWN. Accessors still held
  * stay valid (every call on them returns -ESHUTDOWN) until sidecar_vp_release(). */
 void sidecar_client_close(struct sidecar_client *c);
+/* How long sidecar_vp_release and sidecar_client_close wait for a running VP to stop before
+ * they give up on it (the VP then keeps its claim: nobody else may post to a CPU that may
+ * still write its page). 1 ms .. 1 h; default 10 s. */
+int sidecar_client_set_stop_timeout(struct sidecar_client *c, int64_t timeout_ns);
 uint32_t sidecar_client_cpu_count(const struct sidecar_client *c);
 /* The CPU that manages `cpu`: the base CPU of its node. */
 int sidecar_client_base_cpu(const struct sidecar_client *c, uint32_t cpu);
@@ -91,7 +96,8 @@ int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *s
 /* ---- VPs -------------------------------------------------------------------------------- */
 
 int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp **out);
-/* A running VP is cancelled and waited (bounded: a VP that does not stop is abandoned). */
+/* A running VP is cancelled and waited, within the stop timeout: a VP that does not stop by
+ * then keeps its claim and is abandoned. */
 void sidecar_vp_release(struct sidecar_vp *vp);
 uint32_t sidecar_vp_cpu(const struct sidecar_vp *vp);
 /* Only while stopped (-EBUSY otherwise). -ENOTSUP for modes the target lacks. */
