@@ -205,6 +205,7 @@ static void serve_status_request(struct sidecar_kcpu *k)
 	uint32_t command = page->command;
 	page->command = SIDECAR_COMMAND_NONE;
 	page->has_error = 0;
+	page->error.len = 0; /* no stale reason survives into this command's failure */
 	k->serving_fast = false;
 	sidecar_kernel_dispatch(k, command);
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
@@ -245,6 +246,7 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 	uint32_t command = atomic_load_explicit((_Atomic uint32_t *)&fast->command, memory_order_relaxed);
 	kstat_inc(&k->stats.fast_commands);
 	page->has_error = 0;
+	page->error.len = 0; /* no stale reason survives into this command's failure */
 	k->serving_seq = seq;
 	k->serving_fast = true;
 	sidecar_kernel_dispatch(k, command);
