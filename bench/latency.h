@@ -25,7 +25,7 @@ struct lat_cpus;
 
 /* How long one measurement runs. */
 struct lat_budget {
-	uint64_t iterations;    /* measured round trips; 0: run for duration_ns */
+	uint64_t iterations; /* measured round trips; 0: run for duration_ns */
 	uint64_t duration_ns;
 	uint64_t warmup;        /* round trips run first and left out of the stats */
 	uint64_t warmup_max_ns; /* the warmup stops after this long (0: no limit) */
@@ -33,11 +33,11 @@ struct lat_budget {
 
 /* What the invocation measures, and where. */
 struct lat_cfg {
-	char target[LAT_TARGET_MAX]; /* as passed to sidecar_client_open */
+	char target[LAT_TARGET_MAX];    /* as passed to sidecar_client_open */
 	const struct lat_cpus *allowed; /* the process's CPUs */
-	int client_cpu;              /* the measuring thread */
-	int sidecar_cpu;             /* the sidecar CPU's thread; the references' partner */
-	uint32_t vp;                 /* the VP (sidecar CPU number) acquired */
+	int client_cpu;                 /* the measuring thread */
+	int sidecar_cpu;                /* the sidecar CPU's thread; the references' partner */
+	uint32_t vp;                    /* the VP (sidecar CPU number) acquired */
 	uint64_t work_ns;
 	bool read_message;
 	struct lat_budget budget;
@@ -48,11 +48,11 @@ struct lat_cfg {
 /* The machine, for the table's header and the JSON "machine" object. */
 struct lat_machine {
 	char cpu_model[128];
-	long nproc;      /* online CPUs */
-	int allowed;     /* CPUs this process may run on */
+	long nproc;  /* online CPUs */
+	int allowed; /* CPUs this process may run on */
 	char kernel[128];
 	char hostname[256];
-	char date[40];   /* ISO 8601, UTC */
+	char date[40]; /* ISO 8601, UTC */
 	char clocksource[64];
 	uint64_t timer_min_ns, timer_p50_ns; /* cost of one clock_gettime(CLOCK_MONOTONIC) */
 };
@@ -70,13 +70,13 @@ struct lat_result {
 	double mean_ns;
 	double wall_s;
 	double round_trips_per_s;
-	double cpu_ns_per_rt;        /* the process's CPU time, every thread (latency_cputime.h) */
+	double cpu_ns_per_rt;           /* the process's CPU time, every thread (latency_cputime.h) */
 	double process_clock_ns_per_rt; /* the same from CLOCK_PROCESS_CPUTIME_ID (tick-lagged) */
-	double client_cpu_ns_per_rt; /* CLOCK_THREAD_CPUTIME_ID of the measuring thread */
+	double client_cpu_ns_per_rt;    /* CLOCK_THREAD_CPUTIME_ID of the measuring thread */
 	double request_signals_per_rt, response_signals_per_rt, sleeps_per_rt, polled_per_rt;
 	uint32_t message_type; /* --read-message: the last intercept's type, port */
 	uint16_t message_port;
-	struct lat_hist hist;  /* kept for the plot */
+	struct lat_hist hist; /* kept for the plot */
 };
 
 /* Signal and sleep counts over a measured loop (deltas). */

@@ -129,8 +129,10 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 	int n = 0, ret = LAT_EXIT_FAIL;
 
 	if (!in_path("gnuplot")) {
-		fprintf(stderr, "sidecar-latency: --plot %s: gnuplot is not installed (not found in PATH); "
-				"install it (e.g. apt-get install gnuplot-nox) or drop --plot\n", png);
+		fprintf(stderr,
+			"sidecar-latency: --plot %s: gnuplot is not installed (not found in PATH); "
+			"install it (e.g. apt-get install gnuplot-nox) or drop --plot\n",
+			png);
 		return LAT_EXIT_FAIL;
 	}
 	for (int i = 0; i < run->nrefs; i++)
@@ -176,8 +178,9 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 		    "  set terminal png size 1500,650 noenhanced\n"
 		    "}\n");
 	fprintf(gp, "set output \"%s\"\n", out);
-	fprintf(gp, "set multiplot layout 1,2 title \"sidecar-latency: run -> intercept -> run round trips on %s (%s)\\n"
-		    "client CPU %d, sidecar CPU %d, target %s; %s %" PRIu64 "%s per series; dashed: references\"\n",
+	fprintf(gp,
+		"set multiplot layout 1,2 title \"sidecar-latency: run -> intercept -> run round trips on %s (%s)\\n"
+		"client CPU %d, sidecar CPU %d, target %s; %s %" PRIu64 "%s per series; dashed: references\"\n",
 		model, run->machine.hostname, cfg->client_cpu, cfg->sidecar_cpu, target,
 		cfg->budget.iterations ? "round trips:" : "seconds:",
 		cfg->budget.iterations ? cfg->budget.iterations : cfg->budget.duration_ns / 1000000000u,
@@ -190,14 +193,17 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 		    "set key right center box opaque\n");
 	plot_cmd(gp, data, series, n, "1:2");
 	/* The tail panel shares the CDF panel's colours and legend. */
-	fprintf(gp, "set title 'tail (p99 at 0.01, p99.9 at 0.001; legend on the left)'\nset ylabel 'fraction of round trips >= x (log scale)'\n"
+	fprintf(gp, "set title 'tail (p99 at 0.01, p99.9 at 0.001; legend on the left)'\nset ylabel 'fraction of round "
+		    "trips >= x (log scale)'\n"
 		    "set logscale y\nset yrange [*:1]\nset format y '%%g'\nunset key\n");
 	plot_cmd(gp, data, series, n, "1:3");
 	fprintf(gp, "unset multiplot\n");
 	int st = pclose(gp);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "sidecar-latency: --plot %s: gnuplot failed (status %d)\n", png,
-			st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			st == -1        ? -1
+			: WIFEXITED(st) ? WEXITSTATUS(st)
+					: 128 + WTERMSIG(st));
 		goto out;
 	}
 	ret = LAT_EXIT_OK;

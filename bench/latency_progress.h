@@ -16,8 +16,8 @@
 struct lat_progress {
 	const char *label;
 	uint64_t start_ns;
-	uint64_t next_ns; /* UINT64_MAX: off */
-	uint64_t total;   /* round trips, or 0 ... */
+	uint64_t next_ns;     /* UINT64_MAX: off */
+	uint64_t total;       /* round trips, or 0 ... */
 	uint64_t duration_ns; /* ... for a timed measurement */
 	bool tty;
 	bool printed;

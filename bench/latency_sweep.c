@@ -165,8 +165,9 @@ static int write_json(const struct lat_cfg *cfg, const struct lat_cpus *cpus, co
 	cJSON *rec = cJSON_AddObjectToObject(sw, "recommended");
 	cJSON_AddNumberToObject(rec, "client_cpu", best->client);
 	cJSON_AddNumberToObject(rec, "sidecar_cpu", best->sidecar);
-	cJSON_AddStringToObject(rec, "rule", "lowest poll p50 among different-CPU pairs; within 5 % is a tie, "
-					     "broken by the lower spin p50");
+	cJSON_AddStringToObject(rec, "rule",
+				"lowest poll p50 among different-CPU pairs; within 5 % is a tie, "
+				"broken by the lower spin p50");
 	return lat_json_write(root, path);
 }
 

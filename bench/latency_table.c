@@ -33,13 +33,16 @@ void lat_table_header(FILE *f, const struct lat_cfg *cfg, const struct lat_machi
 		fprintf(f, "placement: client (measuring) thread and sidecar CPU both on CPU %d: they share it\n",
 			cfg->client_cpu);
 	else
-		fprintf(f, "placement: client (measuring) thread on CPU %d, sidecar CPU (and reference partner) on CPU %d\n",
+		fprintf(f,
+			"placement: client (measuring) thread on CPU %d, sidecar CPU (and reference partner) on CPU "
+			"%d\n",
 			cfg->client_cpu, cfg->sidecar_cpu);
 	fprintf(f, "target:    %s, VP %u, guest work %" PRIu64 " ns per run%s\n", cfg->target, cfg->vp, cfg->work_ns,
 		cfg->read_message ? ", each round trip reads the intercept message" : "");
 	budget_line(f, cfg);
-	fprintf(f, "timer:     clock_gettime(CLOCK_MONOTONIC) via %s, one read per round trip, in every sample and "
-		   "not subtracted (its cost: min %" PRIu64 " ns, p50 %" PRIu64 " ns)\n",
+	fprintf(f,
+		"timer:     clock_gettime(CLOCK_MONOTONIC) via %s, one read per round trip, in every sample and "
+		"not subtracted (its cost: min %" PRIu64 " ns, p50 %" PRIu64 " ns)\n",
 		m->clocksource, m->timer_min_ns, m->timer_p50_ns);
 	fprintf(f, "histogram: exact ns below 2048 ns, 3 significant digits above (percentiles: nearest rank, "
 		   "rounded down)\n");

@@ -86,8 +86,7 @@ static void report_error(const char *mode, const char *what, struct sidecar_vp *
 	fputc('\n', stderr);
 }
 
-static void counters_delta(const struct sidecar_vp_stats *a, const struct sidecar_vp_stats *b,
-			   struct lat_counters *out)
+static void counters_delta(const struct sidecar_vp_stats *a, const struct sidecar_vp_stats *b, struct lat_counters *out)
 {
 	out->request_signals = b->request_signals - a->request_signals;
 	out->response_signals = b->response_signals - a->response_signals;

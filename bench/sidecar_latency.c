@@ -29,8 +29,8 @@
 
 #define DEFAULT_ITERATIONS 20000u
 #define DEFAULT_WARMUP 1000u
-#define QUICK_DURATION_NS 1000000000ull  /* --quick: 1 s per row */
-#define SWEEP_DURATION_NS 200000000ull   /* --pin-sweep: 0.2 s per measurement */
+#define QUICK_DURATION_NS 1000000000ull /* --quick: 1 s per row */
+#define SWEEP_DURATION_NS 200000000ull  /* --pin-sweep: 0.2 s per measurement */
 #define MAX_ITERATIONS 1000000000ull
 #define MAX_DURATION_S 3600.0
 
@@ -347,13 +347,13 @@ static int other_cpu(const struct lat_cpus *cpus, int not, bool after)
 {
 	if (after) {
 		for (int i = 0; i < cpus->n; i++)
-			if (cpus->cpu[i] > not)
+			if (cpus->cpu[i] > not )
 				return cpus->cpu[i];
 	}
 	for (int i = 0; i < cpus->n; i++)
-		if (cpus->cpu[i] != not)
+		if (cpus->cpu[i] != not )
 			return cpus->cpu[i];
-	return not;
+	return not ;
 }
 
 /* Fills cfg's placement and target from the options (SPEC section 6 defaults). */

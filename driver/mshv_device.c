@@ -182,8 +182,8 @@ int sidecar_drv_device_open(struct sidecar_drv_handle *out, char *err, size_t er
 		if (n->info.per_cpu_shmem < sizeof(struct sidecar_vp_shared_pages) || n->info.cpu_count == 0) {
 			rc = -EIO;
 			if (errlen)
-				snprintf(err, errlen, "%s: invalid state size %u for %u cpus", path, n->info.per_cpu_shmem,
-					 n->info.cpu_count);
+				snprintf(err, errlen, "%s: invalid state size %u for %u cpus", path,
+					 n->info.per_cpu_shmem, n->info.cpu_count);
 			goto fail;
 		}
 		n->map_size = (size_t)n->info.cpu_count * n->info.per_cpu_shmem;

@@ -21,8 +21,7 @@
 struct sidecar_sim;
 
 /* Boots a simulator. Returns 0, or a negative errno with a reason in `err`. */
-int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim **out, char *err,
-		       size_t errlen);
+int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim **out, char *err, size_t errlen);
 /* Removes every CPU (stopping what runs), joins the threads and closes the fds. Idempotent.
  * Memory stays mapped until sidecar_sim_destroy. */
 void sidecar_sim_shutdown(struct sidecar_sim *sim);
@@ -59,8 +58,7 @@ int sidecar_sim_cpu_stats(const struct sidecar_sim *sim, uint32_t cpu, struct si
 
 /* Test hook: called on each sidecar CPU at each fault point (kernel/kernel.h). May sleep;
  * must return once `sidecar_sim_shutting_down` is true. Set before any traffic. */
-typedef void (*sidecar_sim_fault_fn)(void *ctx, struct sidecar_sim *sim, uint32_t cpu,
-				     enum sidecar_fault_point where);
+typedef void (*sidecar_sim_fault_fn)(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where);
 void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn, void *ctx);
 bool sidecar_sim_shutting_down(const struct sidecar_sim *sim);
 /* Test hook: called by the driver between claiming a VP for START and moving its status to

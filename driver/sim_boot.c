@@ -222,7 +222,8 @@ static int kernel_init(struct sidecar_sim *sim, char *err, size_t errlen)
 		if (np->memory_size < sidecar_required_memory(np->vp_count) || np->vp_count == 0 ||
 		    np->vp_count > SIDECAR_MAX_CPUS_PER_NODE) {
 			snprintf((char *)sim->output->error.buf, sizeof(sim->output->error.buf),
-				 "node %u: %llu bytes for %u vps", i, (unsigned long long)np->memory_size, np->vp_count);
+				 "node %u: %llu bytes for %u vps", i, (unsigned long long)np->memory_size,
+				 np->vp_count);
 			sim->output->error.len = (uint8_t)strlen((char *)sim->output->error.buf);
 			return fail(err, errlen, -EINVAL, "sidecar boot failed: %s", (char *)sim->output->error.buf);
 		}
@@ -277,8 +278,8 @@ static bool all_booted(struct sidecar_sim *sim)
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		for (uint32_t j = 0; j < n->cpu_count; j++)
-			if (atomic_load_explicit((_Atomic uint8_t *)&n->control->cpu_status[j],
-						 memory_order_acquire) == SIDECAR_CPU_RUN)
+			if (atomic_load_explicit((_Atomic uint8_t *)&n->control->cpu_status[j], memory_order_acquire) ==
+			    SIDECAR_CPU_RUN)
 				return false;
 	}
 	return true;
@@ -321,8 +322,8 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 		rc = fail(err, errlen, -ENOMEM, "cannot map %llu bytes of guest memory", (unsigned long long)cfg->mem);
 		goto fail;
 	}
-	sim->backend.ops = cfg->backend == SIDECAR_SIM_BACKEND_KVM ? &sidecar_backend_kvm_ops :
-								    &sidecar_backend_synthetic_ops;
+	sim->backend.ops =
+		cfg->backend == SIDECAR_SIM_BACKEND_KVM ? &sidecar_backend_kvm_ops : &sidecar_backend_synthetic_ops;
 	sim->backend.cfg = (struct sidecar_backend_config){
 		.mem = sim->guest_mem,
 		.mem_size = cfg->mem,
@@ -434,7 +435,8 @@ void sidecar_sim_shutdown(struct sidecar_sim *sim)
 				continue;
 			while (!request_remove(c)) {
 				if (sidecar_now_ns() > deadline) {
-					fprintf(stderr, "libsidecar: sidecar cpu %u does not stop; abandoning it\n", c->cpu);
+					fprintf(stderr, "libsidecar: sidecar cpu %u does not stop; abandoning it\n",
+						c->cpu);
 					abort();
 				}
 				sched_yield();

@@ -70,9 +70,21 @@ static bool parse_size(const char *s, const char *end, uint64_t *out)
 
 	if (end > s) {
 		switch (end[-1]) {
-		case 'k': case 'K': mult = 1ull << 10; end--; break;
-		case 'm': case 'M': mult = 1ull << 20; end--; break;
-		case 'g': case 'G': mult = 1ull << 30; end--; break;
+		case 'k':
+		case 'K':
+			mult = 1ull << 10;
+			end--;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1ull << 20;
+			end--;
+			break;
+		case 'g':
+		case 'G':
+			mult = 1ull << 30;
+			end--;
+			break;
 		}
 	}
 	uint64_t v;
@@ -90,8 +102,7 @@ static bool equals(const char *s, const char *end, const char *word)
 
 /* Appends a cpu list item, N or N-M; items join with '+' ("pin=0-1+3") or, taskset style,
  * with ',' ("pin=0-1,3,cpus=4": a ',' item without '=' after pin continues the list). */
-static int parse_pin(const char *s, const char *end, struct sidecar_sim_config *cfg, char *err,
-		     size_t errlen)
+static int parse_pin(const char *s, const char *end, struct sidecar_sim_config *cfg, char *err, size_t errlen)
 {
 	while (s < end) {
 		const char *item = s, *stop = memchr(s, '+', (size_t)(end - s));
@@ -101,11 +112,13 @@ static int parse_pin(const char *s, const char *end, struct sidecar_sim_config *
 		uint64_t lo, hi;
 		if (dash) {
 			if (!parse_u64(item, dash, &lo) || !parse_u64(dash + 1, stop, &hi) || hi < lo)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
 					    (int)(end - s), s);
 		} else {
 			if (!parse_u64(item, stop, &lo))
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
 					    (int)(end - s), s);
 			hi = lo;
 		}
@@ -176,7 +189,8 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 				key = i;
 		if (key < 0)
 			return fail(err, errlen,
-				    "sim target: unknown key '%.*s' (nodes, cpus, backend, mem, pin, guest, work_ns, io_port, report)",
+				    "sim target: unknown key '%.*s' (nodes, cpus, backend, mem, pin, guest, work_ns, "
+				    "io_port, report)",
 				    (int)(eq - s), s);
 		if (seen[key])
 			return fail(err, errlen, "sim target: key '%s' given twice", key_names[key]);
@@ -188,8 +202,8 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 		switch (key) {
 		case K_NODES:
 			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_NODES)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'nodes' (1..%d)",
-					    vlen, v, SIDECAR_MAX_NODES);
+				return fail(err, errlen, "sim target: bad value '%.*s' for key 'nodes' (1..%d)", vlen,
+					    v, SIDECAR_MAX_NODES);
 			cfg.nodes = (uint32_t)n;
 			break;
 		case K_CPUS:
@@ -204,14 +218,15 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "kvm"))
 				cfg.backend = SIDECAR_SIM_BACKEND_KVM;
 			else
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'backend' (synthetic, kvm)",
-					    vlen, v);
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'backend' (synthetic, kvm)", vlen, v);
 			break;
 		case K_MEM:
 			if (!parse_size(v, stop, &n) || n == 0 || n % SIDECAR_PAGE_SIZE || n > SIDECAR_SIM_MAX_MEM)
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'mem' (a multiple of 4K, at most 256G)",
-					    vlen, v);
+				return fail(
+					err, errlen,
+					"sim target: bad value '%.*s' for key 'mem' (a multiple of 4K, at most 256G)",
+					vlen, v);
 			cfg.mem = n;
 			break;
 		case K_PIN: {
@@ -228,13 +243,13 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "halt"))
 				cfg.guest = SIDECAR_GUEST_HALT;
 			else
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'guest' (io, spin, halt)",
-					    vlen, v);
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'guest' (io, spin, halt)", vlen, v);
 			break;
 		case K_WORK_NS:
 			if (!parse_u64(v, stop, &n) || n > SIDECAR_SIM_MAX_WORK_NS)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'work_ns' (0..10000000000)",
-					    vlen, v);
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'work_ns' (0..10000000000)", vlen, v);
 			cfg.work_ns = n;
 			break;
 		case K_IO_PORT:
@@ -249,8 +264,8 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "lockfree"))
 				cfg.report = SIDECAR_SIM_REPORT_LOCKFREE;
 			else
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'report' (scan, lockfree)",
-					    vlen, v);
+				return fail(err, errlen,
+					    "sim target: bad value '%.*s' for key 'report' (scan, lockfree)", vlen, v);
 			break;
 		}
 		s = comma ? comma + 1 : end;

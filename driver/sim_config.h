@@ -61,7 +61,6 @@ void sidecar_sim_config_default(struct sidecar_sim_config *cfg);
  * Parses a target string. Returns 0, or -EINVAL with a message naming the problem in `err`
  * (always NUL terminated when errlen > 0). `cfg` is written only on success.
  */
-int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *cfg, char *err,
-			     size_t errlen);
+int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *cfg, char *err, size_t errlen);
 
 #endif

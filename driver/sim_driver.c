@@ -327,8 +327,8 @@ static bool start_cpu(struct sim_node *n, uint32_t index)
 
 	/* Release: publishes the command page the caller wrote; pairs with the kernel's
 	 * acquire load of cpu_status. */
-	if (!atomic_compare_exchange_strong_explicit(status_of(n, index), &idle, SIDECAR_CPU_RUN,
-						     memory_order_seq_cst, memory_order_acquire))
+	if (!atomic_compare_exchange_strong_explicit(status_of(n, index), &idle, SIDECAR_CPU_RUN, memory_order_seq_cst,
+						     memory_order_acquire))
 		return false;
 	sim_cpu_ipi(&n->cpus[index]);
 	return true;
@@ -550,8 +550,7 @@ int sidecar_sim_hot_remove(struct sidecar_sim *sim, uint32_t cpu, int64_t timeou
 	}
 	sim_cpu_ipi(&n->cpus[i]);
 	struct idle_arg arg = {.n = n, .index = i};
-	int rc = sim_driver_wait(n, cpu_removed, &arg,
-				 timeout_ns < 0 ? 0 : sidecar_now_ns() + (uint64_t)timeout_ns);
+	int rc = sim_driver_wait(n, cpu_removed, &arg, timeout_ns < 0 ? 0 : sidecar_now_ns() + (uint64_t)timeout_ns);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&sim->lifecycle_lock);

@@ -30,8 +30,8 @@ struct sidecar_backend_config {
 	uint8_t *mem;      /* guest physical memory, shared with the VMM */
 	uint64_t mem_size; /* bytes */
 	enum sidecar_guest guest;
-	uint64_t work_ns;  /* simulated guest work per run */
-	uint16_t io_port;  /* port of the io guest's intercept */
+	uint64_t work_ns; /* simulated guest work per run */
+	uint16_t io_port; /* port of the io guest's intercept */
 };
 
 /* One per simulated machine. */
@@ -56,7 +56,7 @@ struct sidecar_run_ctl {
 enum sidecar_run_result {
 	SIDECAR_RUN_INTERCEPT = 1, /* `msg` holds the intercept; the VP's RIP is unchanged */
 	SIDECAR_RUN_STOPPED = 0,   /* should_stop() became true */
-	/* < 0: a failure; the backend wrote a reason into `err` */
+				   /* < 0: a failure; the backend wrote a reason into `err` */
 };
 
 struct sidecar_backend_ops {
@@ -73,9 +73,8 @@ struct sidecar_backend_ops {
 	 * and the FXSAVE state come from `ctx` on entry and go back into it on return, as the
 	 * upstream kernel does with the real CPU's registers.
 	 */
-	int (*vp_run)(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
-		      struct hv_message *msg, const struct sidecar_run_ctl *ctl,
-		      struct sidecar_command_error *err);
+	int (*vp_run)(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
+		      const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err);
 	/* Stores the VP's x87/SSE state into ctx->fx_state and clears fx_stale (see
 	 * run_ctl.lazy_fx). NULL: the backend keeps the image current after every run. */
 	int (*fx_sync)(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,

@@ -77,8 +77,7 @@ static void synth_fini(struct sidecar_backend *be)
 	be->impl = NULL;
 }
 
-static void set_segment(struct hv_x64_segment_register *s, uint16_t sel, uint64_t base, uint32_t limit,
-			uint16_t attr)
+static void set_segment(struct hv_x64_segment_register *s, uint16_t sel, uint64_t base, uint32_t limit, uint16_t attr)
 {
 	s->selector = sel;
 	s->base = base;
@@ -138,8 +137,8 @@ static uint8_t cpl(const struct sidecar_backend_vp *vp)
 	return (vp->seg[2].attributes & HV_X64_SEGMENT_ATTR_DPL_MASK) >> HV_X64_SEGMENT_ATTR_DPL_SHIFT;
 }
 
-static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h,
-			uint8_t access, uint8_t insn_len)
+static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h, uint8_t access,
+			uint8_t insn_len)
 {
 	uint16_t state = cpl(vp);
 
@@ -198,9 +197,8 @@ static void halt_intercept(const struct sidecar_backend_vp *vp, struct hv_messag
 	memcpy(msg->payload, &h, sizeof(h));
 }
 
-static int synth_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
-			struct hv_message *msg, const struct sidecar_run_ctl *ctl,
-			struct sidecar_command_error *err)
+static int synth_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
+			const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
 {
 	const struct sidecar_backend_config *cfg = &vp->be->cfg;
 
@@ -244,36 +242,66 @@ static enum reg_kind locate(struct sidecar_backend_vp *vp, uint32_t name, void *
 	if (name >= HV_X64_REGISTER_MSR_MTRR_FIX64K_00000 && name <= HV_X64_REGISTER_MSR_MTRR_FIX4K_F8000)
 		return AT(mtrr_fix[name - HV_X64_REGISTER_MSR_MTRR_FIX64K_00000], REG_U64);
 	switch (name) {
-	case HV_X64_REGISTER_RSP: return AT(rsp, REG_U64);
-	case HV_X64_REGISTER_RIP: return AT(rip, REG_U64);
-	case HV_X64_REGISTER_RFLAGS: return AT(rflags, REG_U64);
-	case HV_X64_REGISTER_CR0: return AT(cr0, REG_U64);
-	case HV_X64_REGISTER_CR3: return AT(cr3, REG_U64);
-	case HV_X64_REGISTER_CR4: return AT(cr4, REG_U64);
-	case HV_X64_REGISTER_CR8: return AT(cr8, REG_U64);
-	case HV_X64_REGISTER_XFEM: return AT(xfem, REG_U64);
-	case HV_X64_REGISTER_IDTR: return AT(idtr, REG_TABLE);
-	case HV_X64_REGISTER_GDTR: return AT(gdtr, REG_TABLE);
-	case HV_X64_REGISTER_EFER: return AT(efer, REG_U64);
-	case HV_X64_REGISTER_KERNEL_GS_BASE: return AT(kernel_gs_base, REG_U64);
-	case HV_X64_REGISTER_APIC_BASE: return AT(apic_base, REG_U64);
-	case HV_X64_REGISTER_PAT: return AT(pat, REG_U64);
-	case HV_X64_REGISTER_SYSENTER_CS: return AT(sysenter_cs, REG_U64);
-	case HV_X64_REGISTER_SYSENTER_EIP: return AT(sysenter_eip, REG_U64);
-	case HV_X64_REGISTER_SYSENTER_ESP: return AT(sysenter_esp, REG_U64);
-	case HV_X64_REGISTER_STAR: return AT(star, REG_U64);
-	case HV_X64_REGISTER_LSTAR: return AT(lstar, REG_U64);
-	case HV_X64_REGISTER_CSTAR: return AT(cstar, REG_U64);
-	case HV_X64_REGISTER_SFMASK: return AT(sfmask, REG_U64);
-	case HV_X64_REGISTER_TSC_AUX: return AT(tsc_aux, REG_U64);
-	case HV_X64_REGISTER_SPEC_CTRL: return AT(spec_ctrl, REG_U64);
-	case HV_X64_REGISTER_XSS: return AT(xss, REG_U64);
-	case HV_X64_REGISTER_MSR_MTRR_DEF_TYPE: return AT(mtrr_def_type, REG_U64);
-	case HV_REGISTER_PENDING_INTERRUPTION: return AT(pending_interruption, REG_U64);
-	case HV_REGISTER_INTERRUPT_STATE: return AT(interrupt_state, REG_U64);
-	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS: return AT(emulation_hints, REG_U64);
-	case HV_REGISTER_GUEST_OS_ID: return AT(guest_os_id, REG_U64);
-	case HV_REGISTER_PENDING_EVENT0: return AT(pending_event0, REG_U128);
+	case HV_X64_REGISTER_RSP:
+		return AT(rsp, REG_U64);
+	case HV_X64_REGISTER_RIP:
+		return AT(rip, REG_U64);
+	case HV_X64_REGISTER_RFLAGS:
+		return AT(rflags, REG_U64);
+	case HV_X64_REGISTER_CR0:
+		return AT(cr0, REG_U64);
+	case HV_X64_REGISTER_CR3:
+		return AT(cr3, REG_U64);
+	case HV_X64_REGISTER_CR4:
+		return AT(cr4, REG_U64);
+	case HV_X64_REGISTER_CR8:
+		return AT(cr8, REG_U64);
+	case HV_X64_REGISTER_XFEM:
+		return AT(xfem, REG_U64);
+	case HV_X64_REGISTER_IDTR:
+		return AT(idtr, REG_TABLE);
+	case HV_X64_REGISTER_GDTR:
+		return AT(gdtr, REG_TABLE);
+	case HV_X64_REGISTER_EFER:
+		return AT(efer, REG_U64);
+	case HV_X64_REGISTER_KERNEL_GS_BASE:
+		return AT(kernel_gs_base, REG_U64);
+	case HV_X64_REGISTER_APIC_BASE:
+		return AT(apic_base, REG_U64);
+	case HV_X64_REGISTER_PAT:
+		return AT(pat, REG_U64);
+	case HV_X64_REGISTER_SYSENTER_CS:
+		return AT(sysenter_cs, REG_U64);
+	case HV_X64_REGISTER_SYSENTER_EIP:
+		return AT(sysenter_eip, REG_U64);
+	case HV_X64_REGISTER_SYSENTER_ESP:
+		return AT(sysenter_esp, REG_U64);
+	case HV_X64_REGISTER_STAR:
+		return AT(star, REG_U64);
+	case HV_X64_REGISTER_LSTAR:
+		return AT(lstar, REG_U64);
+	case HV_X64_REGISTER_CSTAR:
+		return AT(cstar, REG_U64);
+	case HV_X64_REGISTER_SFMASK:
+		return AT(sfmask, REG_U64);
+	case HV_X64_REGISTER_TSC_AUX:
+		return AT(tsc_aux, REG_U64);
+	case HV_X64_REGISTER_SPEC_CTRL:
+		return AT(spec_ctrl, REG_U64);
+	case HV_X64_REGISTER_XSS:
+		return AT(xss, REG_U64);
+	case HV_X64_REGISTER_MSR_MTRR_DEF_TYPE:
+		return AT(mtrr_def_type, REG_U64);
+	case HV_REGISTER_PENDING_INTERRUPTION:
+		return AT(pending_interruption, REG_U64);
+	case HV_REGISTER_INTERRUPT_STATE:
+		return AT(interrupt_state, REG_U64);
+	case HV_REGISTER_INSTRUCTION_EMULATION_HINTS:
+		return AT(emulation_hints, REG_U64);
+	case HV_REGISTER_GUEST_OS_ID:
+		return AT(guest_os_id, REG_U64);
+	case HV_REGISTER_PENDING_EVENT0:
+		return AT(pending_event0, REG_U128);
 	case HV_X64_REGISTER_TSC:
 	case HV_X64_REGISTER_MSR_MTRR_CAP:
 	case HV_X64_REGISTER_INITIAL_APIC_ID:

@@ -49,15 +49,14 @@ static bool kcpu_should_stop(const struct sidecar_run_ctl *ctl)
 	if (!k->serving_fast)
 		return status == SIDECAR_CPU_STOP;
 	_Atomic uint32_t *stop_seq = (_Atomic uint32_t *)&sidecar_kcpu_fast(k)->stop_seq;
-	return status == SIDECAR_CPU_REMOVE ||
-	       atomic_load_explicit(stop_seq, memory_order_relaxed) == k->serving_seq;
+	return status == SIDECAR_CPU_REMOVE || atomic_load_explicit(stop_seq, memory_order_relaxed) == k->serving_seq;
 }
 
 static void run_vp(struct sidecar_kcpu *k)
 {
 	struct sidecar_command_page *page = k->command_page;
-	uint32_t features = atomic_load_explicit((_Atomic uint32_t *)&sidecar_kcpu_fast(k)->features,
-						 memory_order_relaxed);
+	uint32_t features =
+		atomic_load_explicit((_Atomic uint32_t *)&sidecar_kcpu_fast(k)->features, memory_order_relaxed);
 	struct sidecar_run_ctl ctl = {
 		.should_stop = kcpu_should_stop,
 		.ctx = k,
@@ -71,8 +70,7 @@ static void run_vp(struct sidecar_kcpu *k)
 	/* Upstream checks for STOP before every dispatch of the VP: a STOP that arrived
 	 * before the command started still "runs" it, for no time at all. */
 	while (!kcpu_should_stop(&ctl)) {
-		int rc = k->be->vp_run(k->vp, &page->cpu_context, &page->intercept_message, &ctl,
-				       &page->error);
+		int rc = k->be->vp_run(k->vp, &page->cpu_context, &page->intercept_message, &ctl, &page->error);
 		if (rc == SIDECAR_RUN_INTERCEPT) {
 			intercept = 1;
 			break;
@@ -106,14 +104,12 @@ static void get_set_vp_registers(struct sidecar_kcpu *k, bool set)
 {
 	struct sidecar_command_page *page = k->command_page;
 	struct sidecar_get_set_vp_register_request req;
-	struct hv_register_assoc *regs =
-		(struct hv_register_assoc *)(page->request_data + sizeof(req));
+	struct hv_register_assoc *regs = (struct hv_register_assoc *)(page->request_data + sizeof(req));
 
 	memcpy(&req, page->request_data, sizeof(req));
 	if (req.count > SIDECAR_MAX_GET_SET_VP_REGISTERS) {
 		/* Upstream's two strings differ; keep them. */
-		sidecar_kernel_set_error(page, set ? "invalid register count: %u" :
-						     "invalid register name count: %u",
+		sidecar_kernel_set_error(page, set ? "invalid register count: %u" : "invalid register name count: %u",
 					 req.count);
 		return;
 	}
@@ -148,8 +144,8 @@ static void get_set_vp_registers(struct sidecar_kcpu *k, bool set)
 		}
 	}
 	/* Only the status is written back into the header, as upstream. */
-	memcpy(page->request_data + offsetof(struct sidecar_get_set_vp_register_request, status),
-	       &status, sizeof(status));
+	memcpy(page->request_data + offsetof(struct sidecar_get_set_vp_register_request, status), &status,
+	       sizeof(status));
 }
 
 static void translate_gva(struct sidecar_kcpu *k)

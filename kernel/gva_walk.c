@@ -64,8 +64,7 @@ struct sidecar_gva_walk {
 };
 
 /* Whether [gpa, gpa + len) lies inside guest memory; written so that nothing can wrap. */
-static bool sidecar_gva_in_memory(const struct sidecar_guest_memory *mem, uint64_t gpa,
-				  uint64_t len)
+static bool sidecar_gva_in_memory(const struct sidecar_guest_memory *mem, uint64_t gpa, uint64_t len)
 {
 	if (!mem->base)
 		return false;
@@ -73,8 +72,8 @@ static bool sidecar_gva_in_memory(const struct sidecar_guest_memory *mem, uint64
 }
 
 /* Reads a 4- or 8-byte entry; memcpy because neither `base` nor the GPA need be aligned. */
-static uint32_t sidecar_gva_read_entry(const struct sidecar_guest_memory *mem, uint64_t gpa,
-				       unsigned int size, uint64_t *val)
+static uint32_t sidecar_gva_read_entry(const struct sidecar_guest_memory *mem, uint64_t gpa, unsigned int size,
+				       uint64_t *val)
 {
 	if (!sidecar_gva_in_memory(mem, gpa, size))
 		return HV_TRANSLATE_GVA_GPA_UNMAPPED;
@@ -90,8 +89,8 @@ static uint32_t sidecar_gva_read_entry(const struct sidecar_guest_memory *mem, u
 }
 
 /* Accounts a present, well-formed entry. `size` 0: used, but never gets A/D (PAE PDPTE). */
-static void sidecar_gva_record(struct sidecar_gva_walk *w, uint64_t gpa, unsigned int size,
-			       uint64_t entry, bool has_rights)
+static void sidecar_gva_record(struct sidecar_gva_walk *w, uint64_t gpa, unsigned int size, uint64_t entry,
+			       bool has_rights)
 {
 	if (has_rights) {
 		w->writable = w->writable && (entry & X86_PTE_RW);
@@ -118,8 +117,7 @@ static uint64_t sidecar_gva_leaf_gpa(uint64_t page_base, uint64_t gva, unsigned 
  * (1 = PT) down, starting at `table`. `high_rsvd` are the format's reserved bits above the
  * address (XD already included when NXE is clear).
  */
-static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, unsigned int level,
-				    uint64_t high_rsvd)
+static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, unsigned int level, uint64_t high_rsvd)
 {
 	for (; level >= 1; level--) {
 		unsigned int shift = SIDECAR_GVA_PAGE_SHIFT + 9 * (level - 1);
@@ -158,8 +156,7 @@ static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, 
 	return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 }
 
-static uint32_t sidecar_gva_walk_long(struct sidecar_gva_walk *w,
-				      const struct sidecar_gva_walk_regs *regs)
+static uint32_t sidecar_gva_walk_long(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs)
 {
 	bool la57 = regs->cr4 & X86_CR4_LA57;
 	unsigned int va_bits = la57 ? 57 : 48;
@@ -173,12 +170,10 @@ static uint32_t sidecar_gva_walk_long(struct sidecar_gva_walk *w,
 	if (high != 0 && high != (~0ull >> (va_bits - 1)))
 		return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 	/* CR3 bits 63:52 are control bits (PCID no-flush, LAM), not address. */
-	return sidecar_gva_walk_64(w, regs->cr3 & X86_PTE_ADDR_MASK, la57 ? 5 : 4,
-				   w->nxe ? 0 : X86_PTE_XD);
+	return sidecar_gva_walk_64(w, regs->cr3 & X86_PTE_ADDR_MASK, la57 ? 5 : 4, w->nxe ? 0 : X86_PTE_XD);
 }
 
-static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w,
-				     const struct sidecar_gva_walk_regs *regs)
+static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs)
 {
 	/* The 4-entry PDPT is 32-byte aligned and, outside long mode, below 4 GiB. */
 	uint64_t gpa = (regs->cr3 & 0xffffffe0ull) + ((w->gva >> 30) & 3) * 8;
@@ -195,12 +190,10 @@ static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w,
 		return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 	/* Bit 5 of a PDPTE is reserved, not Accessed: the processor never writes it back. */
 	sidecar_gva_record(w, gpa, 0, e, false);
-	return sidecar_gva_walk_64(w, e & X86_PTE_ADDR_MASK, 2,
-				   X86_PAE_HIGH_RSVD | (w->nxe ? 0 : X86_PTE_XD));
+	return sidecar_gva_walk_64(w, e & X86_PTE_ADDR_MASK, 2, X86_PAE_HIGH_RSVD | (w->nxe ? 0 : X86_PTE_XD));
 }
 
-static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w,
-				    const struct sidecar_gva_walk_regs *regs,
+static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs,
 				    unsigned int maxphyaddr)
 {
 	uint64_t gpa = (regs->cr3 & 0xfffff000ull) + ((w->gva >> 22) & 0x3ff) * 4;
@@ -236,8 +229,8 @@ static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w,
 }
 
 /* The permission checks of a complete walk, for the accesses the caller asked to validate. */
-static uint32_t sidecar_gva_check_access(const struct sidecar_gva_walk *w,
-					 const struct sidecar_gva_walk_regs *regs, uint64_t flags)
+static uint32_t sidecar_gva_check_access(const struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs,
+					 uint64_t flags)
 {
 	bool rd = flags & HV_TRANSLATE_GVA_VALIDATE_READ;
 	bool wr = flags & HV_TRANSLATE_GVA_VALIDATE_WRITE;
@@ -273,8 +266,7 @@ static uint32_t sidecar_gva_check_access(const struct sidecar_gva_walk *w,
 		/* ENFORCE_SMAP wins over OVERRIDE_SMAP: it stands for implicit supervisor
 		 * accesses, which the processor checks whatever RFLAGS.AC says. */
 		bool smap = (flags & HV_TRANSLATE_GVA_ENFORCE_SMAP) ||
-			    (!(flags & HV_TRANSLATE_GVA_OVERRIDE_SMAP) &&
-			     !(regs->rflags & X86_RFLAGS_AC));
+			    (!(flags & HV_TRANSLATE_GVA_OVERRIDE_SMAP) && !(regs->rflags & X86_RFLAGS_AC));
 
 		if (smap)
 			return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
@@ -294,8 +286,7 @@ static void sidecar_gva_set_bits(const struct sidecar_gva_walk *w, bool dirty)
 			continue;
 		if (dirty && i == w->nr_entries - 1)
 			bits |= X86_PTE_D;
-		if (sidecar_gva_read_entry(w->mem, w->entry_gpa[i], w->entry_size[i], &e) !=
-		    HV_TRANSLATE_GVA_SUCCESS)
+		if (sidecar_gva_read_entry(w->mem, w->entry_gpa[i], w->entry_size[i], &e) != HV_TRANSLATE_GVA_SUCCESS)
 			continue;
 		if ((e & bits) == bits)
 			continue;
@@ -312,8 +303,8 @@ static void sidecar_gva_set_bits(const struct sidecar_gva_walk *w, bool dirty)
 
 /* The translation proper: a TRANSLATE_GVA result code, and the GPA in *gpa on success. */
 static uint32_t sidecar_gva_translate_code(const struct sidecar_guest_memory *mem,
-					   const struct sidecar_gva_walk_regs *regs, uint64_t gvn,
-					   uint64_t flags, uint64_t *gpa)
+					   const struct sidecar_gva_walk_regs *regs, uint64_t gvn, uint64_t flags,
+					   uint64_t *gpa)
 {
 	bool long_mode = regs->efer & X86_EFER_LMA;
 	unsigned int maxphyaddr = regs->maxphyaddr;
@@ -362,9 +353,8 @@ static uint32_t sidecar_gva_translate_code(const struct sidecar_guest_memory *me
 	return HV_TRANSLATE_GVA_SUCCESS;
 }
 
-hv_status sidecar_gva_translate(const struct sidecar_guest_memory *mem,
-				const struct sidecar_gva_walk_regs *regs, uint64_t gvn,
-				uint64_t control_flags,
+hv_status sidecar_gva_translate(const struct sidecar_guest_memory *mem, const struct sidecar_gva_walk_regs *regs,
+				uint64_t gvn, uint64_t control_flags,
 				struct hv_translate_virtual_address_ex_output_x64 *out)
 {
 	uint64_t gpa = 0;
@@ -377,8 +367,7 @@ hv_status sidecar_gva_translate(const struct sidecar_guest_memory *mem,
 		return HV_STATUS_INVALID_PARAMETER;
 	if (control_flags & HV_TRANSLATE_GVA_RESERVED_MASK)
 		return HV_STATUS_INVALID_PARAMETER;
-	if ((control_flags & HV_TRANSLATE_GVA_SUPERVISOR_ACCESS) &&
-	    (control_flags & HV_TRANSLATE_GVA_USER_ACCESS))
+	if ((control_flags & HV_TRANSLATE_GVA_SUPERVISOR_ACCESS) && (control_flags & HV_TRANSLATE_GVA_USER_ACCESS))
 		return HV_STATUS_INVALID_PARAMETER;
 
 	rc = sidecar_gva_translate_code(mem, regs, gvn, control_flags, &gpa);

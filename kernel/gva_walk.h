@@ -56,9 +56,8 @@ struct sidecar_guest_memory {
  * leaf when VALIDATE_WRITE was requested. The updates are plain (not atomic) stores: the VP is
  * stopped while the sidecar kernel serves a command.
  */
-hv_status sidecar_gva_translate(const struct sidecar_guest_memory *mem,
-				const struct sidecar_gva_walk_regs *regs, uint64_t gvn,
-				uint64_t control_flags,
+hv_status sidecar_gva_translate(const struct sidecar_guest_memory *mem, const struct sidecar_gva_walk_regs *regs,
+				uint64_t gvn, uint64_t control_flags,
 				struct hv_translate_virtual_address_ex_output_x64 *out);
 
 #ifdef __cplusplus

@@ -28,7 +28,7 @@ struct sidecar_kcpu;
 
 /* Where the fault hook is called from (tests inject stalls and delays there). */
 enum sidecar_fault_point {
-	SIDECAR_FAULT_BEFORE_COMMAND, /* a request was seen, before the command is taken */
+	SIDECAR_FAULT_BEFORE_COMMAND,  /* a request was seen, before the command is taken */
 	SIDECAR_FAULT_BEFORE_COMPLETE, /* the command ran, before its completion is published */
 	SIDECAR_FAULT_BEFORE_PARK,     /* about to announce PARKED and halt */
 	SIDECAR_FAULT_BEFORE_SIGNAL,   /* completion published, before deciding on the response IPI */
@@ -81,8 +81,8 @@ struct sidecar_kcpu {
 	struct sidecar_backend_vp *vp;
 	uint32_t serving_seq; /* fast request being served (for the stop predicate) */
 	bool serving_fast;
-	uint64_t poll_ns;     /* adaptive poll window */
-	int boot_error;       /* set when the backend could not create the VP */
+	uint64_t poll_ns;       /* adaptive poll window */
+	int boot_error;         /* set when the backend could not create the VP */
 	_Atomic bool faults_on; /* call plat->fault at the fault points (tests) */
 
 	struct sidecar_kcpu_stats stats;

@@ -189,8 +189,7 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 		k->plat->halt(k);
 		atomic_fetch_and_explicit(flags, ~SIDECAR_FAST_SIDECAR_PARKED, memory_order_relaxed);
 		if (mailbox && (features & SIDECAR_FAST_F_ADAPTIVE))
-			adapt(k, window, k->plat->now_ns() - t0,
-			      load32(&fast->sidecar_poll_ns, memory_order_relaxed));
+			adapt(k, window, k->plat->now_ns() - t0, load32(&fast->sidecar_poll_ns, memory_order_relaxed));
 	}
 }
 
@@ -206,8 +205,7 @@ void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast_request)
 			/* Dekker with the VMM: our seq_cst store of done_seq (complete_fast)
 			 * then this seq_cst load, against its seq_cst exchange of SLEEPING
 			 * then its seq_cst re-check of done_seq: one of us sees the other. */
-			if (!(load32(&fast->client_flags, memory_order_seq_cst) &
-			      SIDECAR_FAST_CLIENT_SLEEPING)) {
+			if (!(load32(&fast->client_flags, memory_order_seq_cst) & SIDECAR_FAST_CLIENT_SLEEPING)) {
 				kstat_inc(&k->stats.suppressed_signals);
 				return;
 			}
@@ -217,8 +215,7 @@ void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast_request)
 	 * A fast request's completion goes to its VP's owner, not to the scan: leave the
 	 * node-wide line alone. */
 	if (!fast_request)
-		atomic_store_explicit((_Atomic uint32_t *)&control->needs_attention, 1,
-				      memory_order_release);
+		atomic_store_explicit((_Atomic uint32_t *)&control->needs_attention, 1, memory_order_release);
 	if (atomic_load_explicit((_Atomic uint32_t *)&control->response_vector, memory_order_relaxed)) {
 		kstat_inc(&k->stats.response_signals);
 		k->plat->signal_response(k);

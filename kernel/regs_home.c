@@ -42,8 +42,7 @@ bool sidecar_regs_home_is_fx(uint32_t name)
 	return fx_range(name, &off);
 }
 
-bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name,
-			   union hv_register_value *out)
+bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name, union hv_register_value *out)
 {
 	int gp = sidecar_regs_home_gp_index(name);
 	size_t off;
@@ -60,8 +59,7 @@ bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t n
 	return false;
 }
 
-bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name,
-			   const union hv_register_value *value)
+bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name, const union hv_register_value *value)
 {
 	int gp = sidecar_regs_home_gp_index(name);
 	size_t off;

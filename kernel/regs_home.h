@@ -14,10 +14,8 @@
 #include <stdbool.h>
 
 /* Returns false when `name` does not live in the CPU context. */
-bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name,
-			   union hv_register_value *out);
-bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name,
-			   const union hv_register_value *value);
+bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name, union hv_register_value *out);
+bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name, const union hv_register_value *value);
 
 /* Does `name` live in the FXSAVE image (XMM, x87/MMX, the FP/XMM control-status words)? */
 bool sidecar_regs_home_is_fx(uint32_t name);

@@ -314,18 +314,30 @@ int sidecar_client_event_fd(struct sidecar_client *c)
 const char *sidecar_strerror(int rc)
 {
 	switch (rc) {
-	case 0: return "success";
-	case -EINVAL: return "invalid argument or cpu";
-	case -EBUSY: return "vp in use or already running";
-	case -ENOENT: return "cpu removed from the sidecar kernel";
-	case -ETIMEDOUT: return "timed out";
-	case -EAGAIN: return "not finished yet";
-	case -ENODEV: return "no sidecar";
-	case -ENOTSUP: return "not supported by this target";
-	case -ESHUTDOWN: return "client closed";
-	case -ENOMEM: return "out of memory";
-	case -SIDECAR_EKERNEL: return "the sidecar kernel failed the command";
-	case -SIDECAR_EHV: return "the hypervisor failed the command";
+	case 0:
+		return "success";
+	case -EINVAL:
+		return "invalid argument or cpu";
+	case -EBUSY:
+		return "vp in use or already running";
+	case -ENOENT:
+		return "cpu removed from the sidecar kernel";
+	case -ETIMEDOUT:
+		return "timed out";
+	case -EAGAIN:
+		return "not finished yet";
+	case -ENODEV:
+		return "no sidecar";
+	case -ENOTSUP:
+		return "not supported by this target";
+	case -ESHUTDOWN:
+		return "client closed";
+	case -ENOMEM:
+		return "out of memory";
+	case -SIDECAR_EKERNEL:
+		return "the sidecar kernel failed the command";
+	case -SIDECAR_EHV:
+		return "the hypervisor failed the command";
 	}
 	return rc < 0 ? strerror(-rc) : "unknown result";
 }

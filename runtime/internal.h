@@ -68,8 +68,8 @@ struct rt_node {
 	struct sidecar_drv_node *drv_node;
 	struct sidecar_drv_node_info info;
 	uint32_t index;
-	_Atomic uint8_t *in_use;              /* exclusive accessors, per CPU */
-	_Atomic(struct sidecar_vp *) *vps;    /* the held accessor per CPU (the seed task's map) */
+	_Atomic uint8_t *in_use;           /* exclusive accessors, per CPU */
+	_Atomic(struct sidecar_vp *) *vps; /* the held accessor per CPU (the seed task's map) */
 	/* The seed port's reader task (upstream sidecar_wait_loop). */
 	pthread_t task;
 	bool task_running;
@@ -90,10 +90,10 @@ enum rt_delay_point {
 	RT_DELAY_POINTS,
 };
 #ifdef SIDECAR_DELAY_HOOKS
-#define RT_DELAY(c, point)                                                                         \
-	do {                                                                                       \
-		if ((c)->delay_hook)                                                               \
-			(c)->delay_hook((c)->delay_ctx, (point));                                  \
+#define RT_DELAY(c, point)                                        \
+	do {                                                      \
+		if ((c)->delay_hook)                              \
+			(c)->delay_hook((c)->delay_ctx, (point)); \
 	} while (0)
 #else
 #define RT_DELAY(c, point) ((void)0)
@@ -104,8 +104,8 @@ struct sidecar_client {
 	uint32_t node_count;
 	uint32_t cpu_count;
 	struct rt_node *nodes;
-	bool fast_capable; /* the driver has the direct extension */
-	_Atomic uint32_t refs; /* 1 while open, + 1 per accessor */
+	bool fast_capable;               /* the driver has the direct extension */
+	_Atomic uint32_t refs;           /* 1 while open, + 1 per accessor */
 	_Atomic int64_t stop_timeout_ns; /* how long release and close wait for a VP to stop */
 	_Atomic bool closed;
 	pthread_mutex_t lock; /* slow path only: acquire, release, mode changes, close */
@@ -155,7 +155,7 @@ struct sidecar_vp {
 	pthread_cond_t seed_cond;
 	_Atomic int seed_state; /* enum seed_state; written under seed_lock */
 	bool seed_dead;
-	bool in_sync;           /* a RUN ioctl is in flight */
+	bool in_sync;                 /* a RUN ioctl is in flight */
 	_Atomic uint32_t sync_cancel; /* turns a RUN ioctl into a STOP */
 
 	bool ev_counted; /* counted in client->finished; under client->event_lock */

@@ -17,24 +17,42 @@ uint32_t sidecar_message_type(const struct hv_message *m)
 const char *sidecar_message_type_name(uint32_t type)
 {
 	switch (type) {
-	case HV_MESSAGE_TYPE_NONE: return "none";
-	case HV_MESSAGE_TYPE_UNMAPPED_GPA: return "unmapped-gpa";
-	case HV_MESSAGE_TYPE_GPA_INTERCEPT: return "gpa";
-	case HV_MESSAGE_TYPE_UNACCEPTED_GPA: return "unaccepted-gpa";
-	case HV_MESSAGE_TYPE_TIMER_EXPIRED: return "timer-expired";
-	case HV_MESSAGE_TYPE_INVALID_VP_REGISTER_VALUE: return "invalid-vp-register-value";
-	case HV_MESSAGE_TYPE_UNRECOVERABLE_EXCEPTION: return "unrecoverable-exception";
-	case HV_MESSAGE_TYPE_UNSUPPORTED_FEATURE: return "unsupported-feature";
-	case HV_MESSAGE_TYPE_HYPERCALL_INTERCEPT: return "hypercall";
-	case HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT: return "io-port";
-	case HV_MESSAGE_TYPE_MSR_INTERCEPT: return "msr";
-	case HV_MESSAGE_TYPE_X64_CPUID_INTERCEPT: return "cpuid";
-	case HV_MESSAGE_TYPE_EXCEPTION_INTERCEPT: return "exception";
-	case HV_MESSAGE_TYPE_X64_APIC_EOI: return "apic-eoi";
-	case HV_MESSAGE_TYPE_REGISTER_INTERCEPT: return "register";
-	case HV_MESSAGE_TYPE_X64_HALT: return "halt";
-	case HV_MESSAGE_TYPE_X64_INTERRUPTION_DELIVERABLE: return "interruption-deliverable";
-	case HV_MESSAGE_TYPE_X64_SIPI_INTERCEPT: return "sipi";
+	case HV_MESSAGE_TYPE_NONE:
+		return "none";
+	case HV_MESSAGE_TYPE_UNMAPPED_GPA:
+		return "unmapped-gpa";
+	case HV_MESSAGE_TYPE_GPA_INTERCEPT:
+		return "gpa";
+	case HV_MESSAGE_TYPE_UNACCEPTED_GPA:
+		return "unaccepted-gpa";
+	case HV_MESSAGE_TYPE_TIMER_EXPIRED:
+		return "timer-expired";
+	case HV_MESSAGE_TYPE_INVALID_VP_REGISTER_VALUE:
+		return "invalid-vp-register-value";
+	case HV_MESSAGE_TYPE_UNRECOVERABLE_EXCEPTION:
+		return "unrecoverable-exception";
+	case HV_MESSAGE_TYPE_UNSUPPORTED_FEATURE:
+		return "unsupported-feature";
+	case HV_MESSAGE_TYPE_HYPERCALL_INTERCEPT:
+		return "hypercall";
+	case HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT:
+		return "io-port";
+	case HV_MESSAGE_TYPE_MSR_INTERCEPT:
+		return "msr";
+	case HV_MESSAGE_TYPE_X64_CPUID_INTERCEPT:
+		return "cpuid";
+	case HV_MESSAGE_TYPE_EXCEPTION_INTERCEPT:
+		return "exception";
+	case HV_MESSAGE_TYPE_X64_APIC_EOI:
+		return "apic-eoi";
+	case HV_MESSAGE_TYPE_REGISTER_INTERCEPT:
+		return "register";
+	case HV_MESSAGE_TYPE_X64_HALT:
+		return "halt";
+	case HV_MESSAGE_TYPE_X64_INTERRUPTION_DELIVERABLE:
+		return "interruption-deliverable";
+	case HV_MESSAGE_TYPE_X64_SIPI_INTERCEPT:
+		return "sipi";
 	}
 	return "unknown";
 }
@@ -135,8 +153,7 @@ int sidecar_message_decode_memory(const struct hv_message *m, struct sidecar_mem
 	return 0;
 }
 
-int sidecar_translate_decode(const struct hv_translate_virtual_address_ex_output_x64 *o, uint32_t *code,
-			     uint64_t *gpa)
+int sidecar_translate_decode(const struct hv_translate_virtual_address_ex_output_x64 *o, uint32_t *code, uint64_t *gpa)
 {
 	uint64_t result;
 	uint64_t page;
@@ -160,9 +177,9 @@ int sidecar_translate_decode(const struct hv_translate_virtual_address_ex_output
 const char *sidecar_translate_result_name(uint32_t code)
 {
 	static const char *const names[] = {
-		"success", "page-not-present", "privilege-violation", "invalid-page-table-flags",
+		"success",      "page-not-present",   "privilege-violation", "invalid-page-table-flags",
 		"gpa-unmapped", "gpa-no-read-access", "gpa-no-write-access", "gpa-illegal-overlay-access",
-		"intercept", "gpa-unaccepted",
+		"intercept",    "gpa-unaccepted",
 	};
 	return code < sizeof(names) / sizeof(names[0]) ? names[code] : "unknown";
 }

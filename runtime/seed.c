@@ -58,8 +58,8 @@ static void *seed_task(void *arg)
 				return NULL; /* the driver went away */
 			if (cpu < node->info.base_cpu || cpu - node->info.base_cpu >= node->info.cpu_count)
 				continue;
-			struct sidecar_vp *vp = atomic_load_explicit(&node->vps[cpu - node->info.base_cpu],
-								     memory_order_acquire);
+			struct sidecar_vp *vp =
+				atomic_load_explicit(&node->vps[cpu - node->info.base_cpu], memory_order_acquire);
 			if (!vp)
 				continue;
 			/* One finished CPU read = one completion IPI the sidecar CPU sent. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_DEFAULT_NS 1000000u        /* SIDECAR_WAIT_POLL: 1 ms windows, both sides */
-#define ADAPTIVE_CAP_NS 200000u         /* SIDECAR_WAIT_ADAPTIVE: KVM's halt_poll_ns */
+#define POLL_DEFAULT_NS 1000000u /* SIDECAR_WAIT_POLL: 1 ms windows, both sides */
+#define ADAPTIVE_CAP_NS 200000u  /* SIDECAR_WAIT_ADAPTIVE: KVM's halt_poll_ns */
 
 static struct rt_node *node_of_cpu(struct sidecar_client *c, uint32_t cpu, uint32_t *index)
 {
@@ -30,10 +30,14 @@ static bool is_fast(enum sidecar_wait_mode mode)
 const char *sidecar_wait_mode_name(enum sidecar_wait_mode mode)
 {
 	switch (mode) {
-	case SIDECAR_WAIT_SEED: return "seed";
-	case SIDECAR_WAIT_FUTEX: return "futex";
-	case SIDECAR_WAIT_POLL: return "poll";
-	case SIDECAR_WAIT_ADAPTIVE: return "adaptive";
+	case SIDECAR_WAIT_SEED:
+		return "seed";
+	case SIDECAR_WAIT_FUTEX:
+		return "futex";
+	case SIDECAR_WAIT_POLL:
+		return "poll";
+	case SIDECAR_WAIT_ADAPTIVE:
+		return "adaptive";
 	}
 	return "?";
 }
@@ -75,7 +79,8 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		}
 		/* Continue the line's sequence; a command still in flight from a previous
 		 * owner that was abandoned keeps the VP busy. */
-		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
+		uint32_t posted =
+			atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
 		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
 			vp->ops->release_direct(vp->drv_node, vp->cpu);
 			vp->direct = false;
@@ -188,7 +193,8 @@ out:
 static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 {
 	if (is_fast(vp_mode(vp))) {
-		uint32_t posted = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
+		uint32_t posted =
+			atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
 		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
 			rt_fast_stop_seq(vp, posted);
 			vp->ops->kick(vp->drv_node, vp->cpu);
@@ -363,7 +369,8 @@ static int get_set(struct sidecar_vp *vp, uint8_t vtl, struct hv_register_assoc 
 	if (!vp || (count && !in))
 		return -EINVAL;
 	for (size_t off = 0; off < count; off += SIDECAR_MAX_GET_SET_VP_REGISTERS) {
-		size_t n = count - off < SIDECAR_MAX_GET_SET_VP_REGISTERS ? count - off : SIDECAR_MAX_GET_SET_VP_REGISTERS;
+		size_t n =
+			count - off < SIDECAR_MAX_GET_SET_VP_REGISTERS ? count - off : SIDECAR_MAX_GET_SET_VP_REGISTERS;
 		struct sidecar_get_set_vp_register_request req = {.count = (uint16_t)n, .target_vtl = vtl};
 		uint8_t *data = vp->page->request_data;
 
@@ -383,8 +390,7 @@ static int get_set(struct sidecar_vp *vp, uint8_t vtl, struct hv_register_assoc 
 	return 0;
 }
 
-int sidecar_vp_get_registers(struct sidecar_vp *vp, uint8_t target_vtl, struct hv_register_assoc *regs,
-			     size_t count)
+int sidecar_vp_get_registers(struct sidecar_vp *vp, uint8_t target_vtl, struct hv_register_assoc *regs, size_t count)
 {
 	if (count && !regs)
 		return -EINVAL;

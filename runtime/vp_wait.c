@@ -131,8 +131,8 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 	if ((st & VP_STATE_MASK) != VP_STOPPED)
 		return -EBUSY;
 	uint32_t seq = vp->seq + 1;
-	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, vp_word(seq, VP_RUNNING),
-						     memory_order_relaxed, memory_order_relaxed))
+	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, vp_word(seq, VP_RUNNING), memory_order_relaxed,
+						     memory_order_relaxed))
 		return (st & VP_DEAD) ? -ESHUTDOWN : -EBUSY;
 	vp->seq = seq;
 	RT_DELAY(vp->client, RT_DELAY_POST_CLAIMED);

@@ -12,32 +12,32 @@
 
 static int check_failures;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-			check_failures++;                                                          \
-		}                                                                                  \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+			check_failures++;                                                        \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                    \
-		if (check_a_ != check_b_) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__,  \
-				__LINE__, #a, #b, check_a_, check_b_);                              \
-			check_failures++;                                                          \
-		}                                                                                  \
+#define CHECK_EQ(a, b)                                                                                                \
+	do {                                                                                                          \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                                       \
+		if (check_a_ != check_b_) {                                                                           \
+			fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b, \
+				check_a_, check_b_);                                                                  \
+			check_failures++;                                                                             \
+		}                                                                                                     \
 	} while (0)
 
-#define CHECK_STREQ(a, b)                                                                          \
-	do {                                                                                       \
-		const char *check_a_ = (a), *check_b_ = (b);                                       \
-		if (strcmp(check_a_, check_b_) != 0) {                                             \
-			fprintf(stderr, "%s:%d: CHECK_STREQ(%s, %s) failed: \"%s\" != \"%s\"\n",     \
-				__FILE__, __LINE__, #a, #b, check_a_, check_b_);                    \
-			check_failures++;                                                          \
-		}                                                                                  \
+#define CHECK_STREQ(a, b)                                                                                            \
+	do {                                                                                                         \
+		const char *check_a_ = (a), *check_b_ = (b);                                                         \
+		if (strcmp(check_a_, check_b_) != 0) {                                                               \
+			fprintf(stderr, "%s:%d: CHECK_STREQ(%s, %s) failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, \
+				#a, #b, check_a_, check_b_);                                                         \
+			check_failures++;                                                                            \
+		}                                                                                                    \
 	} while (0)
 
 /* Stop a test that cannot go on. */
@@ -49,12 +49,12 @@ static int check_failures;
 		}                                                                                  \
 	} while (0)
 
-#define SKIP(...)                                                                                  \
-	do {                                                                                       \
-		printf("SKIP: ");                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-		exit(77);                                                                          \
+#define SKIP(...)                    \
+	do {                         \
+		printf("SKIP: ");    \
+		printf(__VA_ARGS__); \
+		printf("\n");        \
+		exit(77);            \
 	} while (0)
 
 static inline int check_report(const char *name)

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 
 static const enum sidecar_wait_mode modes[] = {
-	SIDECAR_WAIT_SEED, SIDECAR_WAIT_FUTEX, SIDECAR_WAIT_POLL, SIDECAR_WAIT_ADAPTIVE,
+	SIDECAR_WAIT_SEED,
+	SIDECAR_WAIT_FUTEX,
+	SIDECAR_WAIT_POLL,
+	SIDECAR_WAIT_ADAPTIVE,
 };
 
 static void test_open(void)
@@ -202,9 +205,15 @@ static void test_timeout_cancel(enum sidecar_wait_mode mode)
 static uint32_t reg_name(size_t i)
 {
 	static const uint32_t names[] = {
-		HV_X64_REGISTER_R8, HV_X64_REGISTER_R9, HV_X64_REGISTER_RBX, HV_X64_REGISTER_RSP,
-		HV_X64_REGISTER_DR0, HV_X64_REGISTER_DR1, HV_X64_REGISTER_KERNEL_GS_BASE,
-		HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0, HV_X64_REGISTER_XMM0 + 5,
+		HV_X64_REGISTER_R8,
+		HV_X64_REGISTER_R9,
+		HV_X64_REGISTER_RBX,
+		HV_X64_REGISTER_RSP,
+		HV_X64_REGISTER_DR0,
+		HV_X64_REGISTER_DR1,
+		HV_X64_REGISTER_KERNEL_GS_BASE,
+		HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0,
+		HV_X64_REGISTER_XMM0 + 5,
 	};
 	/* Distinct names: the MTRR ranges give plenty. */
 	if (i < sizeof(names) / sizeof(names[0]))
@@ -434,8 +443,8 @@ static void test_event_fd(void)
 
 static void test_strerror(void)
 {
-	static const int codes[] = {0, -EINVAL, -EBUSY, -ENOENT, -ETIMEDOUT, -EAGAIN, -ENODEV, -ENOTSUP,
-				    -ESHUTDOWN, -SIDECAR_EKERNEL, -SIDECAR_EHV, -EIO, 5};
+	static const int codes[] = {0,        -EINVAL,    -EBUSY,           -ENOENT,      -ETIMEDOUT, -EAGAIN, -ENODEV,
+				    -ENOTSUP, -ESHUTDOWN, -SIDECAR_EKERNEL, -SIDECAR_EHV, -EIO,       5};
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *s = sidecar_strerror(codes[i]);
 		CHECK(s != NULL && s[0] != 0);

@@ -178,10 +178,10 @@ int main(int argc, char **argv)
 	run_mode(c, SIDECAR_WAIT_FUTEX, total * 15 / 100);
 	run_mode(c, SIDECAR_WAIT_SEED, total * 5 / 100);
 
-	static const char *const cnames[] = {"post-claimed", "post-rung", "wait-waiter", "wait-announced",
-					     "wait-woken", "hook-before-cas", "collect", "cancel"};
-	static const char *const knames[] = {"before-command", "before-complete", "before-park",
-					     "before-signal", "after-announce"};
+	static const char *const cnames[] = {"post-claimed", "post-rung",       "wait-waiter", "wait-announced",
+					     "wait-woken",   "hook-before-cas", "collect",     "cancel"};
+	static const char *const knames[] = {"before-command", "before-complete", "before-park", "before-signal",
+					     "after-announce"};
 	printf("delays injected:");
 	for (int i = 0; i < RT_DELAY_POINTS; i++)
 		printf(" %s=%llu", cnames[i], (unsigned long long)client_delays[i]);

@@ -54,7 +54,7 @@ static void test_claims(const char *target)
 	CHECK_EQ(cpu, 1);
 	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN); /* reported once */
 	CHECK(!readable(ops->poll_fd(n)));
-	CHECK_EQ(ops->stop(n, 1), -EINVAL);          /* AVAIL again */
+	CHECK_EQ(ops->stop(n, 1), -EINVAL); /* AVAIL again */
 
 	/* Two VPs finish; poll stays readable until both are read. */
 	start_run(sim, 2);
@@ -248,11 +248,32 @@ static void test_start_scan_race(const char *target)
 static void test_bad_targets(void)
 {
 	static const char *const bad[] = {
-		"", "simx", "sim:", "sim:foo=1", "sim:nodes=0", "sim:nodes=129", "sim:cpus=4033",
-		"sim:cpus=0", "sim:nodes=2,nodes=3", "sim:backend=hyperv", "sim:mem=1000",
-		"sim:mem=0", "sim:mem=1T", "sim:guest=loop", "sim:backend=kvm,guest=io", "sim:work_ns=-1",
-		"sim:pin=a", "sim:pin=3-1", "sim:pin=5000", "sim:nodes", "sim:cpus=", "sim:cpus=2,",
-		"sim:,cpus=2", "sim:io_port=70000", "sim:report=fast", "sim:nodes=128,cpus=4032",
+		"",
+		"simx",
+		"sim:",
+		"sim:foo=1",
+		"sim:nodes=0",
+		"sim:nodes=129",
+		"sim:cpus=4033",
+		"sim:cpus=0",
+		"sim:nodes=2,nodes=3",
+		"sim:backend=hyperv",
+		"sim:mem=1000",
+		"sim:mem=0",
+		"sim:mem=1T",
+		"sim:guest=loop",
+		"sim:backend=kvm,guest=io",
+		"sim:work_ns=-1",
+		"sim:pin=a",
+		"sim:pin=3-1",
+		"sim:pin=5000",
+		"sim:nodes",
+		"sim:cpus=",
+		"sim:cpus=2,",
+		"sim:,cpus=2",
+		"sim:io_port=70000",
+		"sim:report=fast",
+		"sim:nodes=128,cpus=4032",
 	};
 	struct sidecar_sim_config cfg;
 	char err[256];
@@ -282,7 +303,8 @@ static void test_bad_targets(void)
 	CHECK_EQ(cfg.cpus, 4);
 	CHECK_EQ(cfg.backend, SIDECAR_SIM_BACKEND_KVM);
 	CHECK_EQ(cfg.pin_count, 2);
-	CHECK_EQ(sidecar_sim_config_parse("sim:pin=0-1,3,cpus=3,mem=2M,guest=halt,work_ns=5", &cfg, err, sizeof(err)), 0);
+	CHECK_EQ(sidecar_sim_config_parse("sim:pin=0-1,3,cpus=3,mem=2M,guest=halt,work_ns=5", &cfg, err, sizeof(err)),
+		 0);
 	CHECK_EQ(cfg.pin_count, 3);
 	CHECK_EQ(cfg.pin[2], 3);
 	CHECK_EQ(cfg.cpus, 3);

@@ -12,7 +12,10 @@
 #include <pthread.h>
 
 static const enum sidecar_wait_mode modes[] = {
-	SIDECAR_WAIT_SEED, SIDECAR_WAIT_FUTEX, SIDECAR_WAIT_POLL, SIDECAR_WAIT_ADAPTIVE,
+	SIDECAR_WAIT_SEED,
+	SIDECAR_WAIT_FUTEX,
+	SIDECAR_WAIT_POLL,
+	SIDECAR_WAIT_ADAPTIVE,
 };
 
 /* CPU `stall_cpu` stalls before taking its next command, until shutdown. */

@@ -57,13 +57,13 @@
 static int failures;
 static int checks;
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		checks++;                                                                          \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		checks++;                                                                        \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                              \
+		}                                                                                \
 	} while (0)
 
 static struct sidecar_guest_memory mem;
@@ -99,9 +99,8 @@ static uint32_t get32(uint64_t gpa)
  * holds `expect_gpa`), plus the invariants of every answer: status SUCCESS, cache type WB
  * exactly on success, gpa_page 0 on failure, all the rest zero.
  */
-static void expect_at(int line, const struct sidecar_guest_memory *m,
-		      const struct sidecar_gva_walk_regs *regs, uint64_t gva, uint64_t flags,
-		      uint32_t expect_code, uint64_t expect_gpa)
+static void expect_at(int line, const struct sidecar_guest_memory *m, const struct sidecar_gva_walk_regs *regs,
+		      uint64_t gva, uint64_t flags, uint32_t expect_code, uint64_t expect_gpa)
 {
 	struct hv_translate_virtual_address_ex_output_x64 out;
 	hv_status st;
@@ -116,30 +115,27 @@ static void expect_at(int line, const struct sidecar_guest_memory *m,
 	cache = HV_TRANSLATE_GVA_RESULT_CACHE_TYPE(out.translation_result.result);
 	gpa_page = out.gpa_page;
 	checks++;
-	if (st != HV_STATUS_SUCCESS || code != expect_code ||
-	    (code == OK && gpa_page != expect_gpa >> 12)) {
+	if (st != HV_STATUS_SUCCESS || code != expect_code || (code == OK && gpa_page != expect_gpa >> 12)) {
 		fprintf(stderr,
 			"%s:%d: gva %#" PRIx64 " flags %#" PRIx64 ": status %u code %u"
 			" gpa_page %#" PRIx64 ", expected code %u gpa_page %#" PRIx64 "\n",
-			__FILE__, line, gva, flags, st, code, gpa_page, expect_code,
-			expect_gpa >> 12);
+			__FILE__, line, gva, flags, st, code, gpa_page, expect_code, expect_gpa >> 12);
 		failures++;
 	}
 	checks++;
 	ev = &out.translation_result.event_info;
 	if ((code == OK ? cache != HV_CACHE_TYPE_WRITE_BACK : cache != 0) ||
 	    (out.translation_result.result >> 40) != 0 || (code != OK && gpa_page != 0) ||
-	    out.translation_result.reserved || out.reserved || ev->reg_0[0] || ev->reg_0[1] ||
-	    ev->reg_1[0] || ev->reg_1[1]) {
-		fprintf(stderr, "%s:%d: gva %#" PRIx64 ": output not clean (result %#" PRIx64 ")\n",
-			__FILE__, line, gva, out.translation_result.result);
+	    out.translation_result.reserved || out.reserved || ev->reg_0[0] || ev->reg_0[1] || ev->reg_1[0] ||
+	    ev->reg_1[1]) {
+		fprintf(stderr, "%s:%d: gva %#" PRIx64 ": output not clean (result %#" PRIx64 ")\n", __FILE__, line,
+			gva, out.translation_result.result);
 		failures++;
 	}
 }
 
 #define EXPECT(regs, gva, flags, code, gpa) expect_at(__LINE__, &mem, regs, gva, flags, code, gpa)
-#define EXPECT_MEM(m, regs, gva, flags, code, gpa)                                                 \
-	expect_at(__LINE__, m, regs, gva, flags, code, gpa)
+#define EXPECT_MEM(m, regs, gva, flags, code, gpa) expect_at(__LINE__, m, regs, gva, flags, code, gpa)
 
 /* ---------------------------------------------------------------------------------------------
  * Layouts.
@@ -158,8 +154,7 @@ static void expect_at(int line, const struct sidecar_guest_memory *m,
 #define PAGE_4K 0x500000ull
 #define PAGE_2M 0x600000ull
 
-#define VA(i4, i3, i2, i1)                                                                         \
-	((uint64_t)(i4) << 39 | (uint64_t)(i3) << 30 | (uint64_t)(i2) << 21 | (uint64_t)(i1) << 12)
+#define VA(i4, i3, i2, i1) ((uint64_t)(i4) << 39 | (uint64_t)(i3) << 30 | (uint64_t)(i2) << 21 | (uint64_t)(i1) << 12)
 #define VA_4K VA(1, 2, 3, 4)
 #define VA_2M VA(1, 2, 5, 0x1f3)
 #define VA_1G (VA(1, 3, 0, 0xabc) + 0x123)
@@ -210,7 +205,7 @@ static struct sidecar_gva_walk_regs long_regs(void)
  */
 static void test_identity(void)
 {
-	struct sidecar_gva_walk_regs r = { .cr0 = CR0_PE | CR0_WP, .cr3 = 0xdead000, .rflags = 2 };
+	struct sidecar_gva_walk_regs r = {.cr0 = CR0_PE | CR0_WP, .cr3 = 0xdead000, .rflags = 2};
 
 	EXPECT(&r, 0, 0, OK, 0);
 	EXPECT(&r, 0x123456, F_R | F_W | F_X, OK, 0x123000);
@@ -230,7 +225,7 @@ static void test_identity(void)
 	EXPECT(&r, 0x3000, F_SET | F_W, OK, 0x3000);
 	CHECK(get64(0) == 0 && get64(0x3000) == 0);
 	/* A partial last page is no page. */
-	struct sidecar_guest_memory m = { .base = mem.base, .size = 0x2800 };
+	struct sidecar_guest_memory m = {.base = mem.base, .size = 0x2800};
 	EXPECT_MEM(&m, &r, 0x1000, F_R, OK, 0x1000);
 	EXPECT_MEM(&m, &r, 0x2000, F_R, UNMAPPED, 0);
 	/* NULL base: no memory. */
@@ -316,7 +311,7 @@ static void test_non_canonical(void)
 static void test_not_present(void)
 {
 	struct sidecar_gva_walk_regs r = long_regs();
-	static const uint64_t entries[] = { E_PML4, E_PDPT, E_PD, E_PT };
+	static const uint64_t entries[] = {E_PML4, E_PDPT, E_PD, E_PT};
 
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		build_long();
@@ -346,7 +341,7 @@ static void test_user_supervisor(void)
 
 	build_long();
 	/* U/S clear at any one level makes a supervisor page. */
-	static const uint64_t entries[] = { E_PML4, E_PDPT, E_PD, E_PT };
+	static const uint64_t entries[] = {E_PML4, E_PDPT, E_PD, E_PT};
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		build_long();
 		set64(entries[i], get64(entries[i]) & ~US);
@@ -380,7 +375,7 @@ static void test_user_supervisor(void)
 static void test_write_protect(void)
 {
 	struct sidecar_gva_walk_regs r = long_regs();
-	static const uint64_t entries[] = { E_PML4, E_PDPT, E_PD, E_PT };
+	static const uint64_t entries[] = {E_PML4, E_PDPT, E_PD, E_PT};
 
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		build_long();
@@ -416,7 +411,7 @@ static void test_write_protect(void)
 static void test_nx(void)
 {
 	struct sidecar_gva_walk_regs r = long_regs();
-	static const uint64_t entries[] = { E_PML4, E_PDPT, E_PD, E_PT };
+	static const uint64_t entries[] = {E_PML4, E_PDPT, E_PD, E_PT};
 
 	for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
 		build_long();
@@ -582,7 +577,7 @@ static void test_smep_smap(void)
 static void test_set_bits(void)
 {
 	struct sidecar_gva_walk_regs r = long_regs();
-	static const uint64_t walk[] = { E_PML4, E_PDPT, E_PD, E_PT };
+	static const uint64_t walk[] = {E_PML4, E_PDPT, E_PD, E_PT};
 	uint8_t *snap = malloc(0x10000);
 	uint8_t *snap_last = malloc(0x1000);
 
@@ -741,10 +736,10 @@ static void test_end_of_memory(void)
 	m.base = buf;
 	m.size = size;
 	r.cr3 = 0x1000;
-	memcpy(buf + 0x1000, &(uint64_t){ 0x2000 | PRU }, 8);
-	memcpy(buf + 0x2000, &(uint64_t){ 0x3000 | PRU }, 8);
-	memcpy(buf + 0x3000, &(uint64_t){ 0x4000 | PRU }, 8);
-	memcpy(buf + 0x4ff8, &(uint64_t){ 0x4000 | PRU }, 8);
+	memcpy(buf + 0x1000, &(uint64_t){0x2000 | PRU}, 8);
+	memcpy(buf + 0x2000, &(uint64_t){0x3000 | PRU}, 8);
+	memcpy(buf + 0x3000, &(uint64_t){0x4000 | PRU}, 8);
+	memcpy(buf + 0x4ff8, &(uint64_t){0x4000 | PRU}, 8);
 	EXPECT_MEM(&m, &r, va, F_W | F_SET, OK, 0x4000);
 	uint64_t e;
 	memcpy(&e, buf + 0x4ff8, 8);
@@ -758,9 +753,9 @@ static void test_end_of_memory(void)
 	EXPECT_MEM(&m, &r, va, F_R, UNMAPPED, 0);
 	/* ... but the entries before it still are; the leaf page then is not. */
 	EXPECT_MEM(&m, &r, VA(0, 0, 0, 3), F_R, NOT_PRESENT, 0);
-	memcpy(buf + 0x4ff0, &(uint64_t){ 0x3000 | PRU }, 8);
+	memcpy(buf + 0x4ff0, &(uint64_t){0x3000 | PRU}, 8);
 	EXPECT_MEM(&m, &r, VA(0, 0, 0, 510), F_R, OK, 0x3000);
-	memcpy(buf + 0x4ff0, &(uint64_t){ 0x4000 | PRU }, 8);
+	memcpy(buf + 0x4ff0, &(uint64_t){0x4000 | PRU}, 8);
 	EXPECT_MEM(&m, &r, VA(0, 0, 0, 510), F_R, UNMAPPED, 0);
 	free(buf);
 
@@ -773,9 +768,9 @@ static void test_end_of_memory(void)
 	}
 	m.base = buf;
 	m.size = size32;
-	r = (struct sidecar_gva_walk_regs){ .cr0 = CR0_PG | CR0_PE, .cr3 = 0x1000 };
-	memcpy(buf + 0x1000, &(uint32_t){ 0x3000 | PRU }, 4);
-	memcpy(buf + 0x3000 + 4 * 1023, &(uint32_t){ 0x2000 | PRU }, 4);
+	r = (struct sidecar_gva_walk_regs){.cr0 = CR0_PG | CR0_PE, .cr3 = 0x1000};
+	memcpy(buf + 0x1000, &(uint32_t){0x3000 | PRU}, 4);
+	memcpy(buf + 0x3000 + 4 * 1023, &(uint32_t){0x2000 | PRU}, 4);
 	EXPECT_MEM(&m, &r, 0x3ff000, F_SET | F_W, OK, 0x2000);
 	uint32_t e32;
 	memcpy(&e32, buf + 0x3000 + 4 * 1023, 4);
@@ -817,8 +812,7 @@ static void test_pae(void)
 	EXPECT(&r, 0, F_R, NOT_PRESENT, 0);
 	EXPECT(&r, 3ull << 30, F_R, NOT_PRESENT, 0);
 	/* PDPTE reserved bits: R/W, U/S, 5..8, 63 (even with NXE), address bits. */
-	static const uint64_t pdpte_rsvd[] = { RW, US, A, D, PS, 1ull << 8, XD, 1ull << 52,
-					       1ull << 62 };
+	static const uint64_t pdpte_rsvd[] = {RW, US, A, D, PS, 1ull << 8, XD, 1ull << 52, 1ull << 62};
 	for (size_t i = 0; i < sizeof(pdpte_rsvd) / sizeof(pdpte_rsvd[0]); i++) {
 		set64(pdpte, 0x8000 | P | pdpte_rsvd[i]);
 		EXPECT(&r, va, F_R, INVALID, 0);
@@ -866,7 +860,7 @@ static void test_pae(void)
 	CHECK(get64(pte) == (PAGE_4K | PRU | A | D));
 	EXPECT(&r, va, F_R, OK, PAGE_4K);
 	/* The PDPT read straddling the end of memory. */
-	struct sidecar_guest_memory m = { .base = mem.base, .size = 0x7020 + 12 };
+	struct sidecar_guest_memory m = {.base = mem.base, .size = 0x7020 + 12};
 	EXPECT_MEM(&m, &r, va, F_R, UNMAPPED, 0);
 }
 
@@ -959,21 +953,19 @@ static void test_control_flags(void)
 	struct sidecar_gva_walk_regs r = long_regs();
 	struct hv_translate_virtual_address_ex_output_x64 out;
 	static const uint64_t bad[] = {
-		1ull << 11, 1ull << 12, 1ull << 31, 1ull << 55, HV_TRANSLATE_GVA_RESERVED_MASK,
+		1ull << 11,     1ull << 12,           1ull << 31, 1ull << 55, HV_TRANSLATE_GVA_RESERVED_MASK,
 		F_SUP | F_USER, F_SUP | F_USER | F_R, ~0ull,
 	};
 
 	build_long();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&out, 0xa5, sizeof(out));
-		CHECK(sidecar_gva_translate(&mem, &r, VA_4K >> 12, bad[i], &out) ==
-		      HV_STATUS_INVALID_PARAMETER);
+		CHECK(sidecar_gva_translate(&mem, &r, VA_4K >> 12, bad[i], &out) == HV_STATUS_INVALID_PARAMETER);
 		CHECK(out.translation_result.result == 0 && out.gpa_page == 0 && out.reserved == 0);
 	}
 	/* The input VTL byte and the other defined flags are accepted. */
 	EXPECT(&r, VA_4K, 0xffull << 56 | F_R, OK, PAGE_4K);
-	EXPECT(&r, VA_4K, HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT | HV_TRANSLATE_GVA_SHADOW_STACK, OK,
-	       PAGE_4K);
+	EXPECT(&r, VA_4K, HV_TRANSLATE_GVA_TLB_FLUSH_INHIBIT | HV_TRANSLATE_GVA_SHADOW_STACK, OK, PAGE_4K);
 	EXPECT(&r, VA_4K, 0x7ffull & ~F_USER, OK, PAGE_4K);
 	/* NULL pointers. */
 	CHECK(sidecar_gva_translate(&mem, &r, 0, 0, NULL) == HV_STATUS_INVALID_PARAMETER);
@@ -1019,10 +1011,10 @@ static uint64_t rnd_entry(uint64_t pages)
 static void test_random(void)
 {
 	enum { ITERATIONS = 200000, MAX_PAGES = 4, EPOCH = 32 };
-	struct sidecar_guest_memory m = { 0 };
+	struct sidecar_guest_memory m = {0};
 	uint8_t *copy = NULL;
 	uint64_t pages = 0;
-	unsigned long successes = 0, set_writes = 0, codes[16] = { 0 };
+	unsigned long successes = 0, set_writes = 0, codes[16] = {0};
 
 	for (unsigned int it = 0; it < ITERATIONS; it++) {
 		if (it % EPOCH == 0) {
@@ -1085,8 +1077,7 @@ static void test_random(void)
 		struct hv_translate_virtual_address_ex_output_x64 out;
 		hv_status st = sidecar_gva_translate(&m, &r, gvn, flags, &out);
 		uint32_t code = HV_TRANSLATE_GVA_RESULT_CODE(out.translation_result.result);
-		bool bad_flags = (flags & HV_TRANSLATE_GVA_RESERVED_MASK) ||
-				 ((flags & F_SUP) && (flags & F_USER));
+		bool bad_flags = (flags & HV_TRANSLATE_GVA_RESERVED_MASK) || ((flags & F_SUP) && (flags & F_USER));
 
 		if (bad_flags) {
 			CHECK(st == HV_STATUS_INVALID_PARAMETER);
@@ -1113,10 +1104,9 @@ static void test_random(void)
 		for (uint64_t i = 0; i < m.size; i++) {
 			if (copy[i] == m.base[i])
 				continue;
-			if (i % 4 != 0 || (m.base[i] & ~copy[i] & ~(uint8_t)(A | D)) ||
-			    (copy[i] & ~m.base[i])) {
-				fprintf(stderr, "%s:%d: random: byte %#" PRIx64 " %#x -> %#x\n",
-					__FILE__, __LINE__, i, copy[i], m.base[i]);
+			if (i % 4 != 0 || (m.base[i] & ~copy[i] & ~(uint8_t)(A | D)) || (copy[i] & ~m.base[i])) {
+				fprintf(stderr, "%s:%d: random: byte %#" PRIx64 " %#x -> %#x\n", __FILE__, __LINE__, i,
+					copy[i], m.base[i]);
 				failures++;
 				break;
 			}

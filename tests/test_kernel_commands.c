@@ -90,7 +90,8 @@ static void test_get_set_registers(void)
 	r[1].name = HV_X64_REGISTER_CR3;
 	r[1].value.reg64 = 0x5000;
 	r[2].name = HV_X64_REGISTER_CS;
-	r[2].value.segment = (struct hv_x64_segment_register){.base = 0x1000, .limit = 0xfffff, .selector = 0x8, .attributes = 0xa09b};
+	r[2].value.segment = (struct hv_x64_segment_register){
+		.base = 0x1000, .limit = 0xfffff, .selector = 0x8, .attributes = 0xa09b};
 	r[3].name = HV_X64_REGISTER_MSR_MTRR_PHYS_MASK0 + 5;
 	r[3].value.reg64 = 0xff0000800;
 	r[4].name = HV_X64_REGISTER_RAX; /* lives in the CPU context */
@@ -129,7 +130,8 @@ static void test_get_set_registers(void)
 	r[1].name = HV_X64_REGISTER_CR3;
 	r[1].value.reg64 = 0;
 	r[2].name = HV_X64_REGISTER_CS;
-	r[2].value.segment = (struct hv_x64_segment_register){.base = 0xffff0000, .limit = 0xffff, .selector = 0xf000, .attributes = 0x9b};
+	r[2].value.segment = (struct hv_x64_segment_register){
+		.base = 0xffff0000, .limit = 0xffff, .selector = 0xf000, .attributes = 0x9b};
 	get_set(SIDECAR_COMMAND_SET_VP_REGISTERS, 3);
 	CHECK_EQ(req_hdr()->status, HV_STATUS_SUCCESS);
 }
@@ -278,7 +280,7 @@ static void test_garbage_status(void)
 		usleep(100);
 	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_IDLE);
 	sidecar_sim_cpu_stats(sim, 1, &after);
-	CHECK_EQ(after.commands, before.commands); /* nothing was run */
+	CHECK_EQ(after.commands, before.commands);               /* nothing was run */
 	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0); /* and it still works */
 }
 

@@ -157,7 +157,7 @@ static void long_mode(struct kvm_test *t)
 	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = gpa;
 	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = gpa + 0x100;
 	ctx->gps[SIDECAR_CPU_CONTEXT_RBX] = gpa + 0x2000;
-	ctx->gps[8] = 0x11111111; /* R8 */
+	ctx->gps[8] = 0x11111111;                /* R8 */
 	REQUIRE(sidecar_vp_sync_fx(t->vp) == 0); /* before touching fx_state (a lazy image) */
 	memset(ctx->fx_state.xmm[0], 0x33, 16);
 

@@ -141,7 +141,7 @@ static void test_served_then_removed(enum sidecar_wait_mode mode)
 	CHECK_EQ(sidecar_vp_wait(vp, 10000000000ll, &intercept), 0);
 	CHECK(intercept);
 	const struct hv_x64_io_port_intercept_message *io = (const void *)sidecar_vp_intercept_message(vp)->payload;
-	CHECK_EQ(io->rax, 0x77); /* its real results */
+	CHECK_EQ(io->rax, 0x77);               /* its real results */
 	CHECK_EQ(sidecar_vp_run(vp), -ENOENT); /* and now the CPU is gone */
 	CHECK_EQ(sidecar_vp_test(vp), -ENOENT);
 	sidecar_vp_release(vp);

@@ -41,16 +41,16 @@ static uint64_t rnd(uint64_t *s)
 	return *s * 0x2545f4914f6cdd1dull;
 }
 
-#define EXPECT_RC(rc, ...)                                                                       \
-	do {                                                                                     \
-		int ok_ = 0, r_ = (rc), allowed_[] = {__VA_ARGS__};                              \
-		for (size_t i_ = 0; i_ < sizeof(allowed_) / sizeof(allowed_[0]); i_++)           \
-			ok_ |= r_ == allowed_[i_];                                               \
-		if (!ok_) {                                                                      \
-			fprintf(stderr, "%s:%d: unexpected rc %d (%s)\n", __FILE__, __LINE__, r_,    \
-				sidecar_strerror(r_));                                           \
-			check_failures++;                                                        \
-		}                                                                                \
+#define EXPECT_RC(rc, ...)                                                                        \
+	do {                                                                                      \
+		int ok_ = 0, r_ = (rc), allowed_[] = {__VA_ARGS__};                               \
+		for (size_t i_ = 0; i_ < sizeof(allowed_) / sizeof(allowed_[0]); i_++)            \
+			ok_ |= r_ == allowed_[i_];                                                \
+		if (!ok_) {                                                                       \
+			fprintf(stderr, "%s:%d: unexpected rc %d (%s)\n", __FILE__, __LINE__, r_, \
+				sidecar_strerror(r_));                                            \
+			check_failures++;                                                         \
+		}                                                                                 \
 	} while (0)
 
 /* Each run carries a tag in RAX that the io guest echoes in its intercept message: a run
@@ -64,8 +64,7 @@ static void check_tag(struct sidecar_vp *vp, bool intercept)
 {
 	if (!intercept)
 		return;
-	const struct hv_x64_io_port_intercept_message *io =
-		(const void *)sidecar_vp_intercept_message(vp)->payload;
+	const struct hv_x64_io_port_intercept_message *io = (const void *)sidecar_vp_intercept_message(vp)->payload;
 	uint64_t want = sidecar_vp_cpu_context(vp)->gps[SIDECAR_CPU_CONTEXT_RAX];
 	if (io->rax != want) {
 		fprintf(stderr, "cpu %u (%s): run collected with another run's results (%llx != %llx)\n",
@@ -176,7 +175,8 @@ static void *owner(void *arg)
 				fprintf(stderr, "re-acquire of cpu %u: %s\n", cpu, sidecar_strerror(arc));
 			REQUIRE(arc == 0);
 			if (!(mode_mask & (1u << SIDECAR_WAIT_ADAPTIVE)))
-				REQUIRE(sidecar_vp_set_wait_mode(vp, (enum sidecar_wait_mode)__builtin_ctz(mode_mask)) == 0);
+				REQUIRE(sidecar_vp_set_wait_mode(
+						vp, (enum sidecar_wait_mode)__builtin_ctz(mode_mask)) == 0);
 			atomic_store(&held[cpu], vp);
 			break;
 		default:

@@ -21,7 +21,8 @@ int main(void)
 	if (!rc)
 		rc = sidecar_vp_run_sync(vp, &intercept);
 	printf("downstream: run_sync %s, intercept %d, message %s, %zu bytes per node of one vp\n",
-	       sidecar_strerror(rc), intercept, sidecar_message_type_name(sidecar_message_type(sidecar_vp_intercept_message(vp))),
+	       sidecar_strerror(rc), intercept,
+	       sidecar_message_type_name(sidecar_message_type(sidecar_vp_intercept_message(vp))),
 	       sidecar_required_memory(1));
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);

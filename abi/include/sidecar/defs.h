@@ -34,8 +34,7 @@ extern "C" {
  * the shared and the private pages. */
 static inline size_t sidecar_required_memory(uint32_t vp_count)
 {
-	return (1 + (size_t)(SIDECAR_PER_VP_SHMEM_PAGES + SIDECAR_PER_VP_PAGES) * vp_count) *
-	       SIDECAR_PAGE_SIZE;
+	return (1 + (size_t)(SIDECAR_PER_VP_SHMEM_PAGES + SIDECAR_PER_VP_PAGES) * vp_count) * SIDECAR_PAGE_SIZE;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -133,7 +132,7 @@ struct sidecar_cpu_context_x64 {
 #define SIDECAR_REQUEST_DATA_SIZE 1024
 
 struct sidecar_command_page {
-	uint32_t command; /* enum sidecar_command; the kernel replaces it with NONE */
+	uint32_t command;  /* enum sidecar_command; the kernel replaces it with NONE */
 	uint8_t has_error; /* non-zero: `error` holds why the command failed */
 	uint8_t padding[11];
 	struct sidecar_cpu_context_x64 cpu_context;
@@ -153,8 +152,8 @@ struct sidecar_get_set_vp_register_request {
 	uint8_t rsvd2[10];
 };
 
-#define SIDECAR_MAX_GET_SET_VP_REGISTERS                                                           \
-	((SIDECAR_REQUEST_DATA_SIZE - sizeof(struct sidecar_get_set_vp_register_request)) /         \
+#define SIDECAR_MAX_GET_SET_VP_REGISTERS                                                    \
+	((SIDECAR_REQUEST_DATA_SIZE - sizeof(struct sidecar_get_set_vp_register_request)) / \
 	 sizeof(struct hv_register_assoc))
 
 struct sidecar_translate_gva_request {
@@ -198,21 +197,21 @@ struct sidecar_vp_shared_pages {
 #define SIDECAR_FAST_LINE_OFFSET 2624
 
 /* features: what the VMM asks for. */
-#define SIDECAR_FAST_F_MAILBOX (1u << 0) /* commands posted through request_seq */
-#define SIDECAR_FAST_F_SUPPRESS (1u << 1) /* signal only an announced sleeper, both ways */
+#define SIDECAR_FAST_F_MAILBOX (1u << 0)      /* commands posted through request_seq */
+#define SIDECAR_FAST_F_SUPPRESS (1u << 1)     /* signal only an announced sleeper, both ways */
 #define SIDECAR_FAST_F_SIDECAR_POLL (1u << 2) /* poll the doorbell before parking */
-#define SIDECAR_FAST_F_ADAPTIVE (1u << 3) /* adapt the sidecar's poll window */
-#define SIDECAR_FAST_F_LAZY_FX (1u << 4) /* the FXSAVE image may be left stale (fx_stale) */
-#define SIDECAR_FAST_F_ALL                                                                         \
-	(SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL |           \
-	 SIDECAR_FAST_F_ADAPTIVE | SIDECAR_FAST_F_LAZY_FX)
+#define SIDECAR_FAST_F_ADAPTIVE (1u << 3)     /* adapt the sidecar's poll window */
+#define SIDECAR_FAST_F_LAZY_FX (1u << 4)      /* the FXSAVE image may be left stale (fx_stale) */
+#define SIDECAR_FAST_F_ALL                                                                                          \
+	(SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE | \
+	 SIDECAR_FAST_F_LAZY_FX)
 
 /* client_flags */
 #define SIDECAR_FAST_CLIENT_SLEEPING (1u << 0) /* the VMM sleeps: signal the completion */
 
 /* sidecar_flags */
-#define SIDECAR_FAST_SIDECAR_PARKED (1u << 0) /* the sidecar CPU halts: signal a request */
-#define SIDECAR_FAST_SIDECAR_GONE (1u << 1) /* the CPU left (REMOVE): it serves nothing more */
+#define SIDECAR_FAST_SIDECAR_PARKED (1u << 0)  /* the sidecar CPU halts: signal a request */
+#define SIDECAR_FAST_SIDECAR_GONE (1u << 1)    /* the CPU left (REMOVE): it serves nothing more */
 #define SIDECAR_FAST_SIDECAR_LEAVING (1u << 2) /* it is leaving: GONE follows its last check */
 
 struct sidecar_fast_line {

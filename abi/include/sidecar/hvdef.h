@@ -27,7 +27,7 @@ extern "C" {
 /* Asserts that `type` is `size` bytes. */
 #define SIDECAR_ASSERT_SIZE(type, size) SIDECAR_STATIC_ASSERT(sizeof(type) == (size), #type " size")
 /* Asserts that `type.field` lives at byte offset `off`. */
-#define SIDECAR_ASSERT_OFFSET(type, field, off)                                                    \
+#define SIDECAR_ASSERT_OFFSET(type, field, off) \
 	SIDECAR_STATIC_ASSERT(offsetof(type, field) == (off), #type "." #field " offset")
 
 /* ---------------------------------------------------------------------------------------------
@@ -136,10 +136,10 @@ struct hv_x64_segment_register {
 #define HV_X64_SEGMENT_ATTR_NON_SYSTEM 0x0010 /* S */
 #define HV_X64_SEGMENT_ATTR_DPL_SHIFT 5
 #define HV_X64_SEGMENT_ATTR_DPL_MASK 0x0060
-#define HV_X64_SEGMENT_ATTR_PRESENT 0x0080 /* P */
-#define HV_X64_SEGMENT_ATTR_AVAILABLE 0x1000 /* AVL */
-#define HV_X64_SEGMENT_ATTR_LONG 0x2000 /* L */
-#define HV_X64_SEGMENT_ATTR_DEFAULT 0x4000 /* D/B */
+#define HV_X64_SEGMENT_ATTR_PRESENT 0x0080     /* P */
+#define HV_X64_SEGMENT_ATTR_AVAILABLE 0x1000   /* AVL */
+#define HV_X64_SEGMENT_ATTR_LONG 0x2000        /* L */
+#define HV_X64_SEGMENT_ATTR_DEFAULT 0x4000     /* D/B */
 #define HV_X64_SEGMENT_ATTR_GRANULARITY 0x8000 /* G */
 
 struct hv_x64_table_register {
@@ -374,7 +374,7 @@ struct hv_x64_unrecoverable_exception_message {
 
 /* hv_translate_gva_result_ex_x64.result: result code in bits 0..31, cache type in 32..39,
  * overlay page in bit 40. */
-#define HV_TRANSLATE_GVA_RESULT_CODE(r) ((uint32_t)((r) & 0xffffffffu))
+#define HV_TRANSLATE_GVA_RESULT_CODE(r) ((uint32_t)((r)&0xffffffffu))
 #define HV_TRANSLATE_GVA_RESULT_CACHE_TYPE(r) ((uint8_t)(((r) >> 32) & 0xff))
 #define HV_TRANSLATE_GVA_RESULT_OVERLAY_PAGE (1ull << 40)
 
@@ -416,7 +416,7 @@ struct hv_x64_register_page {
 	uint16_t version;
 	uint8_t is_valid;
 	uint8_t vtl;
-	uint32_t dirty; /* HV_X64_REGISTER_PAGE_DIRTY_* */
+	uint32_t dirty;            /* HV_X64_REGISTER_PAGE_DIRTY_* */
 	uint64_t gp_registers[16]; /* architectural order: RAX RCX RDX RBX RSP RBP RSI RDI R8..R15 */
 	uint64_t rip;
 	uint64_t rflags;

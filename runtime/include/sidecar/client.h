@@ -120,8 +120,7 @@ int sidecar_vp_run_sync(struct sidecar_vp *vp, bool *intercept);
 int sidecar_vp_test(struct sidecar_vp *vp);
 /* Any count; split into requests of SIDECAR_MAX_GET_SET_VP_REGISTERS. On -SIDECAR_EHV the
  * registers before the failing one were transferred. */
-int sidecar_vp_get_registers(struct sidecar_vp *vp, uint8_t target_vtl, struct hv_register_assoc *regs,
-			     size_t count);
+int sidecar_vp_get_registers(struct sidecar_vp *vp, uint8_t target_vtl, struct hv_register_assoc *regs, size_t count);
 int sidecar_vp_set_registers(struct sidecar_vp *vp, uint8_t target_vtl, const struct hv_register_assoc *regs,
 			     size_t count);
 int sidecar_vp_translate_gva(struct sidecar_vp *vp, uint64_t gvn, uint64_t control_flags,

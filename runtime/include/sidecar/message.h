@@ -22,13 +22,13 @@ extern "C" {
 /* An IO-port intercept, decoded. */
 struct sidecar_io_intercept {
 	struct hv_x64_io_port_intercept_message msg; /* the copy that was validated */
-	uint64_t rip;            /* the intercepting instruction */
-	uint8_t instruction_len; /* 1..15 */
-	uint8_t access_size;     /* 1, 2 or 4 bytes */
-	bool write;              /* OUT (else IN) */
+	uint64_t rip;                                /* the intercepting instruction */
+	uint8_t instruction_len;                     /* 1..15 */
+	uint8_t access_size;                         /* 1, 2 or 4 bytes */
+	bool write;                                  /* OUT (else IN) */
 	bool string_op, rep;
 	uint16_t port;
-	uint32_t data;           /* for a non-string OUT: the low access_size bytes of RAX */
+	uint32_t data; /* for a non-string OUT: the low access_size bytes of RAX */
 };
 
 /* A memory intercept (HV_MESSAGE_TYPE_GPA_INTERCEPT or _UNMAPPED_GPA), decoded. */
@@ -38,7 +38,7 @@ struct sidecar_memory_intercept {
 	uint8_t instruction_len; /* 0 when unknown, else 1..15 */
 	uint8_t access;          /* HV_INTERCEPT_ACCESS_READ / _WRITE / _EXECUTE */
 	uint64_t gpa;
-	uint64_t gva;            /* valid when gva_valid */
+	uint64_t gva; /* valid when gva_valid */
 	bool gva_valid;
 };
 
@@ -53,8 +53,7 @@ int sidecar_message_decode_memory(const struct hv_message *m, struct sidecar_mem
 
 /* A TRANSLATE_GVA output: the result code (HV_TRANSLATE_GVA_*) and, on success, the GPA of
  * the page. -EINVAL for a result code no hypervisor defines or reserved bits set. */
-int sidecar_translate_decode(const struct hv_translate_virtual_address_ex_output_x64 *o, uint32_t *code,
-			     uint64_t *gpa);
+int sidecar_translate_decode(const struct hv_translate_virtual_address_ex_output_x64 *o, uint32_t *code, uint64_t *gpa);
 const char *sidecar_translate_result_name(uint32_t code);
 
 #ifdef __cplusplus
