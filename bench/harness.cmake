@@ -37,6 +37,7 @@ endif()
 add_executable(sidecar-bench
   harness_main.cpp
   harness_api.cpp
+  harness_refs.cpp
   harness_state.cpp
   harness_report.cpp
   harness_support.c)
@@ -54,7 +55,7 @@ set(_bench_dir ${CMAKE_CURRENT_BINARY_DIR}/harness-smoke)
 file(MAKE_DIRECTORY ${_bench_dir})
 add_test(NAME sidecar_bench_smoke
   COMMAND sidecar-bench --benchmark_min_time=0.001
-          "--benchmark_filter=^(state|command|run_sync|scaling|report)/"
+          "--benchmark_filter=^(state|ref|command|run_sync|scaling|report)/"
           --benchmark_out=${_bench_dir}/harness-smoke.json --benchmark_out_format=json)
 set_tests_properties(sidecar_bench_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)
 
@@ -66,7 +67,7 @@ if(Python3_FOUND)
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = [b["name"] for b in d["benchmarks"]]
-for group in ("state/", "command/", "run_sync/", "scaling/", "report/scan/", "report/lockfree/"):
+for group in ("state/", "ref/", "command/", "run_sync/", "scaling/", "report/scan/", "report/lockfree/"):
     if not any(n.startswith(group) for n in names):
         sys.exit("no %s benchmark in %s" % (group, sys.argv[1]))
 bad = [b["name"] for b in d["benchmarks"] if b.get("error_occurred")]

@@ -8,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -145,29 +146,50 @@ enum class Command { Test, GetRegs, SetRegs, TranslateGva };
 
 // 62 registers every backend serves (two requests of SIDECAR_MAX_GET_SET_VP_REGISTERS):
 // the general-purpose ones come from the CPU context in the command page, the rest from the
-// VP backend, so both paths of the kernel's get/set are in the mix.
-std::vector<hv_register_assoc> register_list(size_t count)
+// VP backend, so both paths of the kernel's get/set are in the mix. The array has cache
+// lines of its own: a small heap block may share a line with something the sidecar CPU's
+// thread writes, and the benchmark would then measure its own false sharing.
+class Registers
 {
-	std::vector<uint32_t> names;
-	for (uint32_t r = HV_X64_REGISTER_RAX; r <= HV_X64_REGISTER_R15; r++)
-		names.push_back(r);
-	for (uint32_t r = HV_X64_REGISTER_XMM0; r <= HV_X64_REGISTER_XMM15; r++)
-		names.push_back(r);
-	for (uint32_t r = HV_X64_REGISTER_FP_MMX0; r <= HV_X64_REGISTER_FP_MMX7; r++)
-		names.push_back(r);
-	for (uint32_t r = HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0; r <= HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF; r++)
-		names.push_back(r);
-	for (uint32_t r = HV_X64_REGISTER_DR0; r <= HV_X64_REGISTER_DR3; r++)
-		names.push_back(r);
-	names.push_back(HV_X64_REGISTER_KERNEL_GS_BASE);
-	names.push_back(HV_X64_REGISTER_TSC_AUX);
-	std::vector<hv_register_assoc> regs(count);
-	for (size_t i = 0; i < count; i++)
-		regs[i].name = names[i % names.size()];
-	return regs;
-}
+      public:
+	explicit Registers(size_t count) : buf_(new Buffer), count_(count)
+	{
+		std::vector<uint32_t> names;
+		for (uint32_t r = HV_X64_REGISTER_RAX; r <= HV_X64_REGISTER_R15; r++)
+			names.push_back(r);
+		for (uint32_t r = HV_X64_REGISTER_XMM0; r <= HV_X64_REGISTER_XMM15; r++)
+			names.push_back(r);
+		for (uint32_t r = HV_X64_REGISTER_FP_MMX0; r <= HV_X64_REGISTER_FP_MMX7; r++)
+			names.push_back(r);
+		for (uint32_t r = HV_X64_REGISTER_MSR_MTRR_PHYS_BASE0; r <= HV_X64_REGISTER_MSR_MTRR_PHYS_BASEF; r++)
+			names.push_back(r);
+		for (uint32_t r = HV_X64_REGISTER_DR0; r <= HV_X64_REGISTER_DR3; r++)
+			names.push_back(r);
+		names.push_back(HV_X64_REGISTER_KERNEL_GS_BASE);
+		names.push_back(HV_X64_REGISTER_TSC_AUX);
+		for (size_t i = 0; i < count_ && i < kMax; i++)
+			buf_->regs[i].name = names[i % names.size()];
+	}
 
-int one_command(sidecar_vp *vp, Command cmd, std::vector<hv_register_assoc> &regs)
+	hv_register_assoc *data()
+	{
+		return buf_->regs;
+	}
+	size_t size() const
+	{
+		return count_ < kMax ? count_ : kMax;
+	}
+
+      private:
+	static constexpr size_t kMax = 64;
+	struct alignas(64) Buffer {
+		hv_register_assoc regs[kMax] = {};
+	};
+	std::unique_ptr<Buffer> buf_;
+	size_t count_;
+};
+
+int one_command(sidecar_vp *vp, Command cmd, Registers &regs)
 {
 	switch (cmd) {
 	case Command::Test:
@@ -194,7 +216,7 @@ void BM_Command(benchmark::State &st, Command cmd, size_t nregs, sidecar_wait_mo
 	if (!one.open(st, mode))
 		return;
 	sidecar_vp *vp = one.vp();
-	std::vector<hv_register_assoc> regs = register_list(nregs);
+	Registers regs(nregs);
 	int rc = 0;
 
 	if (cmd == Command::SetRegs) {

@@ -17,6 +17,7 @@
 #include <string>
 
 void harness_register_api(void);
+void harness_register_refs(void);
 void harness_register_state(void);
 void harness_register_report(void);
 
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
 							   : std::string("unpinned (1 allowed cpu)"));
 
 	harness_register_state();
+	harness_register_refs();
 	harness_register_api();
 	harness_register_report();
 	benchmark::RunSpecifiedBenchmarks();

@@ -133,8 +133,16 @@ static int bitmap_pop(struct sim_node *n)
 		}
 		unsigned b = (unsigned)__builtin_ctzll(bits);
 		uint64_t old = atomic_fetch_and_explicit(&n->fin_bits[w], ~(1ull << b), memory_order_acq_rel);
-		if (old & (1ull << b))
+		if (old & (1ull << b)) {
+			/* The word's last bit: clear its summary bit now (and re-set it if a
+			 * report refilled the word), so poll() does not stay readable. */
+			if ((old & ~(1ull << b)) == 0) {
+				atomic_fetch_and_explicit(&n->fin_summary, ~(1ull << w), memory_order_seq_cst);
+				if (atomic_load_explicit(&n->fin_bits[w], memory_order_seq_cst))
+					atomic_fetch_or_explicit(&n->fin_summary, 1ull << w, memory_order_release);
+			}
 			return (int)(w * 64 + b);
+		}
 	}
 }
 
@@ -187,6 +195,10 @@ static int scan_next_stopped(struct sim_node *n)
 	if (atomic_load_explicit(&n->num_stopped, memory_order_acquire) == 0)
 		return -1;
 	for (uint32_t i = 0; i < n->cpu_count; i++) {
+		/* A plain load first, as upstream reads the states: a locked CAS on every slot
+		 * would make the baseline's scan slower than upstream's. */
+		if (atomic_load_explicit(&n->slots[i].claim, memory_order_relaxed) != SIM_CLAIM_ASYNC_STOPPED)
+			continue;
 		if (cas_claim(&n->slots[i], SIM_CLAIM_ASYNC_STOPPED, SIM_CLAIM_AVAIL)) {
 			atomic_fetch_sub_explicit(&n->num_stopped, 1, memory_order_release);
 			return (int)i;
