@@ -52,7 +52,7 @@ static void test_claims(const char *target)
 	CHECK_EQ(ops->stop(n, 1), 0); /* STOPPING / STOPPED: a no-op */
 	CHECK_EQ(ops->read(n, &cpu, false), 0);
 	CHECK_EQ(cpu, 1);
-	CHECK(!readable(ops->poll_fd(n))); /* nothing left: not readable, before any other read */
+	CHECK(!readable(ops->poll_fd(n)));           /* nothing left: not readable, before any other read */
 	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN); /* reported once */
 	CHECK(!readable(ops->poll_fd(n)));
 	CHECK_EQ(ops->stop(n, 1), -EINVAL); /* AVAIL again */
