@@ -61,7 +61,10 @@ struct sidecar_drv_ops {
 
 	/* Extensions (NULL when unsupported). */
 	int (*claim_direct)(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt);
-	void (*release_direct)(struct sidecar_drv_node *node, uint32_t cpu);
+	/* Unhooks `nt` and waits out a response handler running it; then gives the claim
+	 * back unless `keep_claim` (a CPU that would not stop: nobody else may post to it,
+	 * but the hook's owner may be freed). */
+	void (*release_direct)(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim);
 	void (*kick)(struct sidecar_drv_node *node, uint32_t cpu);
 	int (*guest_memory)(struct sidecar_drv *drv, void **base, size_t *size);
 

@@ -509,7 +509,7 @@ static int sim_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const s
 	return 0;
 }
 
-static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu)
+static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -521,7 +521,8 @@ static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu)
 	atomic_store_explicit(&s->notify, NULL, memory_order_seq_cst);
 	while (atomic_load_explicit(&s->in_isr, memory_order_seq_cst))
 		sched_yield();
-	cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_AVAIL); /* fails when it was hot-removed */
+	if (!keep_claim)
+		cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_AVAIL); /* fails when it was hot-removed */
 }
 
 static void sim_kick(struct sidecar_drv_node *node, uint32_t cpu)

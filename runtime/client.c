@@ -181,7 +181,7 @@ void sidecar_client_close(struct sidecar_client *c)
 				continue;
 			if (vp->direct) {
 				atomic_store((_Atomic uint32_t *)&vp->fast->features, 0);
-				vp->ops->release_direct(vp->drv_node, vp->cpu);
+				vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 				vp->direct = false;
 			}
 			vp->dead_local = true;

@@ -74,6 +74,9 @@ struct rt_node {
 	pthread_t task;
 	bool task_running;
 	int task_stop_fd;
+	/* Non-zero while the task uses a VP it loaded from vps[]: rt_vp_detach, having
+	 * cleared the entry, waits it out before the VP may be freed. */
+	_Atomic uint32_t task_in_vp;
 };
 
 /* Test-only delay points on the run/wait path (tests/test_delays.c builds a variant of the

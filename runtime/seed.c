@@ -58,10 +58,16 @@ static void *seed_task(void *arg)
 				return NULL; /* the driver went away */
 			if (cpu < node->info.base_cpu || cpu - node->info.base_cpu >= node->info.cpu_count)
 				continue;
+			/* Announce before loading: pairs with rt_vp_detach's seq_cst store of NULL
+			 * followed by its load of task_in_vp. Either it sees us here and waits, or
+			 * we load NULL. */
+			atomic_fetch_add_explicit(&node->task_in_vp, 1, memory_order_seq_cst);
 			struct sidecar_vp *vp =
-				atomic_load_explicit(&node->vps[cpu - node->info.base_cpu], memory_order_acquire);
-			if (!vp)
+				atomic_load_explicit(&node->vps[cpu - node->info.base_cpu], memory_order_seq_cst);
+			if (!vp) {
+				atomic_fetch_sub_explicit(&node->task_in_vp, 1, memory_order_release);
 				continue;
+			}
 			/* One finished CPU read = one completion IPI the sidecar CPU sent. */
 			atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
 			pthread_mutex_lock(&vp->seed_lock);
@@ -71,6 +77,8 @@ static void *seed_task(void *arg)
 				pthread_cond_broadcast(&vp->seed_cond);
 			}
 			pthread_mutex_unlock(&vp->seed_lock);
+			/* Pairs with rt_vp_detach's acquire load: our uses of vp are over. */
+			atomic_fetch_sub_explicit(&node->task_in_vp, 1, memory_order_release);
 		}
 	}
 	return NULL;

@@ -4,6 +4,7 @@
 #include "../driver/futex.h"
 #include "internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +83,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		uint32_t posted =
 			atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
 		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
-			vp->ops->release_direct(vp->drv_node, vp->cpu);
+			vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 			vp->direct = false;
 			return -EBUSY;
 		}
@@ -113,7 +114,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		return rc;
 	if (vp->direct) {
 		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
-		vp->ops->release_direct(vp->drv_node, vp->cpu);
+		vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 		vp->direct = false;
 	}
 	atomic_store_explicit(&vp->seed_state, SEED_STOPPED, memory_order_relaxed);
@@ -214,14 +215,20 @@ void rt_vp_detach(struct sidecar_vp *vp)
 		sidecar_vp_sync_fx(vp);
 
 	if (vp->direct) {
-		/* Back to the upstream policy. A VP that would not stop keeps its claim:
-		 * nobody else may post to a sidecar CPU that may still write the page. */
+		/* Back to the upstream policy. A VP that would not stop keeps its claim
+		 * (nobody else may post to a sidecar CPU that may still write the page) but
+		 * loses its completion hook: `vp` is freed next, the CPU may answer later. */
 		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
-		if (quiet)
-			vp->ops->release_direct(vp->drv_node, vp->cpu);
+		vp->ops->release_direct(vp->drv_node, vp->cpu, !quiet);
 		vp->direct = false;
 	}
-	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_release);
+	/* The seed task may hold `vp` from a late finished-CPU report (a run that would not
+	 * stop): unpublish, then wait it out. Pairs with its seq_cst increment of task_in_vp
+	 * followed by its load of the entry; the acquire load pairs with its release
+	 * decrement. A short wait: the task takes only locks the detacher does not hold. */
+	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_seq_cst);
+	while (atomic_load_explicit(&vp->node->task_in_vp, memory_order_seq_cst))
+		sched_yield();
 	atomic_store(&vp->node->in_use[vp->index], 0);
 }
 

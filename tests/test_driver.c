@@ -86,7 +86,7 @@ static void test_claims(const char *target)
 	CHECK_EQ(ops->start(n, 0), -EBUSY);
 	CHECK_EQ(ops->run(n, 0, NULL), -EBUSY);
 	CHECK_EQ(ops->stop(n, 0), -EINVAL);
-	ops->release_direct(n, 0);
+	ops->release_direct(n, 0, false);
 	CHECK_EQ(ops->start(n, 0), 0);
 	CHECK_EQ(ops->stop(n, 0), 0);
 	CHECK_EQ(ops->read(n, &cpu, false), 0);

@@ -18,7 +18,8 @@ static const enum sidecar_wait_mode modes[] = {
 	SIDECAR_WAIT_ADAPTIVE,
 };
 
-/* CPU `stall_cpu` stalls before taking its next command, until shutdown. */
+/* CPU `stall_cpu` stalls before taking its next command, until shutdown or until
+ * `stall_cpu` names another CPU. */
 static _Atomic int stall_cpu = -1;
 
 static void stall_hook(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where)
@@ -26,7 +27,7 @@ static void stall_hook(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum si
 	(void)ctx;
 	if (where != SIDECAR_FAULT_BEFORE_COMMAND || (int)cpu != atomic_load(&stall_cpu))
 		return;
-	while (!sidecar_sim_shutting_down(sim))
+	while (!sidecar_sim_shutting_down(sim) && atomic_load(&stall_cpu) == (int)cpu)
 		usleep(1000);
 }
 
@@ -89,7 +90,7 @@ static void test_remove_timeout(void)
 	sidecar_sim_destroy(sim);
 }
 
-static void test_stall_release(void)
+static void test_stall_release(enum sidecar_wait_mode mode)
 {
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
 	struct sidecar_client *c = sim_client(sim);
@@ -98,6 +99,7 @@ static void test_stall_release(void)
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
 	CHECK_EQ(sidecar_client_set_stop_timeout(c, 500000000), 0);
 	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	atomic_store(&stall_cpu, 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	uint64_t t0 = ms_now();
@@ -105,6 +107,35 @@ static void test_stall_release(void)
 	CHECK(ms_now() - t0 < 20000);
 	/* The stalled CPU stays claimed: nobody may post to it. */
 	CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), -EBUSY);
+
+	/* The CPU wakes up late and completes the abandoned run: its response must not reach
+	 * the freed VP (the hook was unhooked with the claim kept; ASan proves it). */
+	struct sidecar_sim_cpu_stats before, now;
+	REQUIRE(sidecar_sim_cpu_stats(sim, 0, &before) == 0);
+	atomic_store(&stall_cpu, -1);
+	for (int i = 0; i < 10000; i++) {
+		REQUIRE(sidecar_sim_cpu_stats(sim, 0, &now) == 0);
+		if (now.response_signals > before.response_signals)
+			break;
+		usleep(1000);
+	}
+	CHECK(now.response_signals > before.response_signals);
+	usleep(10000); /* let the response handler run to its end */
+	if (mode == SIDECAR_WAIT_SEED) {
+		/* Upstream: the run's claim ends when its finished report is read. */
+		int rc = -EBUSY;
+		for (int i = 0; i < 10000 && rc == -EBUSY; i++) {
+			rc = sidecar_vp_acquire(c, 0, &vp);
+			if (rc == -EBUSY)
+				usleep(1000);
+		}
+		CHECK_EQ(rc, 0);
+		if (rc == 0)
+			sidecar_vp_release(vp);
+	} else {
+		/* The direct claim is kept for the client's life: the CPU is not reused. */
+		CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), -EBUSY);
+	}
 	sidecar_client_close(c);
 	atomic_store(&stall_cpu, -1);
 	sidecar_sim_destroy(sim);
@@ -289,8 +320,8 @@ int main(void)
 		test_stall(modes[i]);
 		test_hot_remove(modes[i]);
 		test_hot_remove_running(modes[i]);
+		test_stall_release(modes[i]);
 	}
-	test_stall_release();
 	test_remove_timeout();
 	test_close_while_running("sim:cpus=4");
 	test_close_while_running("sim:cpus=4,guest=spin");

@@ -97,7 +97,9 @@ int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *s
 
 int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp **out);
 /* A running VP is cancelled and waited, within the stop timeout: a VP that does not stop by
- * then keeps its claim and is abandoned. */
+ * then is abandoned. Its CPU stays claimed (-EBUSY to acquirers): in SEED mode until the
+ * late run finishes and is reported (upstream's claim), in the fast modes for the client's
+ * life. A late completion is ignored; the accessor is freed either way. */
 void sidecar_vp_release(struct sidecar_vp *vp);
 uint32_t sidecar_vp_cpu(const struct sidecar_vp *vp);
 /* Only while stopped (-EBUSY otherwise). -ENOTSUP for modes the target lacks. */
