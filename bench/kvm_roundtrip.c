@@ -3,20 +3,25 @@
  * sidecar-kvm-bench: the cost of driving a real vCPU through the sidecar, against driving it
  * directly (issue #7; docs/kvm.md).
  *
- *   raw      one thread pinned to the sidecar CPU: KVM_RUN, an IO exit, KVM_RUN again (KVM
- *            completes the OUT and moves RIP itself), for a real-mode guest that does
- *            `1: out 0x80, al; jmp 1b`.
- *   raw+fpu  the same, plus KVM_GET_XSAVE after each exit: the FXSAVE state the sidecar
- *            contract puts into the CPU context after every run (not a goal, an attribution).
- *   sidecar  the same guest through libsidecar with the kvm backend: the client thread pinned
- *            to --client-cpu, the sidecar CPU to --sidecar-cpu (pin=), SIDECAR_WAIT_POLL; each
- *            round trip is sidecar_vp_run_sync() to the OUT intercept, then the VMM moves RIP
- *            past it through the register page (Hyper-V semantics).
+ *   raw       one thread pinned to the sidecar CPU: KVM_RUN, an IO exit, KVM_RUN again (KVM
+ *             completes the OUT and moves RIP itself), for a real-mode guest that does
+ *             `1: out 0x80, al; jmp 1b`. The reference.
+ *   raw+sync  the same with kvm_valid_regs = REGS|SREGS|EVENTS: what KVM's copy-out of the
+ *             state a Hyper-V message needs costs by itself (an attribution, not a goal).
+ *   raw+fpu   the raw loop plus KVM_GET_XSAVE after each exit: what storing the FXSAVE image
+ *             after every run would cost (an attribution).
+ *   sidecar   the same guest through libsidecar with the kvm backend: the client thread pinned
+ *             to --client-cpu, the sidecar CPU to --sidecar-cpu (pin=), SIDECAR_WAIT_POLL; each
+ *             round trip is sidecar_vp_run_sync() to the OUT intercept, then the VMM moves RIP
+ *             past it through the register page (Hyper-V semantics).
  *
- * Prints min/p50/p99/max of each and the ratio of the p50s; the goal is sidecar <= 1.10 x raw.
+ * The four are measured in --rounds interleaved blocks (raw, raw+sync, raw+fpu, sidecar,
+ * raw, ...), each after a short warm-up, so that a shared machine's slow phases hit all of
+ * them alike (SPEC section 5). Prints min/p50/p99/max of each over all blocks, the ratio of
+ * the p50s (the goal: sidecar <= 1.10 x raw) and the spread of the per-round ratios.
  * Exit 77 when /dev/kvm is missing or unusable.
  *
- *   sidecar-kvm-bench [--iterations N] [--client-cpu C] [--sidecar-cpu S] [--smoke]
+ *   sidecar-kvm-bench [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--smoke]
  */
 #include <sidecar/client.h>
 
@@ -25,6 +30,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +57,12 @@ static uint64_t now_ns(void)
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -157,10 +169,14 @@ static void raw_teardown(struct raw_vm *r)
 		munmap(r->mem, 1u << 20);
 }
 
-static int raw_loop(struct raw_vm *r, uint64_t *lat, size_t n, size_t warmup, bool fpu)
+enum raw_kind { RAW_PLAIN, RAW_SYNC, RAW_FPU, RAW_KINDS };
+
+static int raw_loop(struct raw_vm *r, uint64_t *lat, size_t n, size_t warmup, enum raw_kind kind)
 {
 	unsigned long get = r->xsave_size > sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	bool fpu = kind == RAW_FPU;
 
+	r->run->kvm_valid_regs = kind == RAW_SYNC ? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS : 0;
 	for (size_t i = 0; i < warmup + n; i++) {
 		uint64_t t0 = now_ns();
 		if (ioctl(r->vcpu, KVM_RUN, NULL) < 0)
@@ -175,7 +191,49 @@ static int raw_loop(struct raw_vm *r, uint64_t *lat, size_t n, size_t warmup, bo
 		if (i >= warmup)
 			lat[i - warmup] = t1 - t0;
 	}
+	r->run->kvm_valid_regs = 0;
 	return 0;
+}
+
+/* The raw loops run on a thread of their own, pinned to the sidecar CPU, one block per
+ * request, while the client thread waits (and the sidecar CPU's thread is parked). */
+struct raw_thread {
+	struct raw_vm vm;
+	int cpu;
+	sem_t go, done;
+	bool quit;
+	uint64_t *lat;
+	size_t n, warmup;
+	enum raw_kind kind;
+	int rc;
+};
+
+static void *raw_main(void *arg)
+{
+	struct raw_thread *t = arg;
+
+	if (t->cpu >= 0 && pin_self(t->cpu))
+		t->rc = -EINVAL;
+	for (;;) {
+		sem_wait(&t->go);
+		if (t->quit)
+			break;
+		if (!t->rc)
+			t->rc = raw_loop(&t->vm, t->lat, t->n, t->warmup, t->kind);
+		sem_post(&t->done);
+	}
+	return NULL;
+}
+
+static int raw_block(struct raw_thread *t, uint64_t *lat, size_t n, size_t warmup, enum raw_kind kind)
+{
+	t->lat = lat;
+	t->n = n;
+	t->warmup = warmup;
+	t->kind = kind;
+	sem_post(&t->go);
+	sem_wait(&t->done);
+	return t->rc;
 }
 
 /* ---- the sidecar round trip --------------------------------------------------------------- */
@@ -251,12 +309,19 @@ static void print_row(const char *name, struct stats s)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--iterations N] [--client-cpu C] [--sidecar-cpu S] [--smoke]\n", argv0);
+	fprintf(stderr, "usage: %s [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--smoke]\n",
+		argv0);
+}
+
+static uint64_t block_p50(const uint64_t *v, size_t n, uint64_t *tmp)
+{
+	memcpy(tmp, v, n * sizeof(*v));
+	return summarize(tmp, n).p50;
 }
 
 int main(int argc, char **argv)
 {
-	size_t iterations = 20000, warmup = 2000;
+	size_t iterations = 20000, rounds = 10, warmup = 200;
 	int client_cpu = 0, sidecar_cpu = 1;
 	bool smoke = false;
 
@@ -265,6 +330,8 @@ int main(int argc, char **argv)
 			smoke = true;
 		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
 			iterations = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+			rounds = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--client-cpu") && i + 1 < argc) {
 			client_cpu = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--sidecar-cpu") && i + 1 < argc) {
@@ -276,12 +343,15 @@ int main(int argc, char **argv)
 	}
 	if (smoke) {
 		iterations = 200;
+		rounds = 2;
 		warmup = 20;
 	}
-	if (iterations == 0) {
+	if (rounds == 0 || iterations < rounds) {
 		usage(argv[0]);
 		return 2;
 	}
+	size_t block = iterations / rounds;
+	iterations = block * rounds;
 
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -300,34 +370,31 @@ int main(int argc, char **argv)
 		client_cpu = sidecar_cpu = -1;
 	}
 
-	uint64_t *raw = calloc(iterations, sizeof(*raw));
-	uint64_t *rawfpu = calloc(iterations, sizeof(*rawfpu));
-	uint64_t *side = calloc(iterations, sizeof(*side));
-	if (!raw || !rawfpu || !side)
+	uint64_t *raw[RAW_KINDS], *side = calloc(iterations, sizeof(*side)), *tmp = calloc(block, sizeof(*tmp));
+	double *ratio = calloc(rounds, sizeof(*ratio));
+	for (int k = 0; k < RAW_KINDS; k++)
+		raw[k] = calloc(iterations, sizeof(*raw[k]));
+	if (!raw[RAW_PLAIN] || !raw[RAW_SYNC] || !raw[RAW_FPU] || !side || !tmp || !ratio)
 		return 1;
 
-	/* (a) the raw loop, on the sidecar CPU */
-	struct raw_vm r;
-	int rc = raw_setup(&r);
+	/* The raw VM and its thread, on the sidecar CPU. */
+	static struct raw_thread t;
+	int rc = raw_setup(&t.vm);
 	if (rc) {
 		printf("SKIP: /dev/kvm cannot run a VM here: %s\n", strerror(-rc));
-		raw_teardown(&r);
+		raw_teardown(&t.vm);
 		return 77;
 	}
-	if (sidecar_cpu >= 0 && pin_self(sidecar_cpu)) {
-		fprintf(stderr, "cannot pin to cpu %d\n", sidecar_cpu);
-		return 1;
-	}
-	rc = raw_loop(&r, raw, iterations, warmup, false);
-	if (!rc)
-		rc = raw_loop(&r, rawfpu, iterations, warmup, true);
-	raw_teardown(&r);
-	if (rc) {
-		fprintf(stderr, "raw loop: %s\n", strerror(-rc));
+	t.cpu = sidecar_cpu;
+	sem_init(&t.go, 0, 0);
+	sem_init(&t.done, 0, 0);
+	pthread_t raw_tid;
+	if (pthread_create(&raw_tid, NULL, raw_main, &t)) {
+		fprintf(stderr, "cannot start the raw loop's thread\n");
 		return 1;
 	}
 
-	/* (b) the sidecar round trip: client here, sidecar CPU there */
+	/* The sidecar: client here, sidecar CPU there. */
 	if (client_cpu >= 0 && pin_self(client_cpu)) {
 		fprintf(stderr, "cannot pin to cpu %d\n", client_cpu);
 		return 1;
@@ -336,37 +403,60 @@ int main(int argc, char **argv)
 	struct sidecar_vp *vp = NULL;
 	char err[256] = "";
 	rc = sidecar_setup(sidecar_cpu, &c, &vp, err, sizeof(err));
-	if (rc) {
+	if (rc)
 		fprintf(stderr, "sidecar: %s\n", err);
-		if (vp)
-			sidecar_vp_release(vp);
-		if (c)
-			sidecar_client_close(c);
-		return 1;
+
+	for (size_t r = 0; r < rounds && !rc; r++) {
+		size_t off = r * block;
+		for (int k = 0; k < RAW_KINDS && !rc; k++) {
+			rc = raw_block(&t, raw[k] + off, block, warmup, (enum raw_kind)k);
+			if (rc)
+				fprintf(stderr, "raw loop: %s\n", strerror(-rc));
+		}
+		if (!rc)
+			rc = sidecar_loop(vp, side + off, block, warmup);
+		if (!rc)
+			ratio[r] = (double)block_p50(side + off, block, tmp) /
+				   (double)block_p50(raw[RAW_PLAIN] + off, block, tmp);
 	}
-	rc = sidecar_loop(vp, side, iterations, warmup);
-	struct sidecar_vp_stats st;
-	sidecar_vp_get_stats(vp, &st);
-	sidecar_vp_release(vp);
-	sidecar_client_close(c);
+	t.quit = true;
+	sem_post(&t.go);
+	pthread_join(raw_tid, NULL);
+	raw_teardown(&t.vm);
+
+	struct sidecar_vp_stats st = {0};
+	if (vp) {
+		sidecar_vp_get_stats(vp, &st);
+		sidecar_vp_release(vp);
+	}
+	if (c)
+		sidecar_client_close(c);
 	if (rc)
 		return 1;
 
-	struct stats sr = summarize(raw, iterations), sf = summarize(rawfpu, iterations),
-		     ss = summarize(side, iterations);
-	printf("kvm round trip, %zu iterations (after %zu warm-up), client cpu %d, sidecar cpu %d, wait mode poll\n",
-	       iterations, warmup, client_cpu, sidecar_cpu);
+	struct stats sr = summarize(raw[RAW_PLAIN], iterations), ssync = summarize(raw[RAW_SYNC], iterations),
+		     sf = summarize(raw[RAW_FPU], iterations), ss = summarize(side, iterations);
+	qsort(ratio, rounds, sizeof(*ratio), cmp_double);
+	printf("kvm round trip, %zu rounds of %zu iterations (each after %zu warm-up), client cpu %d, sidecar cpu %d, "
+	       "wait mode poll\n",
+	       rounds, block, warmup, client_cpu, sidecar_cpu);
 	printf("%-10s %10s %10s %10s %10s   (microseconds)\n", "", "min", "p50", "p99", "max");
 	print_row("raw", sr);
+	print_row("raw+sync", ssync);
 	print_row("raw+fpu", sf);
 	print_row("sidecar", ss);
-	printf("sidecar/raw p50: %.3f (goal <= 1.10)   sidecar/(raw+fpu) p50: %.3f\n", (double)ss.p50 / (double)sr.p50,
+	printf("sidecar/raw p50: %.3f (goal <= 1.10)   per round: min %.3f median %.3f max %.3f\n",
+	       (double)ss.p50 / (double)sr.p50, ratio[0], ratio[(rounds - 1) / 2], ratio[rounds - 1]);
+	printf("raw+sync/raw p50: %.3f   sidecar/(raw+sync) p50: %.3f   sidecar/(raw+fpu) p50: %.3f\n",
+	       (double)ssync.p50 / (double)sr.p50, (double)ss.p50 / (double)ssync.p50,
 	       (double)ss.p50 / (double)sf.p50);
 	printf("sidecar: %llu runs, %llu polled completions, %llu sleeps, %llu request / %llu response signals\n",
 	       (unsigned long long)st.runs, (unsigned long long)st.polled_completions, (unsigned long long)st.sleeps,
 	       (unsigned long long)st.request_signals, (unsigned long long)st.response_signals);
-	free(raw);
-	free(rawfpu);
+	for (int k = 0; k < RAW_KINDS; k++)
+		free(raw[k]);
 	free(side);
+	free(tmp);
+	free(ratio);
 	return 0;
 }

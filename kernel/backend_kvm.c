@@ -29,14 +29,14 @@
  * live in the command page's CPU context (kernel/regs_home.h); RSP, RIP, RFLAGS, the segment
  * and control registers and the event state live in this file's caches, which ride in and out
  * of KVM_RUN through kvm_run->s.regs (KVM_CAP_SYNC_REGS) without an ioctl; the rest is read
- * and written with ioctls on demand. The FXSAVE image needs KVM_GET_XSAVE (or KVM_GET_FPU)
- * after every run that entered the guest, as there is no sync area for it, and KVM_SET_XSAVE
- * only when the VMM changed it. That one ioctl per run is most of this backend's cost over a
- * bare KVM_RUN loop (docs/kvm.md, "Cost").
+ * and written with ioctls on demand. The FXSAVE image needs KVM_GET_XSAVE (or KVM_GET_FPU),
+ * as there is no sync area for it: with LAZY_FX that ioctl runs only when someone reads the
+ * image (kvm_fx_sync), and KVM_SET_XSAVE only when the VMM changed it. A sync area is loaded
+ * into KVM only when it differs from what KVM holds (enter()). docs/kvm.md, "Cost".
  *
- * Kick: vp_kick sets kvm_run->immediate_exit and sends a real-time signal to the vCPU
- * thread, which keeps it blocked except inside KVM_RUN (KVM_SET_SIGNAL_MASK). The lost
- * wake-up argument is at kvm_vp_kick().
+ * Kick: vp_kick sets kvm_run->immediate_exit and sends a real-time signal, caught by an
+ * empty handler, to the vCPU thread (QEMU's scheme; no KVM_SET_SIGNAL_MASK, whose mask swap
+ * costs every KVM_RUN). The lost wake-up argument is at kvm_vp_kick().
  */
 #include "backend.h"
 #include "gva_walk.h"
@@ -164,8 +164,8 @@ struct sidecar_backend_vp {
 	uint32_t vp_index;
 	int fd;
 	struct kvm_run *run;
-	pid_t tid;               /* the vCPU thread, target of the kick signal */
-	bool unblock_on_destroy; /* the kick signal was not blocked before vp_create */
+	pid_t tid;             /* the vCPU thread, target of the kick signal */
+	bool block_on_destroy; /* the kick signal was blocked in that thread before vp_create */
 	/* 1 while vp_run may enter KVM_RUN: kickers signal only then (kvm_vp_kick). */
 	_Atomic uint32_t in_run;
 
@@ -174,6 +174,9 @@ struct sidecar_backend_vp {
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events events;
 	uint64_t dirty; /* KVM_SYNC_X86_* areas to load at the next KVM_RUN */
+	/* kvm_run->s.regs.regs is what KVM holds (stored by the last KVM_RUN, not written
+	 * since): a dirty REGS cache equal to it need not be loaded. */
+	bool sync_regs_current;
 	/* What KVM's FPU holds, as an FXSAVE image; invalid: load the context's at the
 	 * next run. */
 	struct x86_fxsave fx_shadow;
@@ -186,6 +189,23 @@ struct sidecar_backend_vp {
 	/* lin_to_gpa_any()'s memory, valid until the next KVM_RUN. */
 	bool tcache_valid;
 	uint64_t tcache_page, tcache_gpa;
+	/* lin_to_gpa()'s: one page the software walk found in RAM, valid until the next
+	 * KVM_RUN (the guest's tables do not change while it is out of the guest). */
+	bool rcache_valid;
+	uint64_t rcache_page, rcache_gpa;
+
+	/* The last plain IN/OUT resolved by decoding (handle_io), for a device loop that
+	 * exits at the same instruction again. handle_io's choice is a function of exactly
+	 * these inputs, so equal inputs give the same instruction: no invalidation. */
+	struct io_site {
+		bool valid;
+		bool out, advances;
+		uint8_t mode, size, back; /* back: RIP at the exit minus the instruction's start */
+		uint16_t port, dx;
+		uint8_t have_before, have_after;
+		uint8_t before[X86_INSN_MAX_LEN], after[X86_INSN_MAX_LEN];
+		struct x86_insn insn;
+	} io_site;
 
 	enum pending_io pending;
 	bool pending_lazy_ok;     /* the probe's verdict for this direction */
@@ -240,11 +260,12 @@ static void store_immediate_exit(struct kvm_run *run, uint8_t v)
 
 /*
  * The only process-wide mutable state of the backend: the kick signal's handler, installed
- * once per process. The handler never actually runs (the signal is blocked in vCPU threads
- * except inside KVM_RUN, which returns EINTR and leaves it pending for drain_kicks()), but the
- * disposition must not be SIG_DFL (a real-time signal would kill the process) nor SIG_IGN
- * (an ignored signal is discarded at once and could not interrupt KVM_RUN). If another part
- * of the process already owns the signal, init fails with -EBUSY rather than stealing it.
+ * once per process. It does nothing: what matters is that the signal is delivered (KVM_RUN
+ * returns EINTR when one is pending, and its arrival forces the guest out). The disposition
+ * must not be SIG_DFL (a real-time signal would kill the process) nor SIG_IGN (an ignored
+ * signal is discarded at once and could not interrupt KVM_RUN). SA_RESTART: a late kick that
+ * lands outside KVM_RUN restarts what the thread was doing. If another part of the process
+ * already owns the signal, init fails with -EBUSY rather than stealing it.
  */
 static pthread_mutex_t kick_signal_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -269,7 +290,7 @@ static int kick_signal_install(int sig)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = kick_handler;
 		sigemptyset(&sa.sa_mask);
-		sa.sa_flags = 0;
+		sa.sa_flags = SA_RESTART;
 		if (sigaction(sig, &sa, NULL))
 			rc = -errno;
 	}
@@ -277,16 +298,13 @@ static int kick_signal_install(int sig)
 	return rc;
 }
 
-/* Consumes pending kicks of the calling thread (the signal is blocked there). */
-static void drain_kicks(int sig)
+/* After a KVM_RUN that returned EINTR: clear immediate_exit, then look at the stop
+ * condition again. The clear is an exchange: when it takes a kicker's 1 away, it reads that
+ * store, which came after the kicker's stop store and fence (kvm_vp_kick), so it
+ * synchronizes with the kicker and the look sees the stop. */
+static void clear_immediate_exit(struct kvm_run *run)
 {
-	struct timespec zero = {0, 0};
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	while (sigtimedwait(&set, NULL, &zero) > 0)
-		;
+	(void)__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
 /* ---- conversions --------------------------------------------------------------------------- */
@@ -510,9 +528,18 @@ static uint8_t vp_cpl(const struct kvm_sregs *s)
 	return (s->cr0 & X86_CR0_PE) ? (uint8_t)(s->ss.dpl & 3) : 0;
 }
 
-/* Linear -> GPA with the guest's page tables, in software (no ioctl on the exit path). */
-static bool lin_to_gpa(const struct sidecar_backend_vp *vp, uint64_t lin, uint64_t *gpa)
+/* Linear -> GPA with the guest's page tables, in software (no ioctl on the exit path). An
+ * exit reads the instruction's bytes two or three times: the last page is remembered. */
+static bool lin_to_gpa(struct sidecar_backend_vp *vp, uint64_t lin, uint64_t *gpa)
 {
+	if (!(vp->sregs.cr0 & X86_CR0_PG)) {
+		*gpa = lin;
+		return true;
+	}
+	if (vp->rcache_valid && vp->rcache_page == (lin & ~0xfffull)) {
+		*gpa = vp->rcache_gpa | (lin & 0xfff);
+		return true;
+	}
 	struct sidecar_guest_memory mem = {.base = vp->be->cfg.mem, .size = vp->be->cfg.mem_size};
 	struct sidecar_gva_walk_regs r = {
 		.cr0 = vp->sregs.cr0,
@@ -529,6 +556,9 @@ static bool lin_to_gpa(const struct sidecar_backend_vp *vp, uint64_t lin, uint64
 	    HV_TRANSLATE_GVA_RESULT_CODE(out.translation_result.result) != HV_TRANSLATE_GVA_SUCCESS)
 		return false;
 	*gpa = (out.gpa_page << 12) | (lin & 0xfff);
+	vp->rcache_page = lin & ~0xfffull;
+	vp->rcache_gpa = out.gpa_page << 12;
+	vp->rcache_valid = true;
 	return true;
 }
 
@@ -557,7 +587,7 @@ static bool lin_to_gpa_any(struct sidecar_backend_vp *vp, uint64_t lin, uint64_t
 
 /* Reads guest bytes at a linear address; returns how many could be read (stops at the first
  * page that does not translate to RAM). */
-static size_t read_linear(const struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, uint8_t *buf,
+static size_t read_linear(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, uint8_t *buf,
 			  size_t len)
 {
 	uint64_t wrap = mode == 64 ? ~0ull : 0xffffffffull;
@@ -577,7 +607,7 @@ static size_t read_linear(const struct sidecar_backend_vp *vp, unsigned int mode
 }
 
 /* Decodes the instruction at `ip` (an offset in CS). */
-static bool decode_at(const struct sidecar_backend_vp *vp, unsigned int mode, uint64_t ip, struct x86_insn *in)
+static bool decode_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t ip, struct x86_insn *in)
 {
 	uint8_t b[X86_INSN_MAX_LEN];
 	size_t n = read_linear(vp, mode, linear(&vp->sregs, mode, X86_SEG_CS, ip), b, sizeof(b));
@@ -585,7 +615,7 @@ static bool decode_at(const struct sidecar_backend_vp *vp, unsigned int mode, ui
 	return n && x86_insn_decode(b, n, mode, in);
 }
 
-typedef bool (*insn_match_fn)(const struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start,
+typedef bool (*insn_match_fn)(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start,
 			      void *arg);
 
 /*
@@ -594,37 +624,47 @@ typedef bool (*insn_match_fn)(const struct sidecar_backend_vp *vp, const struct 
  * bytes that are either prefixes the instruction does not need (a match tells them apart
  * when they matter: operand size, segment, REX) or the tail of the previous instruction.
  */
-static bool decode_ending_at(const struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
-			     insn_match_fn match, void *arg, struct x86_insn *in, uint64_t *start)
+/* The up to 15 bytes before `end_ip` (an offset in CS) into the tail of `b`, read backwards
+ * page by page (the earlier page may not be mapped: only a suffix is then available).
+ * Returns how many. */
+static size_t read_before(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
+			  uint8_t b[X86_INSN_MAX_LEN])
 {
-	uint8_t b[X86_INSN_MAX_LEN];
 	uint64_t mask = ip_mask(mode);
 	size_t have = 0;
 
-	/* The bytes before end_ip, read backwards page by page (the earlier page may not be
-	 * mapped: only a suffix is then available). */
-	while (have < sizeof(b)) {
+	while (have < X86_INSN_MAX_LEN) {
 		uint64_t lin = linear(&vp->sregs, mode, X86_SEG_CS, (end_ip - have - 1) & mask);
 		size_t chunk = (size_t)(lin & 0xfff) + 1;
-		if (chunk > sizeof(b) - have)
-			chunk = sizeof(b) - have;
-		size_t got = read_linear(vp, mode, lin - (chunk - 1), b + sizeof(b) - have - chunk, chunk);
+		if (chunk > X86_INSN_MAX_LEN - have)
+			chunk = X86_INSN_MAX_LEN - have;
+		size_t got = read_linear(vp, mode, lin - (chunk - 1), b + X86_INSN_MAX_LEN - have - chunk, chunk);
 		if (got != chunk)
 			break;
 		have += chunk;
 	}
+	return have;
+}
+
+/* decode_ending_at() over bytes read_before() returned. */
+static bool decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
+			     const uint8_t b[X86_INSN_MAX_LEN], size_t have, insn_match_fn match, void *arg,
+			     struct x86_insn *in, uint64_t *start)
+{
+	uint64_t mask = ip_mask(mode);
+
 	for (size_t k = 1; k <= have; k++) {
 		uint64_t s = (end_ip - k) & mask;
-		if (!x86_insn_decode(b + sizeof(b) - k, k, mode, in) || in->len != k || !match(vp, in, s, arg))
+		if (!x86_insn_decode(b + X86_INSN_MAX_LEN - k, k, mode, in) || in->len != k || !match(vp, in, s, arg))
 			continue;
 		/* Except for the mandatory prefixes of SSE instructions: 66/F2/F3 before a
 		 * two- or three-byte opcode make it another instruction (F3 0F 7F is MOVDQU,
 		 * 0F 7F an MMX MOVQ), so such a byte right before the match belongs to it. */
 		while (in->map != X86_MAP_1BYTE && !in->vex && k < have) {
-			uint8_t p = b[sizeof(b) - k - 1];
+			uint8_t p = b[X86_INSN_MAX_LEN - k - 1];
 			struct x86_insn longer;
 			if ((p != 0x66 && p != 0xf2 && p != 0xf3) ||
-			    !x86_insn_decode(b + sizeof(b) - k - 1, k + 1, mode, &longer) || longer.len != k + 1 ||
+			    !x86_insn_decode(b + X86_INSN_MAX_LEN - k - 1, k + 1, mode, &longer) || longer.len != k + 1 ||
 			    !match(vp, &longer, (end_ip - k - 1) & mask, arg))
 				break;
 			*in = longer;
@@ -634,6 +674,15 @@ static bool decode_ending_at(const struct sidecar_backend_vp *vp, unsigned int m
 		return true;
 	}
 	return false;
+}
+
+static bool decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
+			     insn_match_fn match, void *arg, struct x86_insn *in, uint64_t *start)
+{
+	uint8_t b[X86_INSN_MAX_LEN];
+	size_t have = read_before(vp, mode, end_ip, b);
+
+	return decode_ending_in(vp, mode, end_ip, b, have, match, arg, in, start);
 }
 
 /* ---- backend setup -------------------------------------------------------------------------- */
@@ -1005,14 +1054,13 @@ static void kvm_vp_destroy(struct sidecar_backend_vp *vp)
 		munmap(vp->run, (size_t)vp->k->run_size);
 	if (vp->fd >= 0)
 		close(vp->fd);
-	if (vp->unblock_on_destroy) {
-		/* Kicks in flight have drained (the platform waits for them before destroying
-		 * the VP); consume what is pending before unblocking. */
+	if (vp->block_on_destroy) {
+		/* Kicks in flight are over (the platform waits for them before destroying the
+		 * VP); one still pending is taken by the handler. */
 		sigset_t set;
-		drain_kicks(vp->k->kick_signal);
 		sigemptyset(&set);
 		sigaddset(&set, vp->k->kick_signal);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}
 	free(vp->xsave);
 	free(vp);
@@ -1053,28 +1101,13 @@ static int kvm_vp_create(struct sidecar_backend *be, uint32_t vp_index, struct s
 		goto fail;
 	}
 
-	/* The kick signal is blocked in this thread except inside KVM_RUN: a kick that comes
-	 * while the thread is elsewhere stays pending and makes the next KVM_RUN return at
-	 * once, and it never interrupts the thread's other system calls. */
+	/* The kick signal must reach this thread: unblocked, caught by the empty handler. */
 	sigemptyset(&block);
 	sigaddset(&block, k->kick_signal);
-	rc = -pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = -pthread_sigmask(SIG_UNBLOCK, &block, &old);
 	if (rc)
 		goto fail;
-	vp->unblock_on_destroy = !sigismember(&old, k->kick_signal);
-	{
-		struct {
-			struct kvm_signal_mask hdr;
-			uint8_t set[8]; /* the kernel's sigset_t: 64 signals */
-		} m;
-		sigset_t in_run = old;
-		sigdelset(&in_run, k->kick_signal);
-		m.hdr.len = 8;
-		memcpy(m.set, &in_run, sizeof(m.set));
-		rc = xioctl(vp->fd, KVM_SET_SIGNAL_MASK, &m);
-		if (rc)
-			goto fail;
-	}
+	vp->block_on_destroy = sigismember(&old, k->kick_signal);
 
 	rc = set_vcpu_cpuid(vp);
 	if (rc)
@@ -1111,8 +1144,10 @@ static int pull_state(struct sidecar_backend_vp *vp, bool after_run)
 		vp->regs = vp->run->s.regs.regs;
 		vp->sregs = vp->run->s.regs.sregs;
 		vp->events = vp->run->s.regs.events;
+		vp->sync_regs_current = true;
 		return 0;
 	}
+	vp->sync_regs_current = false;
 	rc = xioctl(vp->fd, KVM_GET_REGS, &vp->regs);
 	if (!rc)
 		rc = xioctl(vp->fd, KVM_GET_SREGS, &vp->sregs);
@@ -1132,8 +1167,15 @@ static int enter(struct sidecar_backend_vp *vp)
 	int rc;
 
 	if (vp->k->sync_regs) {
-		if (vp->dirty & KVM_SYNC_X86_REGS)
+		/* Loading REGS costs KVM a __set_regs per entry; a VMM that moves RIP to where
+		 * KVM already has it (past a port I/O instruction) changes nothing. */
+		if ((vp->dirty & KVM_SYNC_X86_REGS) && vp->sync_regs_current &&
+		    !memcmp(&run->s.regs.regs, &vp->regs, sizeof(vp->regs)))
+			vp->dirty &= ~(uint64_t)KVM_SYNC_X86_REGS;
+		if (vp->dirty & KVM_SYNC_X86_REGS) {
 			run->s.regs.regs = vp->regs;
+			vp->sync_regs_current = false;
+		}
 		if (vp->dirty & KVM_SYNC_X86_SREGS)
 			run->s.regs.sregs = vp->sregs;
 		if (vp->dirty & KVM_SYNC_X86_EVENTS)
@@ -1168,6 +1210,7 @@ static int enter(struct sidecar_backend_vp *vp)
 	/* KVM_RUN finished any I/O it had pending before doing anything else. */
 	vp->pending = PENDING_NONE;
 	vp->tcache_valid = false;
+	vp->rcache_valid = false;
 	int prc = pull_state(vp, true);
 	if (prc)
 		return prc;
@@ -1205,7 +1248,7 @@ static int complete_io(struct sidecar_backend_vp *vp, const struct completion_fi
 		}
 		store_immediate_exit(run, 1);
 		rc = enter(vp);
-		store_immediate_exit(run, 0);
+		clear_immediate_exit(run);
 		if (rc == -EINTR) {
 			rc = 0;
 			break;
@@ -1393,7 +1436,7 @@ static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_inter
 }
 
 /* The instruction's own bytes (at most 16). */
-static uint8_t insn_bytes(const struct sidecar_backend_vp *vp, unsigned int mode, uint64_t ip, unsigned int len,
+static uint8_t insn_bytes(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t ip, unsigned int len,
 			  uint8_t out[16])
 {
 	memset(out, 0, 16);
@@ -1454,7 +1497,7 @@ struct io_match_arg {
 	enum io_kind want;
 };
 
-static bool io_match(const struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg)
+static bool io_match(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg)
 {
 	const struct io_match_arg *a = arg;
 	(void)start;
@@ -1484,7 +1527,7 @@ static uint64_t add_count(uint64_t rcx, const struct x86_insn *in, uint64_t n)
 }
 
 /* Whether the data of an OUT exit is RAX's, as for a plain OUT (not OUTS). */
-static bool out_data_is_rax(const struct sidecar_backend_vp *vp, const struct io_exit *x)
+static bool out_data_is_rax(struct sidecar_backend_vp *vp, const struct io_exit *x)
 {
 	const uint8_t *data = (const uint8_t *)vp->run + vp->run->io.data_offset;
 	uint64_t rax = vp->regs.rax;
@@ -1497,7 +1540,7 @@ static bool out_data_is_rax(const struct sidecar_backend_vp *vp, const struct io
 	return true;
 }
 
-static void io_message(const struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x,
+static void io_message(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x,
 		       const struct x86_insn *in, uint64_t start, const struct kvm_regs *pre, bool string,
 		       struct hv_message *msg)
 {
@@ -1518,6 +1561,17 @@ static void io_message(const struct sidecar_backend_vp *vp, unsigned int mode, c
 	io->rdi = pre->rdi;
 }
 
+/* Is this exit, with these bytes around RIP, the one `site` remembers? */
+static bool io_site_match(const struct io_site *site, unsigned int mode, const struct io_exit *x, uint16_t dx,
+			  bool advances, const uint8_t *before, size_t hb, const uint8_t *after, size_t ha)
+{
+	return site->valid && site->mode == mode && site->out == x->out && site->size == x->size &&
+	       site->port == x->port && x->count == 1 && site->dx == dx && site->advances == advances &&
+	       site->have_before == hb && site->have_after == ha &&
+	       !memcmp(site->before + X86_INSN_MAX_LEN - hb, before + X86_INSN_MAX_LEN - hb, hb) &&
+	       !memcmp(site->after, after, ha);
+}
+
 static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct sidecar_command_error *err)
 {
 	const struct kvm_run *run = vp->run;
@@ -1531,18 +1585,30 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 	uint64_t rip_exit = vp->regs.rip;
 	struct x86_insn a, b, sb;
 	uint64_t b_start = 0, sb_start = 0;
-	enum io_kind ka = decode_at(vp, mode, rip_exit, &a) ? io_kind_of(&a, &x, vp->regs.rdx) : IO_NONE;
 	struct io_match_arg fast = {.x = &x, .want = IO_FAST}, str = {.x = &x, .want = IO_STRING};
 	bool advances =
 		x.out ? vp->k->pio_out_advances || (x.port == 0x7e && vp->k->out_7e_advances) : vp->k->pio_in_advances;
-
-	/* Plain IN/OUT: the probe says where KVM left RIP; the decoder confirms. */
 	const struct x86_insn *in = NULL;
 	uint64_t start = 0;
+
+	/* The bytes the choice below depends on: up to 15 each side of RIP. */
+	uint8_t before[X86_INSN_MAX_LEN], after[X86_INSN_MAX_LEN];
+	size_t hb = read_before(vp, mode, rip_exit, before);
+	size_t ha = read_linear(vp, mode, linear(&vp->sregs, mode, X86_SEG_CS, rip_exit), after, sizeof(after));
+	struct io_site *site = &vp->io_site;
+	if (io_site_match(site, mode, &x, (uint16_t)vp->regs.rdx, advances, before, hb, after, ha)) {
+		in = &site->insn;
+		start = (rip_exit - site->back) & ip_mask(mode);
+		goto plain;
+	}
+
+	enum io_kind ka = ha && x86_insn_decode(after, ha, mode, &a) ? io_kind_of(&a, &x, vp->regs.rdx) : IO_NONE;
+
+	/* Plain IN/OUT: the probe says where KVM left RIP; the decoder confirms. */
 	if (ka == IO_FAST && !advances) {
 		in = &a;
 		start = rip_exit;
-	} else if (decode_ending_at(vp, mode, rip_exit, io_match, &fast, &b, &b_start) &&
+	} else if (decode_ending_in(vp, mode, rip_exit, before, hb, io_match, &fast, &b, &b_start) &&
 		   (advances ? ka != IO_STRING || (x.out && out_data_is_rax(vp, &x)) : ka == IO_NONE)) {
 		/* Behind RIP. When an INS/OUTS for the same port sits at RIP as well (an
 		 * unfinished REP stays there), an OUT must have written RAX to be the plain one;
@@ -1554,6 +1620,25 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 		start = rip_exit;
 	}
 	if (in) {
+		/* Not when RAX took part in the choice (a string instruction at RIP). */
+		if (ka != IO_STRING && x.count == 1) {
+			*site = (struct io_site){
+				.valid = true,
+				.out = x.out,
+				.advances = advances,
+				.mode = (uint8_t)mode,
+				.size = x.size,
+				.back = (uint8_t)((rip_exit - start) & ip_mask(mode)),
+				.port = x.port,
+				.dx = (uint16_t)vp->regs.rdx,
+				.have_before = (uint8_t)hb,
+				.have_after = (uint8_t)ha,
+				.insn = *in,
+			};
+			memcpy(site->before, before, sizeof(before));
+			memcpy(site->after, after, sizeof(after));
+		}
+	plain:;
 		struct kvm_regs pre = vp->regs;
 		pre.rip = start;
 		io_message(vp, mode, &x, in, start, &pre, false, msg);
@@ -1572,7 +1657,7 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 	 * page into guest memory: fill it with the bytes already there, so the store changes
 	 * nothing (the VMM performs the real one).
 	 */
-	bool have_sb = decode_ending_at(vp, mode, rip_exit, io_match, &str, &sb, &sb_start);
+	bool have_sb = decode_ending_in(vp, mode, rip_exit, before, hb, io_match, &str, &sb, &sb_start);
 	if (ka != IO_STRING && !have_sb) {
 		set_err(err, "kvm: port %#x %s exit at RIP %#llx: cannot decode the instruction", x.port,
 			x.out ? "write" : "read", (unsigned long long)rip_exit);
@@ -1663,7 +1748,7 @@ struct mmio_match_arg {
  * source's. KVM wrote RIP (and a string store's index registers) back before the exit; the
  * other registers are still the instruction's inputs.
  */
-static bool mmio_write_match(const struct sidecar_backend_vp *cvp, const struct x86_insn *in, uint64_t start, void *arg)
+static bool mmio_write_match(struct sidecar_backend_vp *cvp, const struct x86_insn *in, uint64_t start, void *arg)
 {
 	const struct mmio_match_arg *a = arg;
 	struct sidecar_backend_vp *vp = a->vp;
@@ -1863,7 +1948,7 @@ static int handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 
 /* ---- other exits ------------------------------------------------------------------------------ */
 
-static bool is_hlt(const struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg)
+static bool is_hlt(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg)
 {
 	(void)vp;
 	(void)start;
@@ -1948,10 +2033,12 @@ static int kvm_fx_sync(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 	return rc;
 }
 
-static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
-		      const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
+static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
+		      struct hv_message *shared_msg, const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
 {
 	struct kvm_run *run = vp->run;
+	/* The message is built here and stored where it changed (store_changed.h). */
+	struct hv_message *msg = shared_msg;
 	bool entered = false, fpu_stored = false;
 	int result, rc;
 
@@ -1963,6 +2050,8 @@ static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_
 	atomic_store_explicit(&vp->in_run, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 
+	/* The VMM may have changed the tables or CR3 since the last exit. */
+	vp->rcache_valid = false;
 	rc = resolve_pending(vp, err);
 	if (rc) {
 		result = rc;
@@ -1993,12 +2082,8 @@ static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_
 		rc = enter(vp);
 		entered = true;
 		if (rc == -EINTR) {
-			/* A kick, or a leftover one: clear, consume, re-check the stop. A kicker's
-			 * immediate_exit lost to this store is harmless: its signal is either still
-			 * pending (the next KVM_RUN returns at once) or consumed by drain_kicks()
-			 * below, after which the stop it was sent for is visible. */
-			store_immediate_exit(run, 0);
-			drain_kicks(vp->k->kick_signal);
+			/* A kick, or a leftover one: clear, re-check the stop (kvm_vp_kick). */
+			clear_immediate_exit(run);
 			continue;
 		}
 		if (rc < 0) {
@@ -2073,20 +2158,27 @@ out:
  *
  *   K: the caller stored the stop condition;  fence;  load in_run;  if set: immediate_exit = 1,
  *      tgkill(V, kick signal)
- *   V: in_run = 1;  fence;  loop { check stop;  KVM_RUN;  on EINTR: immediate_exit = 0,
- *      drain the signal, loop }
+ *   V: in_run = 1;  fence;  loop { check stop;  KVM_RUN;  on EINTR: exchange(immediate_exit,
+ *      0) (acquire);  loop }
  *
- * Dekker on (stop, in_run): either V's check sees the stop, or K sees in_run = 1 and sends
- * the signal. The signal cannot be lost: it is thread-directed and blocked in V outside
- * KVM_RUN, so it stays pending until V drains it; KVM_RUN unblocks it (KVM_SET_SIGNAL_MASK),
- * refuses to enter the guest while it is pending and kicks the CPU out of the guest when it
- * arrives there, returning EINTR. V drains it only after a KVM_RUN returned and re-checks the
- * stop after every drain; dequeuing the signal synchronizes with its sending (the kernel's
- * signal lock), which came after the stop was stored, so that check sees it. immediate_exit
- * only saves the guest entry when K's store beats V's KVM_RUN; clearing it may lose a kicker's
- * store, never its signal. A kick while V is parked, before the VP exists or after it is gone
- * does nothing: in_run is 0 then, and the platform keeps `vp` alive while kicks are in flight
- * (plat_vp_online).
+ * Suppose one of V's checks misses the stop; R is the KVM_RUN after it. Dekker on (stop,
+ * in_run): K saw in_run = 1, so it stores immediate_exit = 1 and signals V. No clear of V's
+ * before that check took K's store away: that exchange would have read K's 1, synchronizing
+ * with K's fence, and the check after it would see the stop. So R reads either K's 1, or an
+ * older value:
+ *  - 1: R returns EINTR without entering the guest; V's exchange then reads K's 1 (or a later
+ *    one), so V's next check sees the stop.
+ *  - older: K's store, and the signal sent after it, come after R passed that test. If R is
+ *    still in the kernel, the signal sets TIF_SIGPENDING, which KVM tests with interrupts off
+ *    before every guest entry, and the signal's wake-up of a running task interrupts its CPU,
+ *    forcing a VM exit: R returns EINTR. The handler runs on the way out, and delivery
+ *    synchronizes with the sending (the kernel's signal lock), so V's next check sees the
+ *    stop. If R had already returned with an exit, the run ends with it: the stop asked for
+ *    nothing more. The late signal lands in the empty handler wherever V is (SA_RESTART),
+ *    and the leftover immediate_exit costs the next run one KVM_RUN that returns at once.
+ * No signal mask is swapped around KVM_RUN: the signal is simply unblocked in V. A kick while
+ * V is parked, before the VP exists or after it is gone does nothing: in_run is 0 then, and
+ * the platform keeps `vp` alive while kicks are in flight (plat_vp_online).
  */
 static void kvm_vp_kick(struct sidecar_backend_vp *vp)
 {
@@ -2661,8 +2753,10 @@ done:
 /* ---- register page --------------------------------------------------------------------------------- */
 
 static void kvm_register_page_store(struct sidecar_backend_vp *vp, const struct sidecar_cpu_context_x64 *ctx,
-				    struct hv_x64_register_page *page)
+				    struct hv_x64_register_page *shared)
 {
+	/* Built here, then stored where it changed (store_changed.h). */
+	struct hv_x64_register_page *page = shared;
 	for (int i = 0; i < 16; i++)
 		page->gp_registers[i] = ctx->gps[i];
 	page->gp_registers[4] = vp->regs.rsp; /* the context holds CR2 in RSP's slot */
