@@ -448,8 +448,7 @@ int main(int argc, char **argv)
 	printf("sidecar/raw p50: %.3f (goal <= 1.10)   per round: min %.3f median %.3f max %.3f\n",
 	       (double)ss.p50 / (double)sr.p50, ratio[0], ratio[(rounds - 1) / 2], ratio[rounds - 1]);
 	printf("raw+sync/raw p50: %.3f   sidecar/(raw+sync) p50: %.3f   sidecar/(raw+fpu) p50: %.3f\n",
-	       (double)ssync.p50 / (double)sr.p50, (double)ss.p50 / (double)ssync.p50,
-	       (double)ss.p50 / (double)sf.p50);
+	       (double)ssync.p50 / (double)sr.p50, (double)ss.p50 / (double)ssync.p50, (double)ss.p50 / (double)sf.p50);
 	printf("sidecar: %llu runs, %llu polled completions, %llu sleeps, %llu request / %llu response signals\n",
 	       (unsigned long long)st.runs, (unsigned long long)st.polled_completions, (unsigned long long)st.sleeps,
 	       (unsigned long long)st.request_signals, (unsigned long long)st.response_signals);

@@ -587,8 +587,7 @@ static bool lin_to_gpa_any(struct sidecar_backend_vp *vp, uint64_t lin, uint64_t
 
 /* Reads guest bytes at a linear address; returns how many could be read (stops at the first
  * page that does not translate to RAM). */
-static size_t read_linear(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, uint8_t *buf,
-			  size_t len)
+static size_t read_linear(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, uint8_t *buf, size_t len)
 {
 	uint64_t wrap = mode == 64 ? ~0ull : 0xffffffffull;
 	size_t done = 0;
@@ -615,8 +614,7 @@ static bool decode_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t
 	return n && x86_insn_decode(b, n, mode, in);
 }
 
-typedef bool (*insn_match_fn)(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start,
-			      void *arg);
+typedef bool (*insn_match_fn)(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg);
 
 /*
  * The shortest instruction that ends exactly at `end_ip` and satisfies `match`: the decoder
@@ -664,8 +662,8 @@ static bool decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, u
 			uint8_t p = b[X86_INSN_MAX_LEN - k - 1];
 			struct x86_insn longer;
 			if ((p != 0x66 && p != 0xf2 && p != 0xf3) ||
-			    !x86_insn_decode(b + X86_INSN_MAX_LEN - k - 1, k + 1, mode, &longer) || longer.len != k + 1 ||
-			    !match(vp, &longer, (end_ip - k - 1) & mask, arg))
+			    !x86_insn_decode(b + X86_INSN_MAX_LEN - k - 1, k + 1, mode, &longer) ||
+			    longer.len != k + 1 || !match(vp, &longer, (end_ip - k - 1) & mask, arg))
 				break;
 			*in = longer;
 			k++;
@@ -676,8 +674,8 @@ static bool decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, u
 	return false;
 }
 
-static bool decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
-			     insn_match_fn match, void *arg, struct x86_insn *in, uint64_t *start)
+static bool decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, insn_match_fn match,
+			     void *arg, struct x86_insn *in, uint64_t *start)
 {
 	uint8_t b[X86_INSN_MAX_LEN];
 	size_t have = read_before(vp, mode, end_ip, b);
@@ -1638,7 +1636,7 @@ static int handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, stru
 			memcpy(site->before, before, sizeof(before));
 			memcpy(site->after, after, sizeof(after));
 		}
-	plain:;
+plain:;
 		struct kvm_regs pre = vp->regs;
 		pre.rip = start;
 		io_message(vp, mode, &x, in, start, &pre, false, msg);
@@ -2033,12 +2031,10 @@ static int kvm_fx_sync(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 	return rc;
 }
 
-static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
-		      struct hv_message *shared_msg, const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
+static int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
+		      const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err)
 {
 	struct kvm_run *run = vp->run;
-	/* The message is built here and stored where it changed (store_changed.h). */
-	struct hv_message *msg = shared_msg;
 	bool entered = false, fpu_stored = false;
 	int result, rc;
 
