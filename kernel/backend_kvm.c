@@ -2749,10 +2749,8 @@ done:
 /* ---- register page --------------------------------------------------------------------------------- */
 
 static void kvm_register_page_store(struct sidecar_backend_vp *vp, const struct sidecar_cpu_context_x64 *ctx,
-				    struct hv_x64_register_page *shared)
+				    struct hv_x64_register_page *page)
 {
-	/* Built here, then stored where it changed (store_changed.h). */
-	struct hv_x64_register_page *page = shared;
 	for (int i = 0; i < 16; i++)
 		page->gp_registers[i] = ctx->gps[i];
 	page->gp_registers[4] = vp->regs.rsp; /* the context holds CR2 in RSP's slot */
