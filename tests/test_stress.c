@@ -169,10 +169,21 @@ static void *owner(void *arg)
 				atomic_fetch_add(&total_runs, 1);
 			}
 			unpublish(cpu);
+			enum sidecar_wait_mode was = sidecar_vp_get_wait_mode(vp);
 			sidecar_vp_release(vp);
 			int arc = sidecar_vp_acquire(client, cpu, &vp);
-			if (arc)
-				fprintf(stderr, "re-acquire of cpu %u: %s\n", cpu, sidecar_strerror(arc));
+			if (arc) {
+				/* Diagnose: does the CPU become free later (a release that returned
+				 * early), or never (an abandoned VP)? */
+				int later = arc, tries = 0;
+				while (later == -EBUSY && tries++ < 500) {
+					usleep(10000);
+					later = sidecar_vp_acquire(client, cpu, &vp);
+				}
+				fprintf(stderr,
+					"re-acquire of cpu %u (released in mode %d): %s; after %d x 10 ms: %s\n", cpu,
+					(int)was, sidecar_strerror(arc), tries, sidecar_strerror(later));
+			}
 			REQUIRE(arc == 0);
 			if (!(mode_mask & (1u << SIDECAR_WAIT_ADAPTIVE)))
 				REQUIRE(sidecar_vp_set_wait_mode(
