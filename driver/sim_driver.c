@@ -273,16 +273,24 @@ void sim_driver_isr(struct sim_cpu *c)
 	atomic_fetch_sub_explicit(&s->in_isr, 1, memory_order_release);
 
 	if (!nt) {
-		/* Upstream mshv_vtl_sidecar_isr(): needs_attention -> needs_scan, wake. */
-		if (atomic_load_explicit((_Atomic uint32_t *)&n->control->needs_attention, memory_order_acquire)) {
+		/*
+		 * Upstream mshv_vtl_sidecar_isr() clears needs_attention, sets needs_scan and
+		 * wakes the readers whenever the line was set. Here the fd is signalled only
+		 * for a finished asynchronous run (poll is precise), so the report must not
+		 * depend on the node-wide line: the handler of another CPU (a synchronous RUN
+		 * finishing at the same moment) may have cleared it, and a report gated on it
+		 * was lost (the long stress test found that). The simulated IPI carries its
+		 * source: report that CPU's run if it is one. The line is still cleared.
+		 */
+		if (atomic_load_explicit((_Atomic uint32_t *)&n->control->needs_attention, memory_order_relaxed))
 			atomic_exchange_explicit((_Atomic uint32_t *)&n->control->needs_attention, 0,
 						 memory_order_acq_rel);
-			uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_acquire);
-			if (claim_now == SIM_CLAIM_ASYNC || claim_now == SIM_CLAIM_ASYNC_STOPPING)
-				report_finished(n, index);
-			else
-				atomic_store_explicit(&n->needs_scan, 1, memory_order_seq_cst);
-		}
+		/* seq_cst: Dekker with START, which stores ASYNC then loads the status, against
+		 * the kernel's seq_cst store of IDLE (this thread) then this load. One of us
+		 * sees the other; a claim still STARTING here means START reports the run. */
+		uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_seq_cst);
+		if (claim_now == SIM_CLAIM_ASYNC || claim_now == SIM_CLAIM_ASYNC_STOPPING)
+			report_finished(n, index);
 	}
 	/* The wait queue, Dekker with seq_cst operations: what the waiters test (the status,
 	 * stored seq_cst by the kernel before signalling; needs_scan; the bitmap) precedes

@@ -33,6 +33,7 @@ enum sidecar_fault_point {
 	SIDECAR_FAULT_BEFORE_PARK,     /* about to announce PARKED and halt */
 	SIDECAR_FAULT_BEFORE_SIGNAL,   /* completion published, before deciding on the response IPI */
 	SIDECAR_FAULT_AFTER_ANNOUNCE,  /* PARKED announced, before the re-check that may abort the halt */
+	SIDECAR_FAULT_BEFORE_RESPONSE, /* needs_attention raised, before the response IPI (upstream path) */
 };
 
 struct sidecar_platform_ops {

@@ -214,8 +214,10 @@ void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast_request)
 	/* Upstream raise_attention(): the driver's interrupt handler clears it and scans.
 	 * A fast request's completion goes to its VP's owner, not to the scan: leave the
 	 * node-wide line alone. */
-	if (!fast_request)
+	if (!fast_request) {
 		atomic_store_explicit((_Atomic uint32_t *)&control->needs_attention, 1, memory_order_release);
+		fault(k, SIDECAR_FAULT_BEFORE_RESPONSE);
+	}
 	if (atomic_load_explicit((_Atomic uint32_t *)&control->response_vector, memory_order_relaxed)) {
 		kstat_inc(&k->stats.response_signals);
 		k->plat->signal_response(k);

@@ -112,6 +112,68 @@ static void test_claims(const char *target)
 	sidecar_sim_destroy(sim);
 }
 
+/*
+ * needs_attention is one line per node. A finished asynchronous run must be reported even
+ * when the handler of another CPU (here a synchronous RUN finishing at the same moment)
+ * cleared the line before this CPU's handler looked at it: the long stress test lost such
+ * a report, and the seed task then slept forever in poll(). The fault hook holds CPU 0's
+ * response IPI, after it raised the line, until CPU 1's handler has cleared it.
+ */
+static _Atomic int hold_cpu = -1;
+static _Atomic bool hold_started; /* START returned: the claim is ASYNC, not STARTING */
+
+static void hold_response(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where)
+{
+	(void)ctx;
+	if ((int)cpu != atomic_load(&hold_cpu))
+		return;
+	uint64_t t0 = ms_now();
+	if (where == SIDECAR_FAULT_BEFORE_COMMAND) {
+		/* Otherwise START may see the run finished and report it itself. */
+		while (!atomic_load(&hold_started) && !sidecar_sim_shutting_down(sim) && ms_now() - t0 < 10000)
+			usleep(100);
+	} else if (where == SIDECAR_FAULT_BEFORE_RESPONSE) {
+		while (atomic_load(&hold_cpu) == (int)cpu && !sidecar_sim_shutting_down(sim) && ms_now() - t0 < 10000)
+			usleep(100);
+	}
+}
+
+static bool wait_attention(struct sidecar_control_page *cp, uint32_t want)
+{
+	uint64_t t0 = ms_now();
+	while (atomic_load((_Atomic uint32_t *)&cp->needs_attention) != want)
+		if (ms_now() - t0 > 5000)
+			return false;
+		else
+			usleep(100);
+	return true;
+}
+
+static void test_shared_attention(const char *target)
+{
+	struct sidecar_sim *sim = sim_open(target);
+	struct sidecar_drv_node *n = sim_node(sim, 0);
+	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, 0);
+	uint32_t cpu = 99;
+
+	sidecar_sim_set_fault_hook(sim, hold_response, NULL);
+	atomic_store(&hold_started, false);
+	atomic_store(&hold_cpu, 0);
+	start_run(sim, 0); /* the io guest intercepts at once */
+	atomic_store(&hold_started, true);
+	CHECK(wait_attention(cp, 1));                            /* CPU 0 is held before its IPI */
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0); /* CPU 1's handler clears the line */
+	CHECK(wait_attention(cp, 0));
+	CHECK(!readable(ops->poll_fd(n)));
+	atomic_store(&hold_cpu, -1); /* CPU 0's handler now finds the line clear */
+	CHECK(readable_within(ops->poll_fd(n), 5000));
+	CHECK_EQ(ops->read(n, &cpu, true), 0);
+	CHECK_EQ(cpu, 0);
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN);
+	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_NONE), 0); /* the claim was returned */
+	sidecar_sim_destroy(sim);
+}
+
 static void *blocking_reader(void *arg)
 {
 	struct sidecar_sim *sim = arg;
@@ -344,6 +406,8 @@ int main(void)
 	test_bad_targets();
 	test_claims("sim:cpus=4,guest=spin");
 	test_claims("sim:cpus=4,guest=spin,report=lockfree");
+	test_shared_attention("sim:cpus=2,report=scan");
+	test_shared_attention("sim:cpus=2,report=lockfree");
 	test_blocking_read();
 	test_run_cancel();
 	test_nodes();
