@@ -65,5 +65,8 @@ bool sidecar_sim_shutting_down(const struct sidecar_sim *sim);
  * RUN (the window of upstream's start/scan race). */
 typedef void (*sidecar_sim_start_fn)(void *ctx, uint32_t cpu);
 void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx);
+/* Test hook: called by the driver between STOP's claim of an asynchronous run and its move
+ * of the status RUN -> STOP (the window of upstream's stop/restart ABA). */
+void sidecar_sim_set_stop_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx);
 
 #endif

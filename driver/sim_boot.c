@@ -546,6 +546,12 @@ void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn
 	atomic_store_explicit(&sim->start_fn, fn, memory_order_release);
 }
 
+void sidecar_sim_set_stop_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx)
+{
+	atomic_store_explicit(&sim->stop_ctx, ctx, memory_order_relaxed);
+	atomic_store_explicit(&sim->stop_fn, fn, memory_order_release);
+}
+
 bool sidecar_sim_shutting_down(const struct sidecar_sim *sim)
 {
 	return atomic_load_explicit(&((struct sidecar_sim *)sim)->shutting_down, memory_order_relaxed);

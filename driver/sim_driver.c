@@ -171,8 +171,8 @@ static bool mark_finished(struct sim_node *n, uint32_t index)
 			atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
 			return true;
 		}
-		/* A STOP moved ASYNC -> ASYNC_STOPPING under us. It saw the status IDLE and
-		 * sends nothing, so no later report will come for this run: look again. */
+		/* A STOP moved ASYNC -> STOP_POSTING under us: the next look returns false,
+		 * and that STOP reports the run once it has moved the claim on (sim_stop). */
 	}
 }
 
@@ -391,12 +391,13 @@ static int sim_stop(struct sidecar_drv_node *node, uint32_t cpu)
 		return rc;
 	for (;;) {
 		uint8_t state = SIM_CLAIM_ASYNC;
-		if (atomic_compare_exchange_strong(&n->slots[i].claim, &state, SIM_CLAIM_ASYNC_STOPPING))
+		if (atomic_compare_exchange_strong(&n->slots[i].claim, &state, SIM_CLAIM_STOP_POSTING))
 			break;
 		switch (state) {
 		case SIM_CLAIM_STARTING:
 			sched_yield(); /* START is between its two steps */
 			continue;
+		case SIM_CLAIM_STOP_POSTING:
 		case SIM_CLAIM_ASYNC_STOPPING:
 		case SIM_CLAIM_ASYNC_STOPPED:
 			return 0;
@@ -404,12 +405,24 @@ static int sim_stop(struct sidecar_drv_node *node, uint32_t cpu)
 			return -EINVAL;
 		}
 	}
+	sidecar_sim_start_fn hook = atomic_load_explicit(&n->sim->stop_fn, memory_order_acquire);
+	if (hook)
+		hook(atomic_load_explicit(&n->sim->stop_ctx, memory_order_relaxed), cpu);
+	/* The run is pinned (STOP_POSTING: it cannot be marked finished, read and followed by
+	 * another START), so this status is the claimed run's own. */
 	uint8_t status = SIDECAR_CPU_RUN;
-	if (atomic_compare_exchange_strong(status_of(n, i), &status, SIDECAR_CPU_STOP)) {
+	bool posted = atomic_compare_exchange_strong(status_of(n, i), &status, SIDECAR_CPU_STOP);
+	if (posted)
 		sim_cpu_ipi(&n->cpus[i]);
-		return 0;
-	}
-	return status == SIDECAR_CPU_IDLE ? 0 : -EIO;
+	/* Unpin, then report the run if it is already over: a report attempted while the claim
+	 * was STOP_POSTING marked nothing. Dekker with seq_cst operations: this store then the
+	 * status load, against the kernel's store of IDLE then the handler's load of the claim
+	 * (sim_driver_isr); at least one of us sees the run over and ASYNC_STOPPING. */
+	atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_ASYNC_STOPPING, memory_order_seq_cst);
+	if (atomic_load_explicit(status_of(n, i), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
+		report_finished(n, i);
+	/* STOP: shutdown's own stop got there first. */
+	return posted || status == SIDECAR_CPU_IDLE || status == SIDECAR_CPU_STOP ? 0 : -EIO;
 }
 
 struct idle_arg {

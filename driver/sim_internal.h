@@ -17,7 +17,9 @@
  *
  *   AVAIL -> SYNC                RUN claims            SYNC -> AVAIL       RUN done
  *   AVAIL -> STARTING            START claims          STARTING -> ASYNC   status is RUN
- *   STARTING -> AVAIL            START failed          ASYNC -> ASYNC_STOPPING  STOP
+ *   STARTING -> AVAIL            START failed
+ *   ASYNC -> STOP_POSTING        STOP claims the run   STOP_POSTING -> ASYNC_STOPPING  STOP
+ *                                                      has moved RUN -> STOP (or saw IDLE)
  *   ASYNC(_STOPPING) -> ASYNC_STOPPED   the run is complete: marked once, by the scan
  *                                (scan reporting) or the response handler / START's re-check
  *                                (lock-free reporting); claim loaded before status
@@ -29,6 +31,12 @@
  * status IDLE -> RUN, so a concurrent scan could see "ASYNC and IDLE" and report a VP that
  * never ran. A scan ignores STARTING, and loads the claim before the status (see
  * mark_finished in sim_driver.c for the second form of the race that order closes).
+ *
+ * STOP_POSTING closes an ABA upstream has: a STOP that claimed ASYNC -> ASYNC_STOPPING and
+ * then lost its CPU could, when it resumed, move the status RUN -> STOP of the NEXT run (the
+ * first one finished, was read and a new START went by meanwhile). While the claim is
+ * STOP_POSTING the run cannot be marked finished, so it cannot be recycled under the STOP;
+ * the STOP itself reports the run if it finished meanwhile (sim_stop).
  */
 enum sim_claim {
 	SIM_CLAIM_AVAIL = 0,
@@ -38,6 +46,7 @@ enum sim_claim {
 	SIM_CLAIM_ASYNC_STOPPED = 4,
 	SIM_CLAIM_STARTING = 5,
 	SIM_CLAIM_DIRECT = 6,
+	SIM_CLAIM_STOP_POSTING = 7,
 	SIM_CLAIM_REMOVED = 0xff,
 };
 
@@ -112,6 +121,8 @@ struct sidecar_sim {
 	_Atomic(void *) fault_ctx;
 	_Atomic(sidecar_sim_start_fn) start_fn;
 	_Atomic(void *) start_ctx;
+	_Atomic(sidecar_sim_start_fn) stop_fn;
+	_Atomic(void *) stop_ctx;
 };
 
 static inline struct sim_cpu *sim_cpu_of(struct sidecar_kcpu *k)

@@ -174,6 +174,80 @@ static void test_shared_attention(const char *target)
 	sidecar_sim_destroy(sim);
 }
 
+/*
+ * The stop/restart ABA: a STOP that claimed a run and then lost its CPU must not, when it
+ * resumes, stop the next run. Upstream's claim goes ASYNC -> ASYNC_STOPPING before the
+ * status moves RUN -> STOP, so the first run could finish, be read, and a new START go by
+ * in between; the long stress test saw the resumed STOP find another STOP there (-EIO).
+ * Here the run stays pinned until the STOP is posted: while the STOP is held between its
+ * two steps, the finished run is not readable; once it resumes, it reports the run itself.
+ */
+struct aba {
+	struct sidecar_sim *sim;
+	_Atomic int phase; /* 1: STOP claimed the run and is held; 2: let it go */
+	int rc;
+};
+
+static void aba_stop_hook(void *ctx, uint32_t cpu)
+{
+	struct aba *a = ctx;
+	(void)cpu;
+	atomic_store(&a->phase, 1);
+	uint64_t t0 = ms_now();
+	while (atomic_load(&a->phase) != 2 && ms_now() - t0 < 10000)
+		usleep(100);
+}
+
+static void *aba_stopper(void *arg)
+{
+	struct aba *a = arg;
+	a->rc = ops->stop(sim_node(a->sim, 0), 0);
+	return NULL;
+}
+
+static void aba_hold_command(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where)
+{
+	struct aba *a = ctx;
+	if (cpu != 0 || where != SIDECAR_FAULT_BEFORE_COMMAND)
+		return;
+	/* The run stays RUN until the STOP has claimed it. */
+	uint64_t t0 = ms_now();
+	while (atomic_load(&a->phase) == 0 && !sidecar_sim_shutting_down(sim) && ms_now() - t0 < 10000)
+		usleep(100);
+}
+
+static void test_stop_restart_aba(const char *target)
+{
+	struct aba a = {.sim = sim_open(target)};
+	struct sidecar_drv_node *n = sim_node(a.sim, 0);
+	uint32_t cpu = 99;
+	pthread_t t;
+
+	sidecar_sim_set_fault_hook(a.sim, aba_hold_command, &a);
+	start_run(a.sim, 0); /* io guest: it intercepts as soon as it runs */
+	sidecar_sim_set_stop_hook(a.sim, aba_stop_hook, &a);
+	REQUIRE(pthread_create(&t, NULL, aba_stopper, &a) == 0);
+	uint64_t t0 = ms_now();
+	while (sim_status(a.sim, 0) != SIDECAR_CPU_IDLE && ms_now() - t0 < 5000)
+		usleep(100); /* the run ends (phase 1 released the kernel) */
+	CHECK_EQ(sim_status(a.sim, 0), SIDECAR_CPU_IDLE);
+	usleep(20000); /* time for a report, were one allowed */
+	CHECK(!readable(ops->poll_fd(n)));
+	CHECK_EQ(ops->read(n, &cpu, true), -EAGAIN); /* pinned: no next START can slip in */
+	CHECK_EQ(ops->start(n, 0), -EBUSY);
+	atomic_store(&a.phase, 2);
+	pthread_join(t, NULL);
+	CHECK_EQ(a.rc, 0);
+	CHECK(readable_within(ops->poll_fd(n), 5000)); /* the STOP reported the run */
+	CHECK_EQ(ops->read(n, &cpu, true), 0);
+	CHECK_EQ(cpu, 0);
+	sidecar_sim_set_stop_hook(a.sim, NULL, NULL);
+	/* The next run is not stopped by anything left over. */
+	CHECK_EQ(sim_run_sync(a.sim, 0, SIDECAR_COMMAND_RUN_VP), 0);
+	CHECK_EQ(sim_pages(a.sim, 0)->command_page.request_data[0], 1); /* an intercept, not a stop */
+	sidecar_sim_destroy(a.sim);
+}
+
 static void *blocking_reader(void *arg)
 {
 	struct sidecar_sim *sim = arg;
@@ -408,6 +482,8 @@ int main(void)
 	test_claims("sim:cpus=4,guest=spin,report=lockfree");
 	test_shared_attention("sim:cpus=2,report=scan");
 	test_shared_attention("sim:cpus=2,report=lockfree");
+	test_stop_restart_aba("sim:cpus=1,report=scan");
+	test_stop_restart_aba("sim:cpus=1,report=lockfree");
 	test_blocking_read();
 	test_run_cancel();
 	test_nodes();
