@@ -354,7 +354,7 @@ static bool seg_from_hv(const struct hv_x64_segment_register *h, struct kvm_segm
 	return true;
 }
 
-static const struct kvm_segment *sreg_seg_c(const struct kvm_sregs *s, unsigned int idx)
+static struct kvm_segment *sreg_seg(struct kvm_sregs *s, unsigned int idx)
 {
 	switch (idx) {
 	case X86_SEG_ES:
@@ -376,26 +376,10 @@ static const struct kvm_segment *sreg_seg_c(const struct kvm_sregs *s, unsigned 
 	}
 }
 
-static struct kvm_segment *sreg_seg(struct kvm_sregs *s, unsigned int idx)
+/* The same, read-only (one switch for both). */
+static const struct kvm_segment *sreg_seg_c(const struct kvm_sregs *s, unsigned int idx)
 {
-	switch (idx) {
-	case X86_SEG_ES:
-		return &s->es;
-	case X86_SEG_CS:
-		return &s->cs;
-	case X86_SEG_SS:
-		return &s->ss;
-	case X86_SEG_DS:
-		return &s->ds;
-	case X86_SEG_FS:
-		return &s->fs;
-	case X86_SEG_GS:
-		return &s->gs;
-	case 6:
-		return &s->ldt;
-	default:
-		return &s->tr;
-	}
+	return sreg_seg((struct kvm_sregs *)s, idx);
 }
 
 /* struct kvm_fpu -> FXSAVE image. KVM_GET_FPU does not report MXCSR (nor does
