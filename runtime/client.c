@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The client: one over every node of a target; open, close, event fd, strerror. */
-#include "../driver/futex.h"
+#include "futex.h"
 #include "internal.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #ifndef SIDECAR_RUNTIME_INTERNAL_H
 #define SIDECAR_RUNTIME_INTERNAL_H
 
-#include "../driver/driver.h"
+#include "transport.h"
 
 #include <sidecar/client.h>
 

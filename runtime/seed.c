@@ -12,7 +12,7 @@
  *  - synchronous commands use the driver's RUN ioctl, which sleeps in the driver;
  *  - the kernel signals upstream's way: fast line features are zero.
  */
-#include "../driver/futex.h"
+#include "futex.h"
 #include "internal.h"
 
 #include <poll.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* VP accessors: acquire and release, wait modes, the synchronous commands (seed parity),
  * the shared-page accessors and the statistics. */
-#include "../driver/futex.h"
+#include "futex.h"
 #include "internal.h"
 
 #include <sched.h>

@@ -23,7 +23,7 @@
  * it; nobody sleeps through a signal it needed. (On x86 the seq_cst stores are xchg or
  * locked RMWs: full barriers; the loads are plain.)
  */
-#include "../driver/futex.h"
+#include "futex.h"
 #include "internal.h"
 
 #include <sched.h>

@@ -13,6 +13,8 @@ packages=(
 	hyperfine                                           # whole-process timings
 	gnuplot-nox                                         # sidecar-latency --plot
 	spin                                                # the Promela model check
+	libzydis-dev                                        # x86 decoding (kvm backend, emulation helper)
+	liburcu-dev                                         # grace periods (the simulator)
 )
 
 missing=()

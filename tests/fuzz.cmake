@@ -14,11 +14,11 @@ set(SIDECAR_FUZZ_TARGETS fuzz_command_page fuzz_target_string fuzz_message_decod
 
 # The library sources each target exercises (compiled in when fuzzing).
 set(SIDECAR_FUZZ_LIB_fuzz_command_page
-  kernel/dispatch.c kernel/park.c kernel/regs_home.c kernel/gva_walk.c kernel/backend_synthetic.c
+  kernel/core/dispatch.c kernel/core/park.c kernel/core/regs_home.c kernel/core/gva_walk.c kernel/backends/synthetic.c
   runtime/message.c)
-set(SIDECAR_FUZZ_LIB_fuzz_target_string driver/sim_config.c)
+set(SIDECAR_FUZZ_LIB_fuzz_target_string driver/sim/config.c)
 set(SIDECAR_FUZZ_LIB_fuzz_message_decode runtime/message.c)
-set(SIDECAR_FUZZ_LIB_fuzz_gva_walk kernel/gva_walk.c runtime/message.c)
+set(SIDECAR_FUZZ_LIB_fuzz_gva_walk kernel/core/gva_walk.c runtime/message.c)
 
 if(SIDECAR_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -34,7 +34,7 @@ if(SIDECAR_FUZZ)
     list(TRANSFORM lib_sources PREPEND ${PROJECT_SOURCE_DIR}/)
     add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${t}.c ${lib_sources})
     target_include_directories(${t} PRIVATE
-      ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/driver ${PROJECT_SOURCE_DIR}/runtime
+      ${PROJECT_SOURCE_DIR}/kernel/core ${PROJECT_SOURCE_DIR}/driver/sim ${PROJECT_SOURCE_DIR}/runtime
       ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/abi/include)
     target_compile_options(${t} PRIVATE ${SIDECAR_FUZZ_FLAGS})
     target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -17,11 +17,11 @@ sidecar_test(test_message SOURCES test_message.c)
 
 # The library again, with the run/wait path's delay points compiled in (test-only).
 add_library(sidecar_delay STATIC
-  $<TARGET_OBJECTS:sidecar_kernel> $<TARGET_OBJECTS:sidecar_driver>
-  ../runtime/client.c ../runtime/vp.c ../runtime/vp_wait.c ../runtime/seed.c ../runtime/message.c)
+  $<TARGET_OBJECTS:sidecar_kernel> $<TARGET_OBJECTS:sidecar_backend_kvm> $<TARGET_OBJECTS:sidecar_driver>
+  ../runtime/client.c ../runtime/vp.c ../runtime/vp_wait.c ../runtime/seed.c ../runtime/message.c ../runtime/transport/device.c)
 target_compile_definitions(sidecar_delay PUBLIC SIDECAR_DELAY_HOOKS)
 target_include_directories(sidecar_delay PUBLIC
-  ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/kernel ${PROJECT_SOURCE_DIR}/driver
+  ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/kernel/core ${PROJECT_SOURCE_DIR}/driver/sim ${PROJECT_SOURCE_DIR}/runtime/os ${PROJECT_SOURCE_DIR}/runtime/transport
   ${PROJECT_SOURCE_DIR}/runtime)
 target_link_libraries(sidecar_delay PUBLIC sidecar_abi Threads::Threads)
 add_executable(test_delays test_delays.c)

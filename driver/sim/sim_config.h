@@ -20,7 +20,7 @@
 #ifndef SIDECAR_DRIVER_SIM_CONFIG_H
 #define SIDECAR_DRIVER_SIM_CONFIG_H
 
-#include "../kernel/backend.h"
+#include "backend.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * only (the fast modes return -ENOTSUP). RUN cannot be cancelled from another thread
  * without a signal, which a library must not send on its own: `interrupt` is absent.
  */
-#include "driver.h"
+#include "transport.h"
 
 #include <sidecar/uapi.h>
 

@@ -11,8 +11,8 @@
 #ifndef SIDECAR_DRIVER_SIM_H
 #define SIDECAR_DRIVER_SIM_H
 
-#include "../kernel/kernel.h"
-#include "driver.h"
+#include "kernel.h"
+#include "transport.h"
 #include "sim_config.h"
 
 #include <stddef.h>
