@@ -2,6 +2,7 @@
 /* The client: one over every node of a target; open, close, event fd, strerror. */
 #include "futex.h"
 #include "internal.h"
+#include "sidecar_atomic.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,14 +88,17 @@ int sidecar_client_open_err(const char *target, struct sidecar_client **out, cha
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!target)
+	/* Only NULL means "the environment's, else the simulator": an empty string is a
+	 * target like any other, and not a valid one. */
+	if (!target) {
 		target = getenv("SIDECAR_TARGET");
-	if (!target || !*target)
-		target = "sim";
+		if (!target || !*target)
+			target = "sim";
+	}
 	if (strncmp(target, "sim", 3) == 0 && (target[3] == '\0' || target[3] == ':')) {
-		rc = sidecar_drv_sim_open(target, &h, err, errlen);
+		rc = rt_transport_sim_open(target, &h, err, errlen);
 	} else if (strcmp(target, "device") == 0) {
-		rc = sidecar_drv_device_open(&h, err, errlen);
+		rc = rt_transport_device_open(&h, err, errlen);
 	} else {
 		if (errlen)
 			snprintf(err, errlen, "unknown target '%s' (sim[:key=value,...] or device)", target);
@@ -159,8 +163,8 @@ void sidecar_client_close(struct sidecar_client *c)
 			uint64_t left = now < deadline ? deadline - now : 1000000;
 			/* rt_vp_detach's own bound is longer; keep close within one budget. */
 			if (vp_mode(vp) != SIDECAR_WAIT_SEED) {
-				uint32_t posted = atomic_load((_Atomic uint32_t *)&vp->fast->request_seq);
-				if (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != posted) {
+				uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
+				if (sc_load_acquire(&vp->fast->done_seq) != posted) {
 					rt_fast_stop_seq(vp, posted);
 					vp->ops->kick(vp->drv_node, vp->cpu);
 					rt_fast_quiesce(vp, left);
@@ -180,7 +184,7 @@ void sidecar_client_close(struct sidecar_client *c)
 			if (!vp)
 				continue;
 			if (vp->direct) {
-				atomic_store((_Atomic uint32_t *)&vp->fast->features, 0);
+				sc_store_release(&vp->fast->features, 0);
 				vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 				vp->direct = false;
 			}
@@ -232,81 +236,6 @@ int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *s
 	if (!c->drv.ops->guest_memory)
 		return -ENOTSUP;
 	return c->drv.ops->guest_memory(c->drv.drv, base, size);
-}
-
-/* ---- event fd ------------------------------------------------------------------------------ */
-
-static bool vp_finished(struct sidecar_vp *vp)
-{
-	if (vp_mode(vp) == SIDECAR_WAIT_SEED)
-		return atomic_load(&vp->seed_state) == SEED_FINISHED;
-	return (atomic_load(&vp->state) & VP_STATE_MASK) == VP_FINISHED;
-}
-
-static void count_finished(struct sidecar_client *c, struct sidecar_vp *vp)
-{
-	if (!vp->ev_counted && vp_finished(vp)) {
-		vp->ev_counted = true;
-		if (c->finished++ == 0) {
-			uint64_t one = 1;
-			ssize_t r = write(c->event_fd, &one, sizeof(one));
-			(void)r;
-		}
-	}
-}
-
-/*
- * `finished` counts the VPs in FINISHED, each at most once (ev_counted), under event_lock;
- * the fd is readable iff it is non-zero. The transitions themselves are CASes outside the
- * lock, so each side re-checks under it: a hook counts only a VP still FINISHED, a collector
- * uncounts only a VP that was counted. Arming is Dekker against the hooks: they CAS then
- * load event_armed; arming stores it then scans the VPs (all seq_cst), so a VP finished
- * around the arming is counted by one side or both (and once, thanks to ev_counted).
- */
-void rt_event_finished(struct sidecar_vp *vp, int delta)
-{
-	struct sidecar_client *c = vp->client;
-
-	if (!atomic_load_explicit(&c->event_armed, memory_order_seq_cst))
-		return;
-	pthread_mutex_lock(&c->event_lock);
-	if (delta > 0) {
-		count_finished(c, vp);
-	} else if (vp->ev_counted) {
-		vp->ev_counted = false;
-		if (--c->finished == 0) {
-			uint64_t v;
-			ssize_t r = read(c->event_fd, &v, sizeof(v));
-			(void)r;
-		}
-	}
-	pthread_mutex_unlock(&c->event_lock);
-}
-
-int sidecar_client_event_fd(struct sidecar_client *c)
-{
-	if (!c)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-	pthread_mutex_lock(&c->event_lock);
-	if (!atomic_exchange_explicit(&c->event_armed, true, memory_order_seq_cst)) {
-		for (uint32_t i = 0; i < c->node_count; i++) {
-			struct rt_node *n = &c->nodes[i];
-			for (uint32_t j = 0; j < n->info.cpu_count; j++) {
-				struct sidecar_vp *vp = atomic_load(&n->vps[j]);
-				if (!vp)
-					continue;
-				count_finished(c, vp);
-				/* A VP already running in a suppressing mode must signal. */
-				if (vp->features & SIDECAR_FAST_F_SUPPRESS)
-					atomic_store((_Atomic uint32_t *)&vp->fast->client_flags,
-						     SIDECAR_FAST_CLIENT_SLEEPING);
-			}
-		}
-	}
-	pthread_mutex_unlock(&c->event_lock);
-	pthread_mutex_unlock(&c->lock);
-	return c->event_fd;
 }
 
 /* ---- strerror --------------------------------------------------------------------------------- */

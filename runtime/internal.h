@@ -79,8 +79,10 @@ struct rt_node {
 	_Atomic uint32_t task_in_vp;
 };
 
-/* Test-only delay points on the run/wait path (tests/test_delays.c builds a variant of the
- * library with SIDECAR_DELAY_HOOKS; the real library has none, and no cost). */
+/* Delay points on the run/wait path, for the delay-injection and race tests
+ * (tests/test_delays.c, tests/test_races.c), compiled into the shipped library: a hook is
+ * set only by tests (rt_client_set_delay_hook), and a VMM pays one predicted branch on a
+ * read-only field per point (docs/testing.md has the measurement). */
 enum rt_delay_point {
 	RT_DELAY_POST_CLAIMED,    /* state is RUNNING, the doorbell not rung yet */
 	RT_DELAY_POST_RUNG,       /* doorbell rung, sidecar_flags not read yet */
@@ -92,15 +94,11 @@ enum rt_delay_point {
 	RT_DELAY_CANCEL,          /* cancel: the sequence to stop read, stop_seq not written yet */
 	RT_DELAY_POINTS,
 };
-#ifdef SIDECAR_DELAY_HOOKS
 #define RT_DELAY(c, point)                                        \
 	do {                                                      \
-		if ((c)->delay_hook)                              \
+		if (__builtin_expect((c)->delay_hook != NULL, 0)) \
 			(c)->delay_hook((c)->delay_ctx, (point)); \
 	} while (0)
-#else
-#define RT_DELAY(c, point) ((void)0)
-#endif
 
 struct sidecar_client {
 	struct sidecar_drv_handle drv;
@@ -119,10 +117,9 @@ struct sidecar_client {
 	_Atomic bool event_armed;
 	pthread_mutex_t event_lock;
 	uint32_t finished;
-#ifdef SIDECAR_DELAY_HOOKS
+	/* Tests only (RT_DELAY). */
 	void (*delay_hook)(void *ctx, enum rt_delay_point point);
 	void *delay_ctx;
-#endif
 };
 
 struct sidecar_vp {

@@ -3,6 +3,7 @@
  * the shared-page accessors and the statistics. */
 #include "futex.h"
 #include "internal.h"
+#include "sidecar_atomic.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -57,10 +58,10 @@ static void program_fast_line(struct sidecar_vp *vp)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE;
 	vp->features = features;
 	uint64_t side = vp->sidecar_poll_ns > UINT32_MAX ? UINT32_MAX : vp->sidecar_poll_ns;
-	atomic_store_explicit((_Atomic uint32_t *)&fast->sidecar_poll_ns, (uint32_t)side, memory_order_relaxed);
-	atomic_store_explicit((_Atomic uint32_t *)&fast->client_flags, 0, memory_order_relaxed);
+	sc_store_relaxed(&fast->sidecar_poll_ns, (uint32_t)side);
+	sc_store_relaxed(&fast->client_flags, 0);
 	/* Release: the window above is in place before the kernel acts on the features. */
-	atomic_store_explicit((_Atomic uint32_t *)&fast->features, features, memory_order_release);
+	sc_store_release(&fast->features, features);
 }
 
 int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
@@ -69,7 +70,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 	int rc;
 
 	if (is_fast(mode)) {
-		uint32_t caps = atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_caps, memory_order_acquire);
+		uint32_t caps = sc_load_acquire(&vp->fast->sidecar_caps);
 		if (!c->fast_capable || !(caps & SIDECAR_FAST_F_MAILBOX))
 			return -ENOTSUP;
 		if (!vp->direct) {
@@ -80,9 +81,8 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		}
 		/* Continue the line's sequence; a command still in flight from a previous
 		 * owner that was abandoned keeps the VP busy. */
-		uint32_t posted =
-			atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
-		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
+		uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
+		if (sc_load_acquire(&vp->fast->done_seq) != posted) {
 			vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 			vp->direct = false;
 			return -EBUSY;
@@ -113,7 +113,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 	if (rc)
 		return rc;
 	if (vp->direct) {
-		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
+		sc_store_release(&vp->fast->features, 0);
 		vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 		vp->direct = false;
 	}
@@ -194,9 +194,8 @@ out:
 static bool stop_and_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 {
 	if (is_fast(vp_mode(vp))) {
-		uint32_t posted =
-			atomic_load_explicit((_Atomic uint32_t *)&vp->fast->request_seq, memory_order_acquire);
-		if (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->done_seq, memory_order_acquire) != posted) {
+		uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
+		if (sc_load_acquire(&vp->fast->done_seq) != posted) {
 			rt_fast_stop_seq(vp, posted);
 			vp->ops->kick(vp->drv_node, vp->cpu);
 		}
@@ -218,7 +217,7 @@ void rt_vp_detach(struct sidecar_vp *vp)
 		/* Back to the upstream policy. A VP that would not stop keeps its claim
 		 * (nobody else may post to a sidecar CPU that may still write the page) but
 		 * loses its completion hook: `vp` is freed next, the CPU may answer later. */
-		atomic_store_explicit((_Atomic uint32_t *)&vp->fast->features, 0, memory_order_release);
+		sc_store_release(&vp->fast->features, 0);
 		vp->ops->release_direct(vp->drv_node, vp->cpu, !quiet);
 		vp->direct = false;
 	}
@@ -322,9 +321,7 @@ int rt_collect_error(struct sidecar_vp *vp, bool has_error)
 	/* The completion the leaving CPU gave a request it did not serve. LEAVING, not GONE:
 	 * the CPU sets LEAVING before that completion and GONE after it, so the owner may
 	 * collect it before GONE (the model found that). */
-	if (is_fast(vp_mode(vp)) &&
-	    (atomic_load_explicit((_Atomic uint32_t *)&vp->fast->sidecar_flags, memory_order_acquire) &
-	     SIDECAR_FAST_SIDECAR_LEAVING))
+	if (is_fast(vp_mode(vp)) && (sc_load_acquire(&vp->fast->sidecar_flags) & SIDECAR_FAST_SIDECAR_LEAVING))
 		return -ENOENT;
 	uint8_t len = vp->page->error.len;
 	memcpy(vp->error, vp->page->error.buf, len);

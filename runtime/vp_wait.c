@@ -18,40 +18,23 @@
  *             we: after posting, LEAVING: wait for GONE; completed (done_seq) -> posted,
  *                 else nobody will serve it: -ENOENT.
  *
- * Dekker's argument for each pair: both sides store then load the other's flag, all
- * seq_cst, so in the single total order one load follows the other side's store and sees
- * it; nobody sleeps through a signal it needed. (On x86 the seq_cst stores are xchg or
- * locked RMWs: full barriers; the loads are plain.)
+ * Dekker's argument for each pair: both sides store, then a full barrier, then load the
+ * other's flag (sidecar_atomic.h), so one load follows the other side's store and sees it;
+ * nobody sleeps through a signal it needed. (On x86 the stores are xchg or locked RMWs: full
+ * barriers; the loads are plain.)
  */
 #include "futex.h"
 #include "internal.h"
+#include "sidecar_atomic.h"
+#include "sidecar_poll.h"
 
 #include <sched.h>
-
-/* Adaptive window (KVM halt polling, as on the sidecar side). */
-#define POLL_GROW_START_NS 2000u
-#define POLL_PREEMPTED_NS 50000u
-
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
-static inline uint32_t load32(const uint32_t *p, memory_order mo)
-{
-	return atomic_load_explicit((_Atomic uint32_t *)p, mo);
-}
-
-static inline void store32(uint32_t *p, uint32_t v, memory_order mo)
-{
-	atomic_store_explicit((_Atomic uint32_t *)p, v, mo);
-}
 
 /* Acquire: pairs with the kernel's release store of done_seq, making the command's results
  * (the page, and the intercept/has_error copies in the fast line) visible. */
 static inline bool fast_done(const struct sidecar_vp *vp, uint32_t seq)
 {
-	return load32(&vp->fast->done_seq, memory_order_acquire) == seq;
+	return sc_load_acquire(&vp->fast->done_seq) == seq;
 }
 
 static inline void stat_inc(_Atomic uint64_t *s)
@@ -87,7 +70,7 @@ static int collect(struct sidecar_vp *vp, uint32_t seq)
 void rt_fast_notify(void *ctx)
 {
 	struct sidecar_vp *vp = ctx;
-	uint32_t done = load32(&vp->fast->done_seq, memory_order_acquire);
+	uint32_t done = sc_load_acquire(&vp->fast->done_seq);
 	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
 
 	atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
@@ -117,7 +100,7 @@ static void publish_host_cpu(struct sidecar_vp *vp)
 	uint32_t v = cpu < 0 ? 0 : (uint32_t)cpu + 1;
 	if (v != vp->host_cpu_hint) {
 		vp->host_cpu_hint = v;
-		store32(&vp->fast->client_host_cpu, v, memory_order_relaxed);
+		sc_store_relaxed(&vp->fast->client_host_cpu, v);
 	}
 }
 
@@ -139,26 +122,26 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 
 	if (vp->features & SIDECAR_FAST_F_SIDECAR_POLL)
 		publish_host_cpu(vp);
-	store32(&fast->command, command, memory_order_relaxed);
+	sc_store_relaxed(&fast->command, command);
 	/* An event loop does not wait here: ask the sidecar for the completion IPI. */
 	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) &&
 	    atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed))
-		store32(&fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING, memory_order_relaxed);
+		sc_store_relaxed(&fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING);
 
 	/* The doorbell. Release: publishes the command page and the fields above to the
 	 * kernel's acquire load of request_seq. The exchange is also the full barrier before
 	 * the load of sidecar_flags (pairs with the kernel's PARKED and LEAVING announcements). */
-	atomic_exchange_explicit((_Atomic uint32_t *)&fast->request_seq, seq, memory_order_seq_cst);
+	sc_xchg(&fast->request_seq, seq);
 	RT_DELAY(vp->client, RT_DELAY_POST_RUNG);
-	uint32_t flags = load32(&fast->sidecar_flags, memory_order_seq_cst);
+	uint32_t flags = sc_load_seq(&fast->sidecar_flags);
 	if (flags & SIDECAR_FAST_SIDECAR_LEAVING) {
 		/* The CPU is leaving. Wait for the end of its last check (a few instructions,
 		 * unless it is preempted), then done_seq tells whether it completed this
 		 * request (served it, or failed it with "cpu removed"): then it is posted,
 		 * and the wait collects it. Else nobody ever will. */
-		while (!(load32(&fast->sidecar_flags, memory_order_seq_cst) & SIDECAR_FAST_SIDECAR_GONE))
+		while (!(sc_load_seq(&fast->sidecar_flags) & SIDECAR_FAST_SIDECAR_GONE))
 			sched_yield();
-		if (load32(&fast->done_seq, memory_order_acquire) == seq)
+		if (sc_load_acquire(&fast->done_seq) == seq)
 			return 0;
 		/* Not completed, so no hook can have finished it (a hook finishes done_seq only). */
 		uint32_t running = vp_word(seq, VP_RUNNING);
@@ -183,32 +166,18 @@ static uint64_t poll_window(struct sidecar_vp *vp)
 	uint64_t w = vp_mode(vp) == SIDECAR_WAIT_POLL ? vp->poll_cap_ns : vp->poll_ns;
 	if (w && vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE) {
 		/* Sharing a host CPU with the sidecar CPU, we could only delay it. */
-		uint32_t side = load32(&vp->fast->sidecar_host_cpu, memory_order_relaxed);
+		uint32_t side = sc_load_relaxed(&vp->fast->sidecar_host_cpu);
 		if (side && side == vp->host_cpu_hint)
 			return 0;
 	}
 	return w;
 }
 
-/* KVM's rule: a sleep that a longer poll would have caught grows the window, one longer
- * than the cap shrinks it. */
-static void adapt(struct sidecar_vp *vp, uint64_t window, uint64_t waited_ns)
-{
-	if (vp_mode(vp) != SIDECAR_WAIT_ADAPTIVE || waited_ns <= window)
-		return;
-	if (waited_ns > vp->poll_cap_ns) {
-		vp->poll_ns = window / 2 < 1000 ? 0 : window / 2;
-	} else if (window < vp->poll_cap_ns) {
-		uint64_t grown = window * 2 < POLL_GROW_START_NS ? POLL_GROW_START_NS : window * 2;
-		vp->poll_ns = grown > vp->poll_cap_ns ? vp->poll_cap_ns : grown;
-	}
-}
-
 static void clear_sleeping(struct sidecar_vp *vp)
 {
 	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) &&
 	    !atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed))
-		store32(&vp->fast->client_flags, 0, memory_order_relaxed);
+		sc_store_relaxed(&vp->fast->client_flags, 0);
 }
 
 /* Sleep on the state word until the command finishes, the deadline passes or the client
@@ -231,14 +200,13 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 	if (vp->features & SIDECAR_FAST_F_SUPPRESS) {
 		/* Announce, then re-check (below): the seq_cst pair with the kernel's store
 		 * of done_seq and load of client_flags. */
-		atomic_exchange_explicit((_Atomic uint32_t *)&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING,
-					 memory_order_seq_cst);
+		sc_xchg(&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING);
 	}
 	RT_DELAY(vp->client, RT_DELAY_WAIT_ANNOUNCED);
 	bool slept = false;
 	for (;;) {
 		/* seq_cst: the load half of the response Dekker pair (kernel/park.c). */
-		if (load32(&vp->fast->done_seq, memory_order_seq_cst) == seq) {
+		if (sc_load_seq(&vp->fast->done_seq) == seq) {
 			rc = collect(vp, seq);
 			break;
 		}
@@ -306,12 +274,12 @@ int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 				stat_inc(&vp->st_polled);
 				return collect(vp, seq);
 			}
-			cpu_relax();
+			sc_relax();
 			if ((spins & 31) == 0) {
 				if (atomic_load_explicit(&vp->state, memory_order_relaxed) & VP_DEAD)
 					return -ESHUTDOWN;
 				now = sidecar_now_ns();
-				if (now - last > POLL_PREEMPTED_NS) {
+				if (now - last > SIDECAR_POLL_PREEMPTED_NS) {
 					/* We lost the CPU while polling: someone else needs it. */
 					if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 						vp->poll_ns = 0;
@@ -327,7 +295,7 @@ int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 		return fast_done(vp, seq) ? collect(vp, seq) : -ETIMEDOUT;
 	int rc = sleep_until_done(vp, seq, deadline);
 	if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE && rc == 0)
-		adapt(vp, window, sidecar_now_ns() - start);
+		vp->poll_ns = sidecar_poll_adapt(window, sidecar_now_ns() - start, vp->poll_cap_ns);
 	return rc;
 }
 
@@ -352,16 +320,15 @@ int rt_fast_try(struct sidecar_vp *vp)
 }
 
 /* stop_seq only moves forward: a canceller that read an older sequence and stores late must
- * not overwrite a newer cancel (two cancellers, or a stale one; the model found it). Release:
- * orders the stop after what the caller did; the kernel polls it (relaxed), and the kick that
+ * not overwrite a newer cancel (two cancellers, or a stale one). The CAS is fully ordered
+ * (at least release is needed): it orders the stop after what the caller did; the kernel polls it (relaxed), and the kick that
  * follows makes a backend that does not poll (KVM) look. */
 void rt_fast_stop_seq(struct sidecar_vp *vp, uint32_t seq)
 {
-	_Atomic uint32_t *stop = (_Atomic uint32_t *)&vp->fast->stop_seq;
-	uint32_t old = atomic_load_explicit(stop, memory_order_relaxed);
+	uint32_t *stop = &vp->fast->stop_seq;
+	uint32_t old = sc_load_relaxed(stop);
 
-	while ((int32_t)(seq - old) > 0 &&
-	       !atomic_compare_exchange_weak_explicit(stop, &old, seq, memory_order_release, memory_order_relaxed))
+	while ((int32_t)(seq - old) > 0 && !sc_cmpxchg(stop, &old, seq))
 		;
 }
 
@@ -376,7 +343,7 @@ int rt_fast_cancel(struct sidecar_vp *vp)
 	if ((st & VP_STATE_MASK) != VP_RUNNING)
 		return 0;
 	uint32_t seq = vp_word_seq(st);
-	uint32_t full = load32(&vp->fast->request_seq, memory_order_acquire);
+	uint32_t full = sc_load_acquire(&vp->fast->request_seq);
 	if ((full & VP_SEQ_MASK) != seq) {
 		/* The owner moved the word to RUNNING and has not rung the doorbell yet: the
 		 * command it is posting is the next one. */
@@ -395,12 +362,12 @@ int rt_fast_cancel(struct sidecar_vp *vp)
 bool rt_fast_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 {
 	uint64_t deadline = sidecar_now_ns() + timeout_ns;
-	uint32_t posted = load32(&vp->fast->request_seq, memory_order_acquire);
+	uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
 
-	while (load32(&vp->fast->done_seq, memory_order_acquire) != posted) {
+	while (sc_load_acquire(&vp->fast->done_seq) != posted) {
 		if (sidecar_now_ns() > deadline)
 			return false;
-		if (load32(&vp->fast->sidecar_flags, memory_order_acquire) & SIDECAR_FAST_SIDECAR_GONE)
+		if (sc_load_acquire(&vp->fast->sidecar_flags) & SIDECAR_FAST_SIDECAR_GONE)
 			return true;
 		sched_yield();
 	}

@@ -12,13 +12,25 @@
 
 set(SIDECAR_FUZZ_TARGETS fuzz_command_page fuzz_target_string fuzz_message_decode fuzz_gva_walk)
 
-# The library sources each target exercises (compiled in when fuzzing).
-set(SIDECAR_FUZZ_LIB_fuzz_command_page
-  kernel/core/dispatch.c kernel/core/park.c kernel/core/regs_home.c kernel/core/gva_walk.c kernel/backends/synthetic.c
-  runtime/message.c)
-set(SIDECAR_FUZZ_LIB_fuzz_target_string driver/sim/config.c)
-set(SIDECAR_FUZZ_LIB_fuzz_message_decode runtime/message.c)
-set(SIDECAR_FUZZ_LIB_fuzz_gva_walk kernel/core/gva_walk.c runtime/message.c)
+# The library sources each target exercises (compiled in when fuzzing). fuzz_command_page
+# builds the kernel core from its source list in both modes, with its own environment
+# (tests/fuzz/host/sidecar_env.h: the fuzzer's clock).
+set(SIDECAR_FUZZ_LIB_fuzz_command_page ${SIDECAR_KERNEL_CORE_SOURCES} ${PROJECT_SOURCE_DIR}/runtime/message.c)
+set(SIDECAR_FUZZ_LIB_fuzz_target_string ${PROJECT_SOURCE_DIR}/driver/sim/config.c)
+set(SIDECAR_FUZZ_LIB_fuzz_message_decode ${PROJECT_SOURCE_DIR}/runtime/message.c)
+set(SIDECAR_FUZZ_LIB_fuzz_gva_walk ${PROJECT_SOURCE_DIR}/kernel/core/gva_walk.c ${PROJECT_SOURCE_DIR}/runtime/message.c)
+
+# Include directories of a fuzz target built from sources: the core's environment first.
+function(sidecar_fuzz_includes t)
+  if(t STREQUAL "fuzz_command_page")
+    set(env ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/host)
+  else()
+    set(env ${PROJECT_SOURCE_DIR}/kernel/hosts/user)
+  endif()
+  target_include_directories(${t} PRIVATE ${env}
+    ${PROJECT_SOURCE_DIR}/kernel/core ${PROJECT_SOURCE_DIR}/driver/sim ${PROJECT_SOURCE_DIR}/runtime
+    ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/abi/include ${PROJECT_SOURCE_DIR}/abi/internal)
+endfunction()
 
 if(SIDECAR_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
@@ -30,12 +42,8 @@ if(SIDECAR_FUZZ)
   set(SIDECAR_FUZZ_FLAGS -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
       -fno-omit-frame-pointer -g)
   foreach(t IN LISTS SIDECAR_FUZZ_TARGETS)
-    set(lib_sources ${SIDECAR_FUZZ_LIB_${t}})
-    list(TRANSFORM lib_sources PREPEND ${PROJECT_SOURCE_DIR}/)
-    add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${t}.c ${lib_sources})
-    target_include_directories(${t} PRIVATE
-      ${PROJECT_SOURCE_DIR}/kernel/core ${PROJECT_SOURCE_DIR}/driver/sim ${PROJECT_SOURCE_DIR}/runtime
-      ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/abi/include)
+    add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${t}.c ${SIDECAR_FUZZ_LIB_${t}})
+    sidecar_fuzz_includes(${t})
     target_compile_options(${t} PRIVATE ${SIDECAR_FUZZ_FLAGS})
     target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)
     # Each corpus input once (-runs=0: load the corpus, no fuzzing).
@@ -44,8 +52,13 @@ if(SIDECAR_FUZZ)
   endforeach()
 else()
   foreach(t IN LISTS SIDECAR_FUZZ_TARGETS)
-    add_executable(${t} fuzz/${t}.c fuzz/replay_main.c)
-    target_link_libraries(${t} PRIVATE sidecar_internal Threads::Threads)
+    if(t STREQUAL "fuzz_command_page")
+      add_executable(${t} fuzz/${t}.c fuzz/replay_main.c ${SIDECAR_FUZZ_LIB_${t}})
+      sidecar_fuzz_includes(${t})
+    else()
+      add_executable(${t} fuzz/${t}.c fuzz/replay_main.c)
+      target_link_libraries(${t} PRIVATE sidecar_internal Threads::Threads)
+    endif()
     add_test(NAME ${t} COMMAND ${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
     set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 300)
   endforeach()

@@ -7,3 +7,8 @@ else()
     ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
 endif()
 set_tests_properties(test_install PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# A build without the simulator installs and behaves (sim targets: -ENOTSUP, said why).
+add_test(NAME test_install_nosim COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/install_nosim_test.sh
+  ${CMAKE_BINARY_DIR}/install-nosim ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+set_tests_properties(test_install_nosim PROPERTIES LABELS unit TIMEOUT 600)

@@ -17,10 +17,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#ifndef SIDECAR_DELAY_HOOKS
-#error "test_delays needs the library built with SIDECAR_DELAY_HOOKS"
-#endif
-
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DEFAULT_ROUND_TRIPS 100000ull
 #else

@@ -12,10 +12,6 @@
 #include <pthread.h>
 #include <semaphore.h>
 
-#ifndef SIDECAR_DELAY_HOOKS
-#error "test_races needs the library built with SIDECAR_DELAY_HOOKS"
-#endif
-
 /* Hold the thread marked `held` when it reaches `point`, until released. */
 static _Thread_local bool held;
 static _Atomic int hold_point = -1;

@@ -20,7 +20,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define SIM_CPU_STACK_SIZE (256u << 10)
 #define SIM_BOOT_TIMEOUT_NS (60ull * 1000000000u)
 #define SIM_REMOVE_TIMEOUT_NS (30ull * 1000000000u)
 /* Vectors the simulated driver programs; only "non-zero" matters here. */
@@ -41,54 +40,11 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* ---- platform ops for the kernel -------------------------------------------------------- */
+/* ---- the host's hooks ------------------------------------------------------------------- */
 
-/* `sti; hlt`: returns once an interrupt is pending, consuming it. The exchange (acquire)
- * pairs with the release store in sim_cpu_ipi, so whatever the sender wrote before the IPI
- * (a status, a doorbell) is visible after the halt. */
-static void plat_halt(struct sidecar_kcpu *k)
+static void cpu_fault(struct sidecar_uhost_cpu *h, enum sidecar_fault_point where)
 {
-	struct sim_cpu *c = sim_cpu_of(k);
-
-	while (atomic_exchange_explicit(&c->irq, 0, memory_order_acquire) == 0)
-		sidecar_futex_wait(&c->irq, 0, -1);
-}
-
-static bool plat_irq_pending(struct sidecar_kcpu *k)
-{
-	return atomic_load_explicit(&sim_cpu_of(k)->irq, memory_order_relaxed) != 0;
-}
-
-static void plat_signal_response(struct sidecar_kcpu *k)
-{
-	sim_driver_isr(sim_cpu_of(k));
-}
-
-static uint64_t plat_now_ns(void)
-{
-	return sidecar_now_ns();
-}
-
-static int plat_host_cpu(void)
-{
-	return sched_getcpu();
-}
-
-static void plat_vp_online(struct sidecar_kcpu *k, struct sidecar_backend_vp *vp)
-{
-	struct sim_cpu *c = sim_cpu_of(k);
-
-	/* seq_cst store, then wait for kicks in flight: pairs with sim_cpu_ipi's seq_cst
-	 * increment of kick_refs followed by its load of kick_vp. */
-	atomic_store_explicit(&c->kick_vp, vp, memory_order_seq_cst);
-	if (!vp)
-		while (atomic_load_explicit(&c->kick_refs, memory_order_seq_cst))
-			sched_yield();
-}
-
-static void plat_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
-{
-	struct sim_cpu *c = sim_cpu_of(k);
+	struct sim_cpu *c = sim_cpu_of(h);
 	struct sidecar_sim *sim = c->node->sim;
 
 	sidecar_sim_fault_fn fn = atomic_load_explicit(&sim->fault_fn, memory_order_acquire);
@@ -96,51 +52,7 @@ static void plat_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 		fn(atomic_load_explicit(&sim->fault_ctx, memory_order_relaxed), sim, c->cpu, where);
 }
 
-static const struct sidecar_platform_ops sim_platform_ops = {
-	.halt = plat_halt,
-	.irq_pending = plat_irq_pending,
-	.signal_response = plat_signal_response,
-	.now_ns = plat_now_ns,
-	.host_cpu = plat_host_cpu,
-	.vp_online = plat_vp_online,
-	.fault = plat_fault,
-};
-
-void sim_cpu_ipi(struct sim_cpu *c)
-{
-	atomic_fetch_add_explicit(&c->request_irqs, 1, memory_order_relaxed);
-	/* Pairs with the acquire exchange in plat_halt. */
-	atomic_store_explicit(&c->irq, 1, memory_order_release);
-	sidecar_futex_wake(&c->irq, 1);
-	if (c->k.be->vp_kick) {
-		atomic_fetch_add_explicit(&c->kick_refs, 1, memory_order_seq_cst);
-		struct sidecar_backend_vp *vp = atomic_load_explicit(&c->kick_vp, memory_order_seq_cst);
-		if (vp)
-			c->k.be->vp_kick(vp);
-		atomic_fetch_sub_explicit(&c->kick_refs, 1, memory_order_release);
-	}
-}
-
-/* ---- lookup ------------------------------------------------------------------------------ */
-
-struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t cpu, uint32_t *index)
-{
-	if (cpu >= sim->total_cpus)
-		return NULL;
-	struct sim_node *n = &sim->nodes[cpu / sim->cfg.cpus];
-	*index = cpu - n->base_cpu;
-	return n;
-}
-
 /* ---- boot -------------------------------------------------------------------------------- */
-
-static void *cpu_thread(void *arg)
-{
-	struct sim_cpu *c = arg;
-
-	sidecar_kernel_cpu_main(&c->k);
-	return NULL;
-}
 
 static void *map_zeroed(size_t size)
 {
@@ -150,26 +62,15 @@ static void *map_zeroed(size_t size)
 
 static int start_cpu(struct sidecar_sim *sim, struct sim_cpu *c, char *err, size_t errlen)
 {
-	pthread_attr_t attr;
-	int rc;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, SIM_CPU_STACK_SIZE);
-	if (sim->cfg.pin_count) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(sim->cfg.pin[c->cpu % sim->cfg.pin_count], &set);
-		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (sim->cfg.pin_count)
+		c->host.pin = sim->cfg.pin[c->cpu % sim->cfg.pin_count];
+	int rc = sidecar_uhost_cpu_start(&c->host, err, errlen);
+	if (rc == -EINVAL && errlen) {
+		char why[160];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "sim target: %s", why);
 	}
-	rc = pthread_create(&c->thread, &attr, cpu_thread, c);
-	pthread_attr_destroy(&attr);
-	if (rc == EINVAL && sim->cfg.pin_count)
-		return fail(err, errlen, -EINVAL, "sim target: cannot pin sidecar cpu %u to host cpu %u (not allowed?)",
-			    c->cpu, sim->cfg.pin[c->cpu % sim->cfg.pin_count]);
-	if (rc)
-		return fail(err, errlen, -rc, "cannot start sidecar cpu %u: %s", c->cpu, strerror(rc));
-	c->started = true;
-	return 0;
+	return rc;
 }
 
 /* The pinned host CPUs must exist. Whether this process may use them is checked when the
@@ -259,15 +160,15 @@ static int kernel_init(struct sidecar_sim *sim, char *err, size_t errlen)
 				(struct sidecar_vp_shared_pages *)(n->shmem + (size_t)j * sizeof(*pages));
 			c->node = n;
 			c->cpu = n->base_cpu + j;
-			c->k.plat = &sim_platform_ops;
-			c->k.plat_ctx = c;
-			c->k.be = sim->backend.ops;
-			c->k.backend = &sim->backend;
-			c->k.control = control;
-			c->k.command_page = &pages->command_page;
-			c->k.register_page = &pages->register_page;
-			c->k.node_cpu_index = j;
-			c->k.vp_index = c->cpu;
+			sidecar_uhost_cpu_init(&c->host);
+			c->host.fault = cpu_fault;
+			c->host.k.be = sim->backend.ops;
+			c->host.k.backend = &sim->backend;
+			c->host.k.control = control;
+			c->host.k.command_page = &pages->command_page;
+			c->host.k.register_page = &pages->register_page;
+			c->host.k.node_cpu_index = j;
+			c->host.k.vp_index = c->cpu;
 		}
 	}
 	return 0;
@@ -299,6 +200,7 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	if (!sim)
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	sim->cfg = *cfg;
+	sim->remove_timeout_ns = SIM_REMOVE_TIMEOUT_NS;
 	pthread_mutex_init(&sim->lifecycle_lock, NULL);
 	sim->node_count = cfg->nodes;
 	sim->total_cpus = cfg->nodes * cfg->cpus;
@@ -330,6 +232,7 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 		.guest = cfg->guest,
 		.work_ns = cfg->work_ns,
 		.io_port = cfg->io_port,
+		.maxphyaddr = sidecar_uhost_maxphyaddr(),
 	};
 	rc = sim->backend.ops->init(&sim->backend);
 	if (rc) {
@@ -368,8 +271,9 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 		for (uint32_t j = 0; j < n->cpu_count; j++) {
 			if (n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
 				continue;
-			const struct sidecar_command_error *e = &n->cpus[j].k.command_page->error;
-			rc = fail(err, errlen, n->cpus[j].k.boot_error ? n->cpus[j].k.boot_error : -EIO,
+			const struct sidecar_kcpu *k = &n->cpus[j].host.k;
+			const struct sidecar_command_error *e = &k->command_page->error;
+			rc = fail(err, errlen, k->boot_error ? k->boot_error : -EIO,
 				  "sidecar cpu %u failed to boot: %.*s", n->cpus[j].cpu, e->len, (const char *)e->buf);
 			goto fail;
 		}
@@ -388,37 +292,44 @@ fail:
  * (or the CPU is already gone). */
 static bool request_remove(struct sim_cpu *c)
 {
-	_Atomic uint8_t *status = sidecar_kcpu_status(&c->k);
-	uint8_t s = atomic_load_explicit(status, memory_order_acquire);
+	uint8_t *status = sidecar_kcpu_status(&c->host.k);
+	/* Pairs with the kernel's release stores of the status. */
+	uint8_t s = sc_load_acquire(status);
 
 	switch (s) {
 	case SIDECAR_CPU_IDLE:
-		if (atomic_compare_exchange_strong(status, &s, SIDECAR_CPU_REMOVE)) {
-			sim_cpu_ipi(c);
+		/* Fully ordered: publishes nothing, but the CPU re-reads the status after the
+		 * IPI's latch (which pairs with its halt). */
+		if (sc_cmpxchg(status, &s, SIDECAR_CPU_REMOVE)) {
+			sidecar_uhost_cpu_ipi(&c->host);
 			return true;
 		}
 		return false;
 	case SIDECAR_CPU_RUN:
-		if (atomic_compare_exchange_strong(status, &s, SIDECAR_CPU_STOP))
-			sim_cpu_ipi(c);
+		if (sc_cmpxchg(status, &s, SIDECAR_CPU_STOP))
+			sidecar_uhost_cpu_ipi(&c->host);
 		return false;
 	case SIDECAR_CPU_STOP:
-		sim_cpu_ipi(c);
+		sidecar_uhost_cpu_ipi(&c->host);
 		return false;
 	case SIDECAR_CPU_REMOVE:
-		sim_cpu_ipi(c);
+		sidecar_uhost_cpu_ipi(&c->host);
 		return true;
 	default: /* REMOVED */
 		return true;
 	}
 }
 
-void sidecar_sim_shutdown(struct sidecar_sim *sim)
+/* Removes every CPU within the remove timeout. A CPU that does not leave by then (a hook
+ * or a backend that never returns) is abandoned: its thread is not waited for, and the
+ * memory it may still use stays allocated for the life of the process (sidecar_sim_destroy
+ * leaks it rather than pull it from under the thread). */
+int sidecar_sim_shutdown(struct sidecar_sim *sim)
 {
 	pthread_mutex_lock(&sim->lifecycle_lock);
 	if (sim->shut_down) {
 		pthread_mutex_unlock(&sim->lifecycle_lock);
-		return;
+		return sim->abandoned ? -ETIMEDOUT : 0;
 	}
 	/* From here the driver accepts no new work and every driver wait returns. */
 	atomic_store(&sim->shutting_down, true);
@@ -426,49 +337,52 @@ void sidecar_sim_shutdown(struct sidecar_sim *sim)
 		if (sim->nodes[i].cpus)
 			sim_driver_wake_all(&sim->nodes[i]);
 
-	uint64_t deadline = sidecar_now_ns() + SIM_REMOVE_TIMEOUT_NS;
+	uint64_t deadline = sidecar_now_ns() + sim->remove_timeout_ns;
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		for (uint32_t j = 0; n->cpus && j < n->cpu_count; j++) {
 			struct sim_cpu *c = &n->cpus[j];
-			if (!c->started || c->joined)
-				continue;
-			while (!request_remove(c)) {
-				if (sidecar_now_ns() > deadline) {
-					fprintf(stderr, "libsidecar: sidecar cpu %u does not stop; abandoning it\n",
-						c->cpu);
-					abort();
-				}
+			while (c->host.started && !request_remove(c) && sidecar_now_ns() <= deadline)
 				sched_yield();
-			}
 		}
 	}
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		for (uint32_t j = 0; n->cpus && j < n->cpu_count; j++) {
-			struct sim_cpu *c = &n->cpus[j];
-			if (c->started && !c->joined) {
-				pthread_join(c->thread, NULL);
-				c->joined = true;
-			}
+			uint64_t now = sidecar_now_ns();
+			int64_t left = now < deadline ? (int64_t)(deadline - now) : 0;
+			if (sidecar_uhost_cpu_join(&n->cpus[j].host, left) == -ETIMEDOUT)
+				sim->abandoned++;
 		}
 	}
-	if (sim->backend_ready) {
+	/* A CPU left behind may still be in the backend. */
+	if (sim->backend_ready && !sim->abandoned) {
 		sim->backend.ops->fini(&sim->backend);
 		sim->backend_ready = false;
 	}
 	sim->shut_down = true;
 	pthread_mutex_unlock(&sim->lifecycle_lock);
+	return sim->abandoned ? -ETIMEDOUT : 0;
 }
 
 void sidecar_sim_destroy(struct sidecar_sim *sim)
 {
 	if (!sim)
 		return;
-	sidecar_sim_shutdown(sim);
+	if (sidecar_sim_shutdown(sim)) {
+		/* An abandoned CPU may have left since: then everything can go. */
+		for (uint32_t i = 0; i < sim->node_count; i++)
+			for (uint32_t j = 0; sim->nodes[i].cpus && j < sim->nodes[i].cpu_count; j++)
+				if (sidecar_uhost_cpu_join(&sim->nodes[i].cpus[j].host, 0))
+					return; /* still running: leak the simulator, see above */
+		if (sim->backend_ready)
+			sim->backend.ops->fini(&sim->backend);
+	}
 	for (uint32_t i = 0; sim->nodes && i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		sim_driver_remove(n);
+		for (uint32_t j = 0; n->cpus && j < n->cpu_count; j++)
+			sidecar_uhost_cpu_fini(&n->cpus[j].host);
 		free(n->cpus);
 		free(n->slots);
 		if (n->memory)
@@ -481,6 +395,11 @@ void sidecar_sim_destroy(struct sidecar_sim *sim)
 	free(sim->params);
 	pthread_mutex_destroy(&sim->lifecycle_lock);
 	free(sim);
+}
+
+void sidecar_sim_set_remove_timeout(struct sidecar_sim *sim, uint64_t timeout_ns)
+{
+	sim->remove_timeout_ns = timeout_ns;
 }
 
 /* ---- accessors and hooks ------------------------------------------------------------------ */
@@ -518,13 +437,14 @@ int sidecar_sim_cpu_stats(const struct sidecar_sim *sim, uint32_t cpu, struct si
 	if (!n)
 		return -EINVAL;
 	const struct sim_cpu *c = &n->cpus[index];
-	out->commands = atomic_load_explicit(&c->k.stats.commands, memory_order_relaxed);
-	out->fast_commands = atomic_load_explicit(&c->k.stats.fast_commands, memory_order_relaxed);
-	out->halts = atomic_load_explicit(&c->k.stats.halts, memory_order_relaxed);
-	out->polled_requests = atomic_load_explicit(&c->k.stats.polled_requests, memory_order_relaxed);
-	out->response_signals = atomic_load_explicit(&c->k.stats.response_signals, memory_order_relaxed);
-	out->suppressed_signals = atomic_load_explicit(&c->k.stats.suppressed_signals, memory_order_relaxed);
-	out->request_signals = atomic_load_explicit(&c->request_irqs, memory_order_relaxed);
+	const struct sidecar_kcpu_stats *st = &c->host.k.stats;
+	out->commands = sc_load_relaxed(&st->commands);
+	out->fast_commands = sc_load_relaxed(&st->fast_commands);
+	out->halts = sc_load_relaxed(&st->halts);
+	out->polled_requests = sc_load_relaxed(&st->polled_requests);
+	out->response_signals = sc_load_relaxed(&st->response_signals);
+	out->suppressed_signals = sc_load_relaxed(&st->suppressed_signals);
+	out->request_signals = atomic_load_explicit(&c->host.request_irqs, memory_order_relaxed);
 	return 0;
 }
 
@@ -537,7 +457,7 @@ void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn
 	/* The kernel calls the platform's fault op only while its CPU's flag is set. */
 	for (uint32_t i = 0; i < sim->node_count; i++)
 		for (uint32_t j = 0; j < sim->nodes[i].cpu_count; j++)
-			atomic_store_explicit(&sim->nodes[i].cpus[j].k.faults_on, fn != NULL, memory_order_relaxed);
+			sc_store_relaxed(&sim->nodes[i].cpus[j].host.k.faults_on, fn != NULL);
 }
 
 void sidecar_sim_set_start_hook(struct sidecar_sim *sim, sidecar_sim_start_fn fn, void *ctx)

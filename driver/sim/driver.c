@@ -20,9 +20,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static _Atomic uint8_t *status_of(struct sim_node *n, uint32_t index)
+static uint8_t *status_of(struct sim_node *n, uint32_t index)
 {
-	return (_Atomic uint8_t *)&n->control->cpu_status[index];
+	return &n->control->cpu_status[index];
 }
 
 static bool cas_claim(struct sim_slot *s, uint8_t from, uint8_t to)
@@ -79,7 +79,7 @@ void sim_driver_wake_all(struct sim_node *n)
  * handler's fence + load of wait_waiters: if our test missed the handler's state change,
  * its load sees our registration and it bumps wait_seq, failing or waking our futex_wait.
  */
-int sim_driver_wait(struct sim_node *n, bool (*cond)(void *arg), void *arg, uint64_t deadline_ns)
+static int sim_driver_wait(struct sim_node *n, bool (*cond)(void *arg), void *arg, uint64_t deadline_ns)
 {
 	int rc = 0;
 
@@ -165,7 +165,7 @@ static bool mark_finished(struct sim_node *n, uint32_t index)
 		uint8_t claim_now = atomic_load_explicit(&s->claim, memory_order_seq_cst);
 		if (claim_now != SIM_CLAIM_ASYNC && claim_now != SIM_CLAIM_ASYNC_STOPPING)
 			return false;
-		if (atomic_load_explicit(status_of(n, index), memory_order_seq_cst) != SIDECAR_CPU_IDLE)
+		if (sc_load_seq(status_of(n, index)) != SIDECAR_CPU_IDLE)
 			return false;
 		if (cas_claim(s, claim_now, SIM_CLAIM_ASYNC_STOPPED)) {
 			atomic_fetch_add_explicit(&n->num_stopped, 1, memory_order_release);
@@ -258,10 +258,12 @@ static void settle_event(struct sim_node *n)
 
 /* ---- the response-IPI handler -------------------------------------------------------------- */
 
-void sim_driver_isr(struct sim_cpu *c)
+/* The response IPI's handler, registered on every CPU of the node at probe. */
+static void sim_driver_isr(struct sidecar_uhost_cpu *h)
 {
+	struct sim_cpu *c = sim_cpu_of(h);
 	struct sim_node *n = c->node;
-	uint32_t index = c->k.node_cpu_index;
+	uint32_t index = c->host.k.node_cpu_index;
 	struct sim_slot *s = &n->slots[index];
 
 	/* A DIRECT owner's hook. in_isr lets release_direct wait us out: pairs with its
@@ -282,9 +284,8 @@ void sim_driver_isr(struct sim_cpu *c)
 		 * was lost (the long stress test found that). The simulated IPI carries its
 		 * source: report that CPU's run if it is one. The line is still cleared.
 		 */
-		if (atomic_load_explicit((_Atomic uint32_t *)&n->control->needs_attention, memory_order_relaxed))
-			atomic_exchange_explicit((_Atomic uint32_t *)&n->control->needs_attention, 0,
-						 memory_order_acq_rel);
+		if (sc_load_relaxed(&n->control->needs_attention))
+			sc_xchg(&n->control->needs_attention, 0); /* pairs with the kernel's release */
 		/* seq_cst: Dekker with START, which stores ASYNC then loads the status, against
 		 * the kernel's seq_cst store of IDLE (this thread) then this load. One of us
 		 * sees the other; a claim still STARTING here means START reports the run. */
@@ -312,8 +313,10 @@ int sim_driver_probe(struct sim_node *n)
 	if (n->event_fd < 0)
 		return -errno;
 	pthread_mutex_init(&n->scan_lock, NULL);
+	for (uint32_t i = 0; i < n->cpu_count; i++)
+		n->cpus[i].host.response = sim_driver_isr;
 	n->control->response_cpu = 0;
-	atomic_store_explicit((_Atomic uint32_t *)&n->control->response_vector, 0xf3, memory_order_release);
+	sc_store_release(&n->control->response_vector, 0xf3);
 	return 0;
 }
 
@@ -347,14 +350,13 @@ static bool start_cpu(struct sim_node *n, uint32_t index)
 
 	/* Release: publishes the command page the caller wrote; pairs with the kernel's
 	 * acquire load of cpu_status. */
-	if (!atomic_compare_exchange_strong_explicit(status_of(n, index), &idle, SIDECAR_CPU_RUN, memory_order_seq_cst,
-						     memory_order_acquire))
+	if (!sc_cmpxchg(status_of(n, index), &idle, SIDECAR_CPU_RUN))
 		return false;
-	sim_cpu_ipi(&n->cpus[index]);
+	sidecar_uhost_cpu_ipi(&n->cpus[index].host);
 	return true;
 }
 
-static int sim_start(struct sidecar_drv_node *node, uint32_t cpu)
+int sim_drv_start(struct sidecar_drv_node *node, uint32_t cpu)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -372,16 +374,16 @@ static int sim_start(struct sidecar_drv_node *node, uint32_t cpu)
 		hook(atomic_load_explicit(&n->sim->start_ctx, memory_order_relaxed), cpu);
 	if (!start_cpu(n, i)) {
 		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
-		return atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
+		return sc_load_seq(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
 	}
 	atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_ASYNC, memory_order_seq_cst);
 	/* If the command already finished, its handler saw STARTING and reported nothing. */
-	if (atomic_load_explicit(status_of(n, i), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
+	if (sc_load_seq(status_of(n, i)) == SIDECAR_CPU_IDLE)
 		report_finished(n, i);
 	return 0;
 }
 
-static int sim_stop(struct sidecar_drv_node *node, uint32_t cpu)
+int sim_drv_stop(struct sidecar_drv_node *node, uint32_t cpu)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -411,15 +413,15 @@ static int sim_stop(struct sidecar_drv_node *node, uint32_t cpu)
 	/* The run is pinned (STOP_POSTING: it cannot be marked finished, read and followed by
 	 * another START), so this status is the claimed run's own. */
 	uint8_t status = SIDECAR_CPU_RUN;
-	bool posted = atomic_compare_exchange_strong(status_of(n, i), &status, SIDECAR_CPU_STOP);
+	bool posted = sc_cmpxchg(status_of(n, i), &status, SIDECAR_CPU_STOP);
 	if (posted)
-		sim_cpu_ipi(&n->cpus[i]);
+		sidecar_uhost_cpu_ipi(&n->cpus[i].host);
 	/* Unpin, then report the run if it is already over: a report attempted while the claim
 	 * was STOP_POSTING marked nothing. Dekker with seq_cst operations: this store then the
 	 * status load, against the kernel's store of IDLE then the handler's load of the claim
 	 * (sim_driver_isr); at least one of us sees the run over and ASYNC_STOPPING. */
 	atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_ASYNC_STOPPING, memory_order_seq_cst);
-	if (atomic_load_explicit(status_of(n, i), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
+	if (sc_load_seq(status_of(n, i)) == SIDECAR_CPU_IDLE)
 		report_finished(n, i);
 	/* STOP: shutdown's own stop got there first. */
 	return posted || status == SIDECAR_CPU_IDLE || status == SIDECAR_CPU_STOP ? 0 : -EIO;
@@ -436,19 +438,19 @@ static bool cpu_idle_or_cancelled(void *p)
 {
 	struct idle_arg *a = p;
 
-	if (atomic_load_explicit(status_of(a->n, a->index), memory_order_seq_cst) == SIDECAR_CPU_IDLE)
+	if (sc_load_seq(status_of(a->n, a->index)) == SIDECAR_CPU_IDLE)
 		return true;
 	if (!a->stopped && a->cancel && atomic_load_explicit(a->cancel, memory_order_acquire)) {
 		/* As a signal does upstream: turn the request into a STOP and wait it out. */
 		uint8_t run = SIDECAR_CPU_RUN;
-		if (atomic_compare_exchange_strong(status_of(a->n, a->index), &run, SIDECAR_CPU_STOP))
-			sim_cpu_ipi(&a->n->cpus[a->index]);
+		if (sc_cmpxchg(status_of(a->n, a->index), &run, SIDECAR_CPU_STOP))
+			sidecar_uhost_cpu_ipi(&a->n->cpus[a->index].host);
 		a->stopped = true;
 	}
 	return false;
 }
 
-static int sim_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel)
+int sim_drv_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -463,7 +465,7 @@ static int sim_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic ui
 		return rc;
 	if (!start_cpu(n, i)) {
 		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
-		return atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
+		return sc_load_seq(status_of(n, i)) == SIDECAR_CPU_REMOVED ? -ENOENT : -EBUSY;
 	}
 	struct idle_arg arg = {.n = n, .index = i, .cancel = cancel};
 	rc = sim_driver_wait(n, cpu_idle_or_cancelled, &arg, 0);
@@ -472,7 +474,7 @@ static int sim_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic ui
 	return rc;
 }
 
-static int sim_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
+int sim_drv_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
 {
 	struct sim_node *n = node_of(node);
 
@@ -494,7 +496,7 @@ static int sim_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
 	}
 }
 
-static void sim_interrupt(struct sidecar_drv_node *node)
+void sim_drv_interrupt(struct sidecar_drv_node *node)
 {
 	struct sim_node *n = node_of(node);
 
@@ -502,14 +504,14 @@ static void sim_interrupt(struct sidecar_drv_node *node)
 	sidecar_futex_wake(&n->wait_seq, INT_MAX);
 }
 
-static int sim_poll_fd(struct sidecar_drv_node *node)
+int sim_drv_poll_fd(struct sidecar_drv_node *node)
 {
 	return node_of(node)->event_fd;
 }
 
 /* ---- the direct extension ---------------------------------------------------------------------- */
 
-static int sim_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt)
+int sim_drv_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -522,7 +524,7 @@ static int sim_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const s
 	rc = claim(n, i, SIM_CLAIM_DIRECT);
 	if (rc)
 		return rc;
-	if (atomic_load(status_of(n, i)) == SIDECAR_CPU_REMOVED) {
+	if (sc_load_seq(status_of(n, i)) == SIDECAR_CPU_REMOVED) {
 		atomic_store(&n->slots[i].claim, SIM_CLAIM_AVAIL);
 		return -ENOENT;
 	}
@@ -530,7 +532,7 @@ static int sim_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const s
 	return 0;
 }
 
-static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim)
+void sim_drv_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
@@ -546,13 +548,13 @@ static void sim_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool
 		cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_AVAIL); /* fails when it was hot-removed */
 }
 
-static void sim_kick(struct sidecar_drv_node *node, uint32_t cpu)
+void sim_drv_kick(struct sidecar_drv_node *node, uint32_t cpu)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
 
 	if (!cpu_index(n, cpu, &i))
-		sim_cpu_ipi(&n->cpus[i]);
+		sidecar_uhost_cpu_ipi(&n->cpus[i].host);
 }
 
 /* ---- hot remove --------------------------------------------------------------------------------- */
@@ -560,7 +562,7 @@ static void sim_kick(struct sidecar_drv_node *node, uint32_t cpu)
 static bool cpu_removed(void *p)
 {
 	struct idle_arg *a = p;
-	return atomic_load_explicit(status_of(a->n, a->index), memory_order_seq_cst) == SIDECAR_CPU_REMOVED;
+	return sc_load_seq(status_of(a->n, a->index)) == SIDECAR_CPU_REMOVED;
 }
 
 int sidecar_sim_hot_remove(struct sidecar_sim *sim, uint32_t cpu, int64_t timeout_ns)
@@ -578,39 +580,35 @@ int sidecar_sim_hot_remove(struct sidecar_sim *sim, uint32_t cpu, int64_t timeou
 			return atomic_load(&s->claim) == SIM_CLAIM_REMOVED ? -ENOENT : -EBUSY;
 	}
 	uint8_t idle = SIDECAR_CPU_IDLE;
-	if (!atomic_compare_exchange_strong(status_of(n, i), &idle, SIDECAR_CPU_REMOVE)) {
+	if (!sc_cmpxchg(status_of(n, i), &idle, SIDECAR_CPU_REMOVE)) {
 		atomic_store(&s->claim, was);
 		return -EBUSY;
 	}
-	sim_cpu_ipi(&n->cpus[i]);
+	sidecar_uhost_cpu_ipi(&n->cpus[i].host);
 	struct idle_arg arg = {.n = n, .index = i};
 	int rc = sim_driver_wait(n, cpu_removed, &arg, timeout_ns < 0 ? 0 : sidecar_now_ns() + (uint64_t)timeout_ns);
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&sim->lifecycle_lock);
-	struct sim_cpu *c = &n->cpus[i];
-	if (c->started && !c->joined) {
-		pthread_join(c->thread, NULL);
-		c->joined = true;
-	}
-	pthread_mutex_unlock(&sim->lifecycle_lock);
+	/* The status is REMOVED: the thread is on its way out (bounded, as the CPU's last steps
+	 * take no lock and wait for nothing). */
+	sidecar_uhost_cpu_join(&n->cpus[i].host, -1);
 	return 0;
 }
 
 /* ---- the ops table ------------------------------------------------------------------------------ */
 
-static uint32_t sim_node_count(struct sidecar_drv *drv)
+uint32_t sim_drv_node_count(struct sidecar_drv *drv)
 {
 	return ((struct sidecar_sim *)drv)->node_count;
 }
 
-static struct sidecar_drv_node *sim_node(struct sidecar_drv *drv, uint32_t index)
+struct sidecar_drv_node *sim_drv_node(struct sidecar_drv *drv, uint32_t index)
 {
 	struct sidecar_sim *sim = (struct sidecar_sim *)drv;
 	return index < sim->node_count ? (struct sidecar_drv_node *)&sim->nodes[index] : NULL;
 }
 
-static void sim_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out)
+void sim_drv_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out)
 {
 	struct sim_node *n = node_of(node);
 
@@ -621,56 +619,10 @@ static void sim_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node
 	out->shmem_size = n->shmem_size;
 }
 
-static int sim_guest_memory(struct sidecar_drv *drv, void **base, size_t *size)
+int sim_drv_guest_memory(struct sidecar_drv *drv, void **base, size_t *size)
 {
 	struct sidecar_sim *sim = (struct sidecar_sim *)drv;
 	*base = sim->guest_mem;
 	*size = sim->cfg.mem;
-	return 0;
-}
-
-static void sim_shutdown(struct sidecar_drv *drv)
-{
-	sidecar_sim_shutdown((struct sidecar_sim *)drv);
-}
-
-static void sim_release(struct sidecar_drv *drv)
-{
-	sidecar_sim_destroy((struct sidecar_sim *)drv);
-}
-
-const struct sidecar_drv_ops sidecar_sim_drv_ops = {
-	.name = "sim",
-	.node_count = sim_node_count,
-	.node = sim_node,
-	.node_info = sim_node_info,
-	.start = sim_start,
-	.stop = sim_stop,
-	.run = sim_run,
-	.read = sim_read,
-	.poll_fd = sim_poll_fd,
-	.interrupt = sim_interrupt,
-	.claim_direct = sim_claim_direct,
-	.release_direct = sim_release_direct,
-	.kick = sim_kick,
-	.guest_memory = sim_guest_memory,
-	.shutdown = sim_shutdown,
-	.release = sim_release,
-};
-
-int sidecar_drv_sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen)
-{
-	struct sidecar_sim_config cfg;
-	struct sidecar_sim *sim;
-	int rc = sidecar_sim_config_parse(target, &cfg, err, errlen);
-
-	if (rc)
-		return rc;
-	rc = sidecar_sim_create(&cfg, &sim, err, errlen);
-	if (rc)
-		return rc;
-	out->ops = &sidecar_sim_drv_ops;
-	out->drv = sidecar_sim_drv(sim);
-	out->owned = true;
 	return 0;
 }

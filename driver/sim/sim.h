@@ -22,9 +22,13 @@ struct sidecar_sim;
 
 /* Boots a simulator. Returns 0, or a negative errno with a reason in `err`. */
 int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim **out, char *err, size_t errlen);
-/* Removes every CPU (stopping what runs), joins the threads and closes the fds. Idempotent.
- * Memory stays mapped until sidecar_sim_destroy. */
-void sidecar_sim_shutdown(struct sidecar_sim *sim);
+/* Removes every CPU (stopping what runs) and joins the threads. Idempotent. Memory stays
+ * mapped until sidecar_sim_destroy. Returns 0, or -ETIMEDOUT when a CPU did not leave
+ * within the remove timeout (30 s): it is abandoned, and destroy leaks the simulator's
+ * memory rather than free it under that CPU; the process goes on. */
+int sidecar_sim_shutdown(struct sidecar_sim *sim);
+/* Test hook: the remove timeout of shutdown. */
+void sidecar_sim_set_remove_timeout(struct sidecar_sim *sim, uint64_t timeout_ns);
 /* Shuts down (if needed) and frees everything. */
 void sidecar_sim_destroy(struct sidecar_sim *sim);
 

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The simulator's private structures, shared by sim_boot.c (platform, boot, shutdown) and
- * sim_driver.c (the simulated driver). */
+/*
+ * The simulator's private structures, in layers (each file uses only the ones below it):
+ *
+ *   module.c   the simulator as a transport (target string -> a driver handle)
+ *   boot.c     the simulated platform: boot shim, node layout, CPUs, shutdown
+ *   driver.c   the simulated driver: claims, START/STOP/RUN, finished-CPU reporting
+ *   kernel/hosts/user   the sidecar CPUs as pinned threads running the kernel core
+ */
 #ifndef SIDECAR_DRIVER_SIM_INTERNAL_H
 #define SIDECAR_DRIVER_SIM_INTERNAL_H
 
 #include "sim.h"
+#include "uhost.h"
 
 #include <pthread.h>
 #include <stdalign.h>
@@ -30,7 +37,7 @@
  * STARTING closes upstream's start/scan race: upstream claims ASYNC before moving the
  * status IDLE -> RUN, so a concurrent scan could see "ASYNC and IDLE" and report a VP that
  * never ran. A scan ignores STARTING, and loads the claim before the status (see
- * mark_finished in sim_driver.c for the second form of the race that order closes).
+ * mark_finished in driver.c for the second form of the race that order closes).
  *
  * STOP_POSTING closes an ABA upstream has: a STOP that claimed ASYNC -> ASYNC_STOPPING and
  * then lost its CPU could, when it resumed, move the status RUN -> STOP of the NEXT run (the
@@ -53,19 +60,9 @@ enum sim_claim {
 struct sim_node;
 
 struct sim_cpu {
-	struct sidecar_kcpu k;
+	struct sidecar_uhost_cpu host; /* the sidecar CPU: a thread running the kernel core */
 	struct sim_node *node;
 	uint32_t cpu; /* global CPU number */
-	pthread_t thread;
-	bool started, joined;
-	/* The backend VP that request IPIs kick, and the number of kicks in flight
-	 * (vp_online waits for them before the VP goes away). */
-	_Atomic(struct sidecar_backend_vp *) kick_vp;
-	_Atomic uint32_t kick_refs;
-	/* The interrupt latch: set by a request IPI, consumed by halt. On its own line:
-	 * signallers write it, the CPU polls it. */
-	alignas(64) _Atomic uint32_t irq;
-	_Atomic uint64_t request_irqs; /* request IPIs received */
 };
 
 /* The driver's per-VP state. */
@@ -116,7 +113,9 @@ struct sidecar_sim {
 	uint32_t total_cpus;
 	_Atomic bool shutting_down;
 	bool shut_down;
-	pthread_mutex_t lifecycle_lock;
+	uint32_t abandoned;             /* CPUs that did not leave at shutdown */
+	uint64_t remove_timeout_ns;     /* how long shutdown waits for the CPUs to leave */
+	pthread_mutex_t lifecycle_lock; /* shutdown */
 	_Atomic(sidecar_sim_fault_fn) fault_fn;
 	_Atomic(void *) fault_ctx;
 	_Atomic(sidecar_sim_start_fn) start_fn;
@@ -125,25 +124,40 @@ struct sidecar_sim {
 	_Atomic(void *) stop_ctx;
 };
 
-static inline struct sim_cpu *sim_cpu_of(struct sidecar_kcpu *k)
+static inline struct sim_cpu *sim_cpu_of(struct sidecar_uhost_cpu *h)
 {
-	return (struct sim_cpu *)((char *)k - offsetof(struct sim_cpu, k));
+	return (struct sim_cpu *)((char *)h - offsetof(struct sim_cpu, host));
 }
 
-/* The CPU's node and index, or NULL/-EINVAL for a CPU the simulator does not have. */
-struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t cpu, uint32_t *index);
+/* The CPU's node and index, or NULL for a CPU the simulator does not have. */
+static inline struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t cpu, uint32_t *index)
+{
+	if (cpu >= sim->total_cpus)
+		return NULL;
+	struct sim_node *n = &sim->nodes[cpu / sim->cfg.cpus];
+	*index = cpu - n->base_cpu;
+	return n;
+}
 
-/* A request IPI to sidecar CPU `c` (sim_boot.c). */
-void sim_cpu_ipi(struct sim_cpu *c);
-/* The driver's response-IPI handler (sim_driver.c), run by the signalling CPU's thread. */
-void sim_driver_isr(struct sim_cpu *c);
-/* Sets up / tears down the driver's per-node state (sim_driver.c). */
+/* The driver (driver.c), as the platform sees it: per-node set-up and teardown (probe also
+ * installs the response-IPI handler on the node's CPUs), and waking every waiter. */
 int sim_driver_probe(struct sim_node *n);
 void sim_driver_remove(struct sim_node *n);
-/* Wakes everything sleeping in the node's wait queue. */
 void sim_driver_wake_all(struct sim_node *n);
-/* Waits on the node's wait queue until cond(arg) or the deadline (sidecar_now_ns based,
- * 0 = none) or shutdown. Returns 0, -ETIMEDOUT or -ESHUTDOWN. */
-int sim_driver_wait(struct sim_node *n, bool (*cond)(void *arg), void *arg, uint64_t deadline_ns);
+
+/* The driver's operations (driver.c), for the ops table (module.c). */
+uint32_t sim_drv_node_count(struct sidecar_drv *drv);
+struct sidecar_drv_node *sim_drv_node(struct sidecar_drv *drv, uint32_t index);
+void sim_drv_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node_info *out);
+int sim_drv_start(struct sidecar_drv_node *node, uint32_t cpu);
+int sim_drv_stop(struct sidecar_drv_node *node, uint32_t cpu);
+int sim_drv_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel);
+int sim_drv_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock);
+int sim_drv_poll_fd(struct sidecar_drv_node *node);
+void sim_drv_interrupt(struct sidecar_drv_node *node);
+int sim_drv_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt);
+void sim_drv_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim);
+void sim_drv_kick(struct sidecar_drv_node *node, uint32_t cpu);
+int sim_drv_guest_memory(struct sidecar_drv *drv, void **base, size_t *size);
 
 #endif

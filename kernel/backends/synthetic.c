@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The synthetic VP backend: a register file with the x86 reset state, guest memory shared
- * with the VMM, a real page walker for TRANSLATE_GVA, and canned guests (SPEC section 6):
+ * with the VMM, a real page walker for TRANSLATE_GVA, and canned guests (docs/platform.md):
  *
  *   io    each run ends with an IO-port write intercept: `out dx, al` (0xEE, one byte) at
  *         RIP, to the configured port (0x3f8), size 1, data from RAX.
@@ -15,13 +15,6 @@
  */
 #include "backend.h"
 #include "gva_walk.h"
-
-#include <cpuid.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <x86intrin.h>
 
 #define X86_CR0_PE (1ull << 0)
 #define X86_CR0_AM (1ull << 18)
@@ -59,21 +52,18 @@ struct sidecar_backend_vp {
 
 static int synth_init(struct sidecar_backend *be)
 {
-	struct synth *s = calloc(1, sizeof(*s));
-	unsigned a, b, c, d;
+	struct synth *s = sc_zalloc(sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
-	s->maxphyaddr = 36;
-	if (__get_cpuid(0x80000008, &a, &b, &c, &d))
-		s->maxphyaddr = a & 0xff;
+	s->maxphyaddr = be->cfg.maxphyaddr ? be->cfg.maxphyaddr : 36;
 	be->impl = s;
 	return 0;
 }
 
 static void synth_fini(struct sidecar_backend *be)
 {
-	free(be->impl);
+	sc_free(be->impl);
 	be->impl = NULL;
 }
 
@@ -107,7 +97,7 @@ static void reset(struct sidecar_backend_vp *vp)
 
 static int synth_vp_create(struct sidecar_backend *be, uint32_t vp_index, struct sidecar_backend_vp **out)
 {
-	struct sidecar_backend_vp *vp = calloc(1, sizeof(*vp));
+	struct sidecar_backend_vp *vp = sc_zalloc(sizeof(*vp));
 
 	if (!vp)
 		return -ENOMEM;
@@ -121,14 +111,7 @@ static int synth_vp_create(struct sidecar_backend *be, uint32_t vp_index, struct
 
 static void synth_vp_destroy(struct sidecar_backend_vp *vp)
 {
-	free(vp);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	sc_free(vp);
 }
 
 static uint8_t cpl(const struct sidecar_backend_vp *vp)
@@ -203,11 +186,13 @@ static int synth_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_contex
 	const struct sidecar_backend_config *cfg = &vp->be->cfg;
 
 	if (cfg->work_ns) {
-		uint64_t deadline = now_ns() + cfg->work_ns;
-		while (now_ns() < deadline) {
+		uint64_t deadline = sc_now_ns() + cfg->work_ns;
+		for (unsigned spins = 1; sc_now_ns() < deadline; spins++) {
 			if (ctl->should_stop(ctl))
 				return SIDECAR_RUN_STOPPED;
-			__builtin_ia32_pause();
+			sc_relax();
+			if ((spins & 31) == 0)
+				sc_yield_point();
 		}
 	}
 	switch (cfg->guest) {
@@ -218,8 +203,11 @@ static int synth_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_contex
 		halt_intercept(vp, msg);
 		return SIDECAR_RUN_INTERCEPT;
 	case SIDECAR_GUEST_SPIN:
-		while (!ctl->should_stop(ctl))
-			__builtin_ia32_pause();
+		for (unsigned spins = 1; !ctl->should_stop(ctl); spins++) {
+			sc_relax();
+			if ((spins & 255) == 0)
+				sc_yield_point();
+		}
 		return SIDECAR_RUN_STOPPED;
 	}
 	return SIDECAR_RUN_STOPPED;
@@ -335,7 +323,7 @@ static hv_status synth_get_register(struct sidecar_backend_vp *vp, uint8_t vtl, 
 	}
 	switch (name) {
 	case HV_X64_REGISTER_TSC:
-		out->reg64 = __rdtsc() + (uint64_t)vp->tsc_offset;
+		out->reg64 = __builtin_ia32_rdtsc() + (uint64_t)vp->tsc_offset;
 		break;
 	case HV_X64_REGISTER_MSR_MTRR_CAP:
 		out->reg64 = 0x508; /* WC supported, fixed ranges, 8 variable ranges */
@@ -370,7 +358,7 @@ static hv_status synth_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, 
 		break;
 	}
 	if (name == HV_X64_REGISTER_TSC) {
-		vp->tsc_offset = (int64_t)(value->reg64 - __rdtsc());
+		vp->tsc_offset = (int64_t)(value->reg64 - __builtin_ia32_rdtsc());
 		return HV_STATUS_SUCCESS;
 	}
 	return HV_STATUS_ACCESS_DENIED; /* read-only */

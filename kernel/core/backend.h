@@ -5,21 +5,21 @@
  * A backend runs one VP per sidecar CPU. Every call for a VP is made on that sidecar CPU's
  * thread, except `vp_kick`, which any thread may call to make a running `vp_run` return
  * promptly and re-check its stop condition (the simulated interrupt). Implementations:
- * backend_synthetic.c (a register file and canned guests) and backend_kvm.c (/dev/kvm).
+ * kernel/backends/synthetic.c (a register file and canned guests; freestanding, so it runs in
+ * both hosts) and kernel/backends/kvm/ (/dev/kvm; user space only).
  * A bare-metal port would implement it with HvCallDispatchVp and the get/set/translate
  * hypercalls.
  */
 #ifndef SIDECAR_KERNEL_BACKEND_H
 #define SIDECAR_KERNEL_BACKEND_H
 
-#include <sidecar/defs.h>
+#include "sidecar_env.h"
 
-#include <stdbool.h>
-#include <stdint.h>
+#include <sidecar/defs.h>
 
 struct sidecar_backend_vp; /* one per VP, private to the backend */
 
-/* The synthetic backend's canned guests (SPEC section 6). */
+/* The synthetic backend's canned guests (docs/platform.md). */
 enum sidecar_guest {
 	SIDECAR_GUEST_IO,   /* each run ends with an IO-port write intercept */
 	SIDECAR_GUEST_SPIN, /* never intercepts: only a stop ends a run */
@@ -30,8 +30,9 @@ struct sidecar_backend_config {
 	uint8_t *mem;      /* guest physical memory, shared with the VMM */
 	uint64_t mem_size; /* bytes */
 	enum sidecar_guest guest;
-	uint64_t work_ns; /* simulated guest work per run */
-	uint16_t io_port; /* port of the io guest's intercept */
+	uint64_t work_ns;   /* simulated guest work per run */
+	uint16_t io_port;   /* port of the io guest's intercept */
+	uint8_t maxphyaddr; /* the host CPU's physical address width (CPUID 0x80000008), 0: 36 */
 };
 
 /* One per simulated machine. */

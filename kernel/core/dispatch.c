@@ -17,10 +17,6 @@
 #include "kernel.h"
 #include "regs_home.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
 void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
 {
 	char buf[sizeof(page->error.buf) + 1];
@@ -38,25 +34,36 @@ void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt
 	page->has_error = 1;
 }
 
+void sidecar_kernel_log(struct sidecar_kcpu *k, const char *fmt, ...)
+{
+	char buf[128];
+	va_list ap;
+
+	if (!k->host->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	k->host->log(k, buf);
+}
+
 /* The stop predicate handed to the backend. Relaxed loads: the backend polls it, and a
  * stale value only delays the stop until the next poll; the request IPI (vp_kick) bounds
  * that delay for backends that do not poll. */
 static bool kcpu_should_stop(const struct sidecar_run_ctl *ctl)
 {
 	struct sidecar_kcpu *k = ctl->ctx;
-	uint8_t status = atomic_load_explicit(sidecar_kcpu_status(k), memory_order_relaxed);
+	uint8_t status = sc_load_relaxed(sidecar_kcpu_status(k));
 
 	if (!k->serving_fast)
 		return status == SIDECAR_CPU_STOP;
-	_Atomic uint32_t *stop_seq = (_Atomic uint32_t *)&sidecar_kcpu_fast(k)->stop_seq;
-	return status == SIDECAR_CPU_REMOVE || atomic_load_explicit(stop_seq, memory_order_relaxed) == k->serving_seq;
+	return status == SIDECAR_CPU_REMOVE || sc_load_relaxed(&sidecar_kcpu_fast(k)->stop_seq) == k->serving_seq;
 }
 
 static void run_vp(struct sidecar_kcpu *k)
 {
 	struct sidecar_command_page *page = k->command_page;
-	uint32_t features =
-		atomic_load_explicit((_Atomic uint32_t *)&sidecar_kcpu_fast(k)->features, memory_order_relaxed);
+	uint32_t features = sc_load_relaxed(&sidecar_kcpu_fast(k)->features);
 	struct sidecar_run_ctl ctl = {
 		.should_stop = kcpu_should_stop,
 		.ctx = k,
@@ -164,7 +171,7 @@ static void translate_gva(struct sidecar_kcpu *k)
 
 void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command)
 {
-	kstat_inc(&k->stats.commands);
+	sc_stat_inc(&k->stats.commands);
 	switch (command) {
 	case SIDECAR_COMMAND_NONE:
 		break;
@@ -188,8 +195,8 @@ void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command)
 
 static inline void fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 {
-	if (atomic_load_explicit(&k->faults_on, memory_order_relaxed))
-		k->plat->fault(k, where);
+	if (sc_load_relaxed(&k->faults_on))
+		k->host->fault(k, where);
 }
 
 /* An upstream request: the command is in the page, cpu_status is RUN or STOP. */
@@ -206,9 +213,9 @@ static void serve_status_request(struct sidecar_kcpu *k)
 	sidecar_kernel_dispatch(k, command);
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results: pairs with the acquire loads of cpu_status in the driver's
-	 * RUN wait and finished-CPU scan. seq_cst: the driver's wait queue is a Dekker pair
-	 * on (this status, its waiter count) (driver/sim_driver.c). */
-	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE, memory_order_seq_cst);
+	 * RUN wait and finished-CPU scan. A full barrier after it: the driver's wait queue is
+	 * a Dekker pair on (this status, its waiter count) (driver/sim/driver.c). */
+	sc_store_mb(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE);
 	sidecar_kernel_respond(k, false);
 }
 
@@ -222,9 +229,10 @@ static void complete_fast(struct sidecar_kcpu *k, uint32_t seq, bool intercept)
 	fast->has_error = page->has_error;
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results and the copies above: pairs with the client's acquire load
-	 * of done_seq (runtime/vp_wait.c) and with the completion hook's. seq_cst: it is
-	 * also the store half of the response Dekker pair (kernel/park.c, respond). */
-	atomic_store_explicit((_Atomic uint32_t *)&fast->done_seq, seq, memory_order_seq_cst);
+	 * of done_seq (runtime/vp_wait.c) and with the completion hook's. A full barrier
+	 * after it: it is also the store half of the response Dekker pair (park.c,
+	 * sidecar_kernel_respond). */
+	sc_store_mb(&fast->done_seq, seq);
 	k->serving_fast = false;
 	sidecar_kernel_respond(k, true);
 }
@@ -236,11 +244,11 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 	struct sidecar_fast_line *fast = sidecar_kcpu_fast(k);
 	/* Pairs with the client's store-release of request_seq: the command, the request data
 	 * and the CPU context it wrote before are visible. */
-	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_acquire);
+	uint32_t seq = sc_load_acquire(&fast->request_seq);
 
 	fault(k, SIDECAR_FAULT_BEFORE_COMMAND);
-	uint32_t command = atomic_load_explicit((_Atomic uint32_t *)&fast->command, memory_order_relaxed);
-	kstat_inc(&k->stats.fast_commands);
+	uint32_t command = sc_load_relaxed(&fast->command);
+	sc_stat_inc(&k->stats.fast_commands);
 	page->has_error = 0;
 	page->error.len = 0; /* no stale reason survives into this command's failure */
 	k->serving_seq = seq;
@@ -262,15 +270,14 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 static void leave(struct sidecar_kcpu *k)
 {
 	struct sidecar_fast_line *fast = sidecar_kcpu_fast(k);
-	_Atomic uint32_t *flags = (_Atomic uint32_t *)&fast->sidecar_flags;
 
-	atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_LEAVING, memory_order_seq_cst);
-	uint32_t seq = atomic_load_explicit((_Atomic uint32_t *)&fast->request_seq, memory_order_seq_cst);
+	sc_fetch_or(&fast->sidecar_flags, SIDECAR_FAST_SIDECAR_LEAVING);
+	uint32_t seq = sc_load_seq(&fast->request_seq);
 	if (seq != fast->done_seq) {
 		sidecar_kernel_set_error(k->command_page, "cpu removed");
 		complete_fast(k, seq, false);
 	}
-	atomic_fetch_or_explicit(flags, SIDECAR_FAST_SIDECAR_GONE, memory_order_seq_cst);
+	sc_fetch_or(&fast->sidecar_flags, SIDECAR_FAST_SIDECAR_GONE);
 }
 
 int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)
@@ -290,20 +297,21 @@ int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)
 		k->vp = NULL;
 		k->boot_error = rc;
 		sidecar_kernel_set_error(page, "cannot create vp %u: error %d", k->vp_index, rc);
-		atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED, memory_order_release);
+		sidecar_kernel_log(k, "cannot create vp %u: error %d", k->vp_index, rc);
+		sc_store_release(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED);
 		sidecar_kernel_respond(k, false);
 		return rc;
 	}
 
-	if (k->plat->vp_online)
-		k->plat->vp_online(k, k->vp);
+	if (k->host->vp_online)
+		k->host->vp_online(k, k->vp);
 	fast->sidecar_caps = SIDECAR_KERNEL_FAST_CAPS;
-	int host = k->plat->host_cpu();
+	int host = k->host->host_cpu(k);
 	fast->sidecar_host_cpu = host < 0 ? 0 : (uint32_t)host + 1;
 
 	/* Report IDLE: publishes the zeroed pages and the caps (pairs with the boot shim's
 	 * and the client's acquire loads of cpu_status). */
-	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE, memory_order_release);
+	sc_store_release(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE);
 
 	for (;;) {
 		uint8_t status;
@@ -321,16 +329,19 @@ int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)
 		}
 		/* A status byte no driver writes (REMOVED, garbage): reset it so the
 		 * driver sees an idle CPU, and say so. */
-		atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE, memory_order_release);
+		sidecar_kernel_log(k, "cpu %u: status %u reset to IDLE", k->vp_index, status);
+		sc_store_release(sidecar_kcpu_status(k), SIDECAR_CPU_IDLE);
 		sidecar_kernel_respond(k, false);
 	}
 
 	leave(k);
-	if (k->plat->vp_online)
-		k->plat->vp_online(k, NULL);
+	if (k->host->vp_online)
+		k->host->vp_online(k, NULL);
 	k->be->vp_destroy(k->vp);
 	k->vp = NULL;
-	atomic_store_explicit(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED, memory_order_seq_cst);
+	/* Pairs with the acquire loads of the driver's hot-remove wait; a full barrier after
+	 * it for the driver's wait queue, as for IDLE. */
+	sc_store_mb(sidecar_kcpu_status(k), SIDECAR_CPU_REMOVED);
 	sidecar_kernel_respond(k, false);
 	return 0;
 }

@@ -11,10 +11,6 @@
  */
 #include "gva_walk.h"
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <string.h>
-
 /* Paging-structure entry bits (shared by all formats, 4- and 8-byte). */
 #define X86_PTE_P (1ull << 0)
 #define X86_PTE_RW (1ull << 1)

@@ -16,9 +16,9 @@
 #ifndef SIDECAR_KERNEL_GVA_WALK_H
 #define SIDECAR_KERNEL_GVA_WALK_H
 
-#include <sidecar/hvdef.h>
+#include "sidecar_env.h"
 
-#include <stdint.h>
+#include <sidecar/hvdef.h>
 
 #ifdef __cplusplus
 extern "C" {

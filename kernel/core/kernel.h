@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The sidecar kernel: one dispatch loop per sidecar CPU (SPEC section 3).
+ * The sidecar kernel core: one dispatch loop per sidecar CPU (docs/platform.md has the
+ * upstream behaviour it reproduces).
  *
- * The loop is written against two small interfaces so that it never changes: the platform
- * (halt, interrupt-pending, signal the response CPU, clock, host CPU, a fault hook) and the
- * VP backend (kernel/backend.h). On bare metal, halt is `sti; hlt`, the response signal an
- * x2APIC ICR write and the clock the TSC; in the simulator (driver/sim_platform.c) halt is a
- * futex wait on an interrupt latch and a signal is a futex wake.
+ * The core is freestanding C: it includes only its host's environment (`sidecar_env.h`,
+ * found on the include path: kernel/hosts/user/ for the user-space simulator,
+ * kernel/hosts/linux/ for the Linux module) and the ABI headers, so the same source builds
+ * in both. Everything the loop needs from outside goes through two small interfaces that
+ * never change with the host: the host's per-CPU operations below (halt, interrupt pending,
+ * signal the response CPU, which host CPU this is, the VP coming and going, a fault hook,
+ * logging) and the VP backend (backend.h). On bare metal, halt is `sti; hlt`, the response
+ * signal an x2APIC ICR write; in the simulator halt is a futex wait on an interrupt latch and
+ * a signal is a futex wake; in the module, a sleeping kernel thread and a real IPI.
  *
- * Signalling policy (kernel/park.c) is chosen per CPU from the fast line of its command page
+ * Signalling policy (park.c) is chosen per CPU from the fast line of its command page
  * (sidecar_fast_line.features): all-zero is the upstream policy (always halt when idle,
  * always send the response IPI); the fast path polls before halting and signals only a
  * sleeper.
@@ -16,13 +21,11 @@
 #ifndef SIDECAR_KERNEL_KERNEL_H
 #define SIDECAR_KERNEL_KERNEL_H
 
+#include "sidecar_env.h"
+
 #include "backend.h"
 
 #include <sidecar/defs.h>
-
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
 
 struct sidecar_kcpu;
 
@@ -36,40 +39,40 @@ enum sidecar_fault_point {
 	SIDECAR_FAULT_BEFORE_RESPONSE, /* needs_attention raised, before the response IPI (upstream path) */
 };
 
-struct sidecar_platform_ops {
+/* The host's per-CPU services. */
+struct sidecar_host_ops {
 	/* Halt until an interrupt is pending, then consume it. May return spuriously. */
 	void (*halt)(struct sidecar_kcpu *k);
 	/* True while an interrupt is pending (polled while spinning instead of halting). */
 	bool (*irq_pending)(struct sidecar_kcpu *k);
 	/* Send the response IPI to the control page's response_cpu/response_vector. */
 	void (*signal_response)(struct sidecar_kcpu *k);
-	/* Monotonic nanoseconds. */
-	uint64_t (*now_ns)(void);
-	/* The host CPU this thread runs on, or -1. */
-	int (*host_cpu)(void);
-	/* The VP is created (vp != NULL) or about to be destroyed (NULL): the platform may
-	 * then route kicks (vp_kick) to it. May be NULL. */
+	/* The host CPU this sidecar CPU runs on now, or -1. */
+	int (*host_cpu)(struct sidecar_kcpu *k);
+	/* The VP is created (vp != NULL) or about to be destroyed (NULL): the host may then
+	 * route kicks (the backend's vp_kick) to it. May be NULL. */
 	void (*vp_online)(struct sidecar_kcpu *k, struct sidecar_backend_vp *vp);
 	/* Test hook, called at each fault point while the CPU's faults_on is set; may
-	 * delay or stall. */
+	 * delay or stall. May be NULL when faults_on is never set. */
 	void (*fault)(struct sidecar_kcpu *k, enum sidecar_fault_point where);
+	/* A line for the host's log (upstream logs when boot asked for it). May be NULL. */
+	void (*log)(struct sidecar_kcpu *k, const char *msg);
 };
 
-/* Per sidecar CPU counters. Written only by that CPU's thread (relaxed stores), read by
- * anyone (relaxed loads): a snapshot, not a synchronisation point. */
+/* Per sidecar CPU counters. Written only by that CPU (sc_stat_inc), read by anyone
+ * (sc_load_relaxed): a snapshot, not a synchronisation point. */
 struct sidecar_kcpu_stats {
-	_Atomic uint64_t commands;           /* commands dispatched */
-	_Atomic uint64_t fast_commands;      /* of which posted through the fast line */
-	_Atomic uint64_t halts;              /* times it halted */
-	_Atomic uint64_t polled_requests;    /* requests found while polling, without a halt */
-	_Atomic uint64_t response_signals;   /* response IPIs sent */
-	_Atomic uint64_t suppressed_signals; /* response IPIs not needed: nobody slept */
+	uint64_t commands;           /* commands dispatched */
+	uint64_t fast_commands;      /* of which posted through the fast line */
+	uint64_t halts;              /* times it halted */
+	uint64_t polled_requests;    /* requests found while polling, without a halt */
+	uint64_t response_signals;   /* response IPIs sent */
+	uint64_t suppressed_signals; /* response IPIs not needed: nobody slept */
 };
 
 struct sidecar_kcpu {
 	/* Set up by whoever boots the CPU; constant afterwards. */
-	const struct sidecar_platform_ops *plat;
-	void *plat_ctx;
+	const struct sidecar_host_ops *host;
 	const struct sidecar_backend_ops *be;
 	struct sidecar_backend *backend;
 	struct sidecar_control_page *control;
@@ -78,27 +81,21 @@ struct sidecar_kcpu {
 	uint32_t node_cpu_index; /* index into control->cpu_status */
 	uint32_t vp_index;       /* the hypervisor's VP index (base_vp + node_cpu_index) */
 
-	/* Owned by the CPU's thread. */
+	/* Owned by the CPU. */
 	struct sidecar_backend_vp *vp;
 	uint32_t serving_seq; /* fast request being served (for the stop predicate) */
 	bool serving_fast;
-	uint64_t poll_ns;       /* adaptive poll window */
-	int boot_error;         /* set when the backend could not create the VP */
-	_Atomic bool faults_on; /* call plat->fault at the fault points (tests) */
+	uint64_t poll_ns; /* adaptive poll window */
+	int boot_error;   /* set when the backend could not create the VP */
+	bool faults_on;   /* call host->fault at the fault points (tests; relaxed access) */
 
 	struct sidecar_kcpu_stats stats;
 };
 
-/* Counters have one writer (the CPU's thread): a relaxed load and store, no locked RMW. */
-static inline void kstat_inc(_Atomic uint64_t *c)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
-}
-
 /* The status byte of this CPU in the control page. */
-static inline _Atomic uint8_t *sidecar_kcpu_status(struct sidecar_kcpu *k)
+static inline uint8_t *sidecar_kcpu_status(struct sidecar_kcpu *k)
 {
-	return (_Atomic uint8_t *)&k->control->cpu_status[k->node_cpu_index];
+	return &k->control->cpu_status[k->node_cpu_index];
 }
 
 static inline struct sidecar_fast_line *sidecar_kcpu_fast(struct sidecar_kcpu *k)
@@ -125,6 +122,9 @@ void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command);
 /* Writes a formatted error string into the command page and sets has_error. */
 void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Logs a formatted line through the host (nothing when it has no log). */
+void sidecar_kernel_log(struct sidecar_kcpu *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Park policy (kernel/park.c). What woke the CPU. */
 enum sidecar_park_result {

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "regs_home.h"
 
-#include <string.h>
-
 int sidecar_regs_home_gp_index(uint32_t name)
 {
 	if (name == HV_X64_REGISTER_CR2)

@@ -9,9 +9,9 @@
 #ifndef SIDECAR_KERNEL_REGS_HOME_H
 #define SIDECAR_KERNEL_REGS_HOME_H
 
-#include <sidecar/defs.h>
+#include "sidecar_env.h"
 
-#include <stdbool.h>
+#include <sidecar/defs.h>
 
 /* Returns false when `name` does not live in the CPU context. */
 bool sidecar_regs_home_get(const struct sidecar_cpu_context_x64 *ctx, uint32_t name, union hv_register_value *out);

@@ -126,10 +126,11 @@ static void dev_close_all(struct dev *d)
 	}
 }
 
-static void dev_shutdown(struct sidecar_drv *drv)
+static int dev_shutdown(struct sidecar_drv *drv)
 {
 	/* The device's VPs are stopped by the runtime; the mappings stay until release. */
 	(void)drv;
+	return 0;
 }
 
 static void dev_release(struct sidecar_drv *drv)
@@ -152,7 +153,7 @@ static const struct sidecar_drv_ops dev_ops = {
 	.release = dev_release,
 };
 
-int sidecar_drv_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen)
+int rt_transport_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen)
 {
 	struct dev *d = calloc(1, sizeof(*d));
 	int rc = 0;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The driver layer as the runtime sees it: an ops table per target. Two implementations:
- * the simulated driver (driver/sim_driver.c, over the embedded simulator) and the real
- * device (driver/mshv_device.c, /dev/mshv_vtl_sidecar<N> ioctls, read, poll, mmap).
+ * The transport: the driver layer as the runtime sees it, an ops table per target. Two
+ * implementations: the real device (runtime/transport/device.c: /dev/mshv_vtl_sidecar<N>
+ * ioctls, read, poll, mmap), built into libsidecar, and the simulated driver
+ * (driver/sim/), a separate module that libsidecar loads on the first `sim` target
+ * (runtime/transport/sim_loader.c).
  *
  * The upstream operations mirror the device's: START, STOP, RUN, INFO, read of finished
  * CPUs, a pollable fd, the mmap of the per-CPU shared pages. The "direct" operations are
@@ -69,8 +71,9 @@ struct sidecar_drv_ops {
 	int (*guest_memory)(struct sidecar_drv *drv, void **base, size_t *size);
 
 	/* The client is done with the driver: stop every CPU it can, close everything. The
-	 * shared mappings stay valid until `release`. */
-	void (*shutdown)(struct sidecar_drv *drv);
+	 * shared mappings stay valid until `release`. 0, or -ETIMEDOUT when a CPU would not
+	 * stop (the driver then keeps what that CPU may still touch until the process ends). */
+	int (*shutdown)(struct sidecar_drv *drv);
 	void (*release)(struct sidecar_drv *drv);
 };
 
@@ -80,9 +83,27 @@ struct sidecar_drv_handle {
 	bool owned; /* the client created it and shuts it down at close */
 };
 
-/* Opens the embedded simulator for `target` ("sim[:...]"). */
-int sidecar_drv_sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen);
-/* Opens the real device nodes /dev/mshv_vtl_sidecar0..N; -ENODEV when there are none. */
-int sidecar_drv_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen);
+/*
+ * The simulator module's one exported symbol (driver/sim/module.c). The library finds it
+ * linked into the program, or loads the module (libsidecar-sim.so.<major>) and looks it up
+ * by name; the version and the size of the ops table guard against a module built from
+ * another version of this header.
+ */
+#define SIDECAR_SIM_PROVIDER_VERSION 1
+#define SIDECAR_SIM_PROVIDER_SYMBOL "sidecar_sim_provider"
+struct sidecar_sim_provider {
+	uint32_t version;  /* SIDECAR_SIM_PROVIDER_VERSION */
+	uint32_t ops_size; /* sizeof(struct sidecar_drv_ops) */
+	/* Opens a simulator for `target` ("sim[:...]"): 0, or a negative errno and a
+	 * sentence in err. */
+	int (*open)(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen);
+};
+
+/* libsidecar's transports (runtime/transport/). */
+/* The simulator for `target`, through its module: -ENOTSUP (with the reason in err) when
+ * the simulator is not installed or the library was built without it. */
+int rt_transport_sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen);
+/* The real device nodes /dev/mshv_vtl_sidecar0..N; -ENODEV when there are none. */
+int rt_transport_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen);
 
 #endif /* SIDECAR_DRIVER_DRIVER_H */

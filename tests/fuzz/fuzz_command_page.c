@@ -234,7 +234,7 @@ static int fuzz_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 
 /* ---- the platform: halt is where the VMM acts -------------------------------------------- */
 
-static _Atomic uint8_t *status_byte(void)
+static uint8_t *status_byte(void)
 {
 	return sidecar_kcpu_status(&fz.k);
 }
@@ -259,7 +259,7 @@ static bool plat_irq_pending(struct sidecar_kcpu *k)
 	if (fz.defer == DEFER_POLL) {
 		fz.defer = 0;
 		vmm_turn();
-		if (atomic_load(status_byte()) != SIDECAR_CPU_IDLE)
+		if (sc_load_relaxed(status_byte()) != SIDECAR_CPU_IDLE)
 			return true;
 		if (fast_line()->request_seq != fast_line()->done_seq)
 			return false; /* the poll finds the doorbell next */
@@ -272,13 +272,13 @@ static void plat_signal_response(struct sidecar_kcpu *k)
 	fz.signals++;
 }
 
-static uint64_t plat_now_ns(void)
+uint64_t fuzz_now_ns(void)
 {
 	fz.clock += fz.clock_step;
 	return fz.clock;
 }
 
-static int plat_host_cpu(void)
+static int plat_host_cpu(struct sidecar_kcpu *k)
 {
 	return 0;
 }
@@ -297,11 +297,10 @@ static void plat_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
 	}
 }
 
-static const struct sidecar_platform_ops plat_ops = {
+static const struct sidecar_host_ops plat_ops = {
 	.halt = plat_halt,
 	.irq_pending = plat_irq_pending,
 	.signal_response = plat_signal_response,
-	.now_ns = plat_now_ns,
 	.host_cpu = plat_host_cpu,
 	.vp_online = plat_vp_online,
 	.fault = plat_fault,
@@ -375,7 +374,7 @@ NO_COVERAGE static bool bad_translate_flags(uint64_t flags)
 /* The kernel's stop predicate for a command served fast (seq) or not, from the pages. */
 static bool stop_requested(bool fast, uint32_t seq)
 {
-	uint8_t status = atomic_load(status_byte());
+	uint8_t status = sc_load_relaxed(status_byte());
 
 	if (!fast)
 		return status == SIDECAR_CPU_STOP;
@@ -494,7 +493,7 @@ NO_COVERAGE static void begin_pending(uint32_t command, bool fast, uint32_t seq)
 	p->seq = seq;
 	p->stop = stop_requested(fast, seq);
 	p->signals = fz.signals;
-	p->commands = atomic_load(&fz.k.stats.commands);
+	p->commands = sc_load_relaxed(&fz.k.stats.commands);
 	p->run_fails = command == SIDECAR_COMMAND_RUN_VP && !p->stop ? fz.fail_run : 0;
 	p->expect_signal = control.response_vector != 0 && (!fast || !(f->features & SIDECAR_FAST_F_SUPPRESS) ||
 							    (f->client_flags & SIDECAR_FAST_CLIENT_SLEEPING));
@@ -517,7 +516,7 @@ NO_COVERAGE static void check_completion(void)
 	FUZZ_CHECK(page.has_error == 0 || page.has_error == 1);
 	FUZZ_CHECK(page.error.len <= sizeof(page.error.buf));
 	allow(allowed, offsetof(struct sidecar_command_page, has_error), 1);
-	FUZZ_CHECK(atomic_load(&fz.k.stats.commands) == p->commands + 1);
+	FUZZ_CHECK(sc_load_relaxed(&fz.k.stats.commands) == p->commands + 1);
 
 	if (fz.loop) {
 		const struct sidecar_fast_line *f = fast_line();
@@ -527,7 +526,7 @@ NO_COVERAGE static void check_completion(void)
 		if (!page.has_error)
 			FUZZ_CHECK(page.error.len == 0);
 
-		FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_IDLE);
+		FUZZ_CHECK(sc_load_relaxed(status_byte()) == SIDECAR_CPU_IDLE);
 		if (p->fast) {
 			FUZZ_CHECK(f->done_seq == p->seq);
 			FUZZ_CHECK(f->has_error == page.has_error);
@@ -864,8 +863,8 @@ static void spin_guard(void)
 		return;
 	if (f->request_seq != f->done_seq)
 		f->stop_seq = f->request_seq;
-	if (atomic_load(status_byte()) == SIDECAR_CPU_RUN)
-		atomic_store(status_byte(), SIDECAR_CPU_STOP);
+	if (sc_load_relaxed(status_byte()) == SIDECAR_CPU_RUN)
+		sc_store_relaxed(status_byte(), SIDECAR_CPU_STOP);
 }
 
 /*
@@ -887,13 +886,13 @@ static bool issue(uint32_t command, unsigned int deliv)
 			case 0:
 			case 1:
 				k->serving_fast = false;
-				atomic_store(status_byte(), deliv ? SIDECAR_CPU_STOP : SIDECAR_CPU_RUN);
+				sc_store_relaxed(status_byte(), deliv ? SIDECAR_CPU_STOP : SIDECAR_CPU_RUN);
 				break;
 			case 2:
 				k->serving_fast = true;
 				k->serving_seq = f->request_seq;
 				f->stop_seq = k->serving_seq + 1;
-				atomic_store(status_byte(), SIDECAR_CPU_IDLE);
+				sc_store_relaxed(status_byte(), SIDECAR_CPU_IDLE);
 				break;
 			default:
 				break;
@@ -902,7 +901,7 @@ static bool issue(uint32_t command, unsigned int deliv)
 				if (k->serving_fast)
 					f->stop_seq = k->serving_seq;
 				else
-					atomic_store(status_byte(), SIDECAR_CPU_STOP);
+					sc_store_relaxed(status_byte(), SIDECAR_CPU_STOP);
 			}
 		}
 		page.has_error = 0; /* as the loop does before dispatching */
@@ -921,7 +920,7 @@ static bool issue(uint32_t command, unsigned int deliv)
 		f->features |= SIDECAR_FAST_F_MAILBOX;
 		f->command = command;
 		f->stop_seq = (deliv & 1) ? seq : seq - 1;
-		atomic_store((_Atomic uint32_t *)&f->request_seq, seq);
+		sc_store_release(&f->request_seq, seq);
 		spin_guard();
 		begin_pending(command, true, seq);
 	} else {
@@ -929,7 +928,7 @@ static bool issue(uint32_t command, unsigned int deliv)
 		f->request_seq = f->done_seq;
 		page.command = command;
 		control.needs_attention = 0;
-		atomic_store(status_byte(), (deliv & 1) ? SIDECAR_CPU_STOP : SIDECAR_CPU_RUN);
+		sc_store_relaxed(status_byte(), (deliv & 1) ? SIDECAR_CPU_STOP : SIDECAR_CPU_RUN);
 		spin_guard();
 		begin_pending(command, false, 0);
 	}
@@ -945,12 +944,12 @@ static bool misc(unsigned int sub)
 	case 1: { /* any status byte: garbage, REMOVE, or RUN/STOP of whatever the page holds */
 		uint8_t s = take8();
 		if (!fz.loop) {
-			atomic_store(status_byte(), s);
+			sc_store_relaxed(status_byte(), s);
 			return false;
 		}
 		if (s == SIDECAR_CPU_REMOVE)
 			fz.removed = true;
-		atomic_store(status_byte(), s);
+		sc_store_relaxed(status_byte(), s);
 		return true;
 	}
 	case 2: /* the VMM's half of the fast line */
@@ -966,7 +965,7 @@ static bool misc(unsigned int sub)
 		fz.clock += (uint64_t)take32() * 1000;
 		return fz.loop;
 	case 5:
-		atomic_store(&fz.k.faults_on, take8() & 1);
+		sc_store_relaxed(&fz.k.faults_on, take8() & 1);
 		return false;
 	case 6:
 		if (sub & 8) { /* the next vp_run fails */
@@ -1036,7 +1035,7 @@ static void vmm_turn(void)
 	/* The CPU waits only when idle, and never once REMOVE was requested. */
 	FUZZ_CHECK(fz.loop && !fz.removed);
 	fz.polls = 0;
-	FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_IDLE);
+	FUZZ_CHECK(sc_load_relaxed(status_byte()) == SIDECAR_CPU_IDLE);
 	if (fz.pend.active) {
 		check_completion();
 	} else {
@@ -1045,7 +1044,7 @@ static void vmm_turn(void)
 	}
 	if (!run_ops()) {
 		fz.removed = true;
-		atomic_store(status_byte(), SIDECAR_CPU_REMOVE);
+		sc_store_relaxed(status_byte(), SIDECAR_CPU_REMOVE);
 	}
 	spin_guard();
 }
@@ -1127,7 +1126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.be.cfg.work_ns = 0;
 	fz.be.cfg.io_port = io_port;
 
-	k->plat = &plat_ops;
+	k->host = &plat_ops;
 	k->be = fz.be.ops;
 	k->backend = &fz.be;
 	k->control = &control;
@@ -1135,31 +1134,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	k->register_page = &regpage;
 	k->node_cpu_index = cpu_index;
 	k->vp_index = 1000u + cpu_index;
-	atomic_store(&k->faults_on, (flags & 8) != 0);
+	sc_store_relaxed(&k->faults_on, (flags & 8) != 0);
 
 	if (fz.loop) {
 		/* The boot shim leaves the CPU in RUN; it reports IDLE, then halts. */
-		atomic_store(status_byte(), SIDECAR_CPU_RUN);
+		sc_store_relaxed(status_byte(), SIDECAR_CPU_RUN);
 		int rc = sidecar_kernel_cpu_main(k);
 		if (fz.fail_create) {
 			/* The CPU never came up: REMOVED at once, the reason in the page. */
 			char expect[64];
 			snprintf(expect, sizeof(expect), "cannot create vp %u: error %d", k->vp_index, -ENOMEM);
 			FUZZ_CHECK(rc == -ENOMEM && k->boot_error == rc && k->vp == NULL);
-			FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_REMOVED);
+			FUZZ_CHECK(sc_load_relaxed(status_byte()) == SIDECAR_CPU_REMOVED);
 			check_error_string(expect);
 			return 0;
 		}
 		FUZZ_CHECK(rc == 0);
 		struct sidecar_fast_line *f = fast_line();
 		FUZZ_CHECK(fz.removed && !fz.pend.active);
-		FUZZ_CHECK(atomic_load(status_byte()) == SIDECAR_CPU_REMOVED);
+		FUZZ_CHECK(sc_load_relaxed(status_byte()) == SIDECAR_CPU_REMOVED);
 		FUZZ_CHECK(k->vp == NULL);
 		FUZZ_CHECK(f->sidecar_flags & SIDECAR_FAST_SIDECAR_GONE);
 		FUZZ_CHECK(f->done_seq == f->request_seq); /* nothing posted is left waiting */
 	} else {
 		FUZZ_CHECK(k->be->vp_create(&fz.be, k->vp_index, &k->vp) == 0);
-		atomic_store(status_byte(), SIDECAR_CPU_IDLE);
+		sc_store_relaxed(status_byte(), SIDECAR_CPU_IDLE);
 		run_ops();
 		k->be->vp_destroy(k->vp);
 		k->vp = NULL;

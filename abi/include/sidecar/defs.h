@@ -12,9 +12,17 @@
 
 #include <sidecar/hvdef.h>
 
+/* The fixed-width types: from libc, from the kernel in a kernel build, or from the including
+ * environment when the sidecar kernel core is built freestanding (it defines
+ * SIDECAR_FREESTANDING and the types before including this). */
+#if defined(__KERNEL__)
+#include <linux/stddef.h>
+#include <linux/types.h>
+#elif !defined(SIDECAR_FREESTANDING)
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -257,7 +265,7 @@ static inline struct sidecar_fast_line *sidecar_command_page_fast(struct sidecar
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Layout assertions (SPEC section 2).
+ * Layout assertions: every size and offset of the upstream layout.
  */
 SIDECAR_ASSERT_SIZE(struct sidecar_node_params, 24);
 SIDECAR_ASSERT_OFFSET(struct sidecar_node_params, memory_base, 0);

@@ -4,14 +4,22 @@
  *
  * Layouts follow the Hyper-V TLFS as encoded by OpenVMM's `hvdef` crate
  * (vm/hv1/hvdef) and `x86defs::xsave::Fxsave`. Little-endian x86-64 only.
- * Every size and offset listed in SPEC section 2 is a static assertion at the
+ * Every size and offset of the upstream layout is a static assertion at the
  * bottom of this file. Data only: no functions beyond trivial inline helpers.
  */
 #ifndef SIDECAR_HVDEF_H
 #define SIDECAR_HVDEF_H
 
+/* The fixed-width types: from libc, from the kernel in a kernel build, or from the including
+ * environment when the sidecar kernel core is built freestanding (it defines
+ * SIDECAR_FREESTANDING and the types before including this). */
+#if defined(__KERNEL__)
+#include <linux/stddef.h>
+#include <linux/types.h>
+#elif !defined(SIDECAR_FREESTANDING)
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -455,7 +463,7 @@ struct x86_fxsave {
 };
 
 /* ---------------------------------------------------------------------------------------------
- * Layout assertions (SPEC section 2).
+ * Layout assertions: every size and offset of the upstream layout.
  */
 SIDECAR_ASSERT_SIZE(struct hv_message_header, 16);
 SIDECAR_ASSERT_OFFSET(struct hv_message_header, type, 0);

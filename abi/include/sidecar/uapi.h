@@ -19,7 +19,9 @@
 #include <sidecar/hvdef.h>
 
 #include <linux/ioctl.h>
+#ifndef __KERNEL__
 #include <stdint.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
