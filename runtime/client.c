@@ -37,6 +37,7 @@ void rt_client_put(struct sidecar_client *c)
 int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client **out)
 {
 	struct sidecar_client *c = calloc(1, sizeof(*c));
+	int rc = -ENOMEM;
 
 	if (!c)
 		return -ENOMEM;
@@ -52,7 +53,7 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 	c->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!c->nodes || c->event_fd < 0)
 		goto fail;
-	uint32_t expected_base = 0;
+	uint32_t end = 0;
 	for (uint32_t i = 0; i < c->node_count; i++) {
 		struct rt_node *n = &c->nodes[i];
 		n->client = c;
@@ -60,22 +61,26 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 		n->task_stop_fd = -1;
 		n->drv_node = h->ops->node(h->drv, i);
 		h->ops->node_info(n->drv_node, &n->info);
-		/* The seed requires nodes to cover CPUs 0..N-1 in order. */
-		if (n->info.base_cpu != expected_base || n->info.cpu_count == 0)
+		/* Nodes in order, not overlapping; there may be CPU numbers between them
+		 * (Linux's), as there may be inside them. */
+		if (n->info.cpu_count == 0 || n->info.base_cpu < end || n->info.cpu_count > SIDECAR_MAX_CPUS_PER_NODE ||
+		    n->info.base_cpu > UINT32_MAX - n->info.cpu_count) {
+			rc = -EIO;
 			goto fail;
-		expected_base += n->info.cpu_count;
+		}
+		end = n->info.base_cpu + n->info.cpu_count;
 		n->in_use = calloc(n->info.cpu_count, sizeof(*n->in_use));
 		n->vps = calloc(n->info.cpu_count, sizeof(*n->vps));
 		if (!n->in_use || !n->vps)
 			goto fail;
 	}
-	c->cpu_count = expected_base;
+	c->cpu_count = end;
 	*out = c;
 	return 0;
 fail:
 	c->drv.owned = false; /* the caller still owns the driver */
 	client_free(c);
-	return -ENOMEM;
+	return rc;
 }
 
 int sidecar_client_open_err(const char *target, struct sidecar_client **out, char *err, size_t errlen)
@@ -110,7 +115,8 @@ int sidecar_client_open_err(const char *target, struct sidecar_client **out, cha
 	if (rc) {
 		h.ops->release(h.drv);
 		if (errlen)
-			snprintf(err, errlen, "cannot open the client: %s", strerror(-rc));
+			snprintf(err, errlen, "%s",
+				 rc == -EIO ? "the nodes' cpu ranges overlap or are out of order" : "out of memory");
 	}
 	return rc;
 }
@@ -250,7 +256,7 @@ const char *sidecar_strerror(int rc)
 	case -EBUSY:
 		return "vp in use or already running";
 	case -ENOENT:
-		return "cpu removed from the sidecar kernel";
+		return "cpu removed from the sidecar kernel, or Linux's";
 	case -ETIMEDOUT:
 		return "timed out";
 	case -EAGAIN:

@@ -76,4 +76,3 @@ int sidecar_client_event_fd(struct sidecar_client *c)
 	pthread_mutex_unlock(&c->lock);
 	return c->event_fd;
 }
-

@@ -70,14 +70,22 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 	int rc;
 
 	if (is_fast(mode)) {
-		uint32_t caps = sc_load_acquire(&vp->fast->sidecar_caps);
-		if (!c->fast_capable || !(caps & SIDECAR_FAST_F_MAILBOX))
+		if (!c->fast_capable)
 			return -ENOTSUP;
+		/* The claim first: it says whether the CPU was removed (or is Linux's). */
 		if (!vp->direct) {
 			rc = vp->ops->claim_direct(vp->drv_node, vp->cpu, &vp->notify);
 			if (rc)
 				return rc;
 			vp->direct = true;
+		}
+		/* Acquire: pairs with the kernel's release of IDLE at boot, which published
+		 * the caps. */
+		uint32_t caps = sc_load_acquire(&vp->fast->sidecar_caps);
+		if (!(caps & SIDECAR_FAST_F_MAILBOX)) {
+			vp->ops->release_direct(vp->drv_node, vp->cpu, false);
+			vp->direct = false;
+			return -ENOTSUP;
 		}
 		/* Continue the line's sequence; a command still in flight from a previous
 		 * owner that was abandoned keeps the VP busy. */
@@ -135,6 +143,10 @@ int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp
 	struct rt_node *node = node_of_cpu(c, cpu, &index);
 	if (!node)
 		return -EINVAL;
+	/* A node's base CPU is Linux's on every target: the sidecar kernel never runs it, and
+	 * upstream's driver would take a START for it and never complete the run. */
+	if (index == 0)
+		return -ENOENT;
 	pthread_mutex_lock(&c->lock);
 	if (atomic_load(&c->closed)) {
 		rc = -ESHUTDOWN;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Test helpers: a simulator the test owns (so it can hot-remove CPUs, inject faults and
- * open several clients on it), and the driver-level view of its nodes. */
+ * open several clients on it), and the driver-level view of its nodes. CPU numbers are
+ * upstream's: node n's CPUs are n * (cpus + 1) + 0..cpus, and index 0 (the base CPU) is
+ * Linux's; sim_vp(cpus, n, i) is the i-th sidecar CPU (1-based) of node n. */
 #ifndef SIDECAR_TESTS_SIM_UTIL_H
 #define SIDECAR_TESTS_SIM_UTIL_H
 
 #include "check.h"
 #include "futex.h"
 #include "internal.h"
+#include "sidecar_atomic.h"
 #include "sim.h"
 
 #include <sidecar/client.h>
@@ -49,15 +52,15 @@ static inline struct sidecar_vp_shared_pages *sim_pages(struct sidecar_sim *sim,
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
 	struct sidecar_drv_node_info info;
 
-	sidecar_sim_drv_ops.node_info(sim_node(sim, cpu / cfg->cpus), &info);
+	sidecar_sim_drv_ops.node_info(sim_node(sim, cpu / (cfg->cpus + 1)), &info);
 	return (struct sidecar_vp_shared_pages *)(info.shmem + (size_t)(cpu - info.base_cpu) * info.per_cpu_shmem);
 }
 
 static inline uint8_t sim_status(struct sidecar_sim *sim, uint32_t cpu)
 {
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
-	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, cpu / cfg->cpus);
-	return atomic_load((_Atomic uint8_t *)&cp->cpu_status[cpu % cfg->cpus]);
+	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, cpu / (cfg->cpus + 1));
+	return sc_load_acquire(&cp->cpu_status[cpu % (cfg->cpus + 1)]);
 }
 
 /* Runs the command already written into `cpu`'s page through the driver's RUN ioctl. */
@@ -66,7 +69,12 @@ static inline int sim_run_sync(struct sidecar_sim *sim, uint32_t cpu, uint32_t c
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
 
 	sim_pages(sim, cpu)->command_page.command = command;
-	return sidecar_sim_drv_ops.run(sim_node(sim, cpu / cfg->cpus), cpu, NULL);
+	return sidecar_sim_drv_ops.run(sim_node(sim, cpu / (cfg->cpus + 1)), cpu, NULL);
+}
+
+static inline uint32_t sim_vp(uint32_t cpus, uint32_t node, uint32_t i)
+{
+	return node * (cpus + 1) + i;
 }
 
 static inline uint64_t ms_now(void)

@@ -31,20 +31,23 @@ static void test_open(void)
 	CHECK_EQ(sidecar_client_open_err("device", &c, err, sizeof(err)), -ENODEV);
 	CHECK(err[0] != 0);
 
-	/* NULL: $SIDECAR_TARGET, else "sim" (1 node of 2 CPUs). */
+	/* NULL: $SIDECAR_TARGET, else "sim" (1 node: the base CPU and 2 sidecar CPUs). */
 	unsetenv("SIDECAR_TARGET");
 	CHECK_EQ(sidecar_client_open(NULL, &c), 0);
-	CHECK_EQ(sidecar_client_cpu_count(c), 2);
+	CHECK_EQ(sidecar_client_cpu_count(c), 3);
 	sidecar_client_close(c);
 	setenv("SIDECAR_TARGET", "sim:nodes=2,cpus=3", 1);
+	/* Only NULL reads the environment: "" is a bad target. */
+	CHECK_EQ(sidecar_client_open_err("", &c, err, sizeof(err)), -EINVAL);
+	CHECK(c == NULL);
 	CHECK_EQ(sidecar_client_open(NULL, &c), 0);
-	CHECK_EQ(sidecar_client_cpu_count(c), 6);
+	CHECK_EQ(sidecar_client_cpu_count(c), 8);
 	CHECK_EQ(sidecar_client_node_count(c), 2);
 	CHECK_EQ(sidecar_client_base_cpu(c, 0), 0);
-	CHECK_EQ(sidecar_client_base_cpu(c, 2), 0);
-	CHECK_EQ(sidecar_client_base_cpu(c, 3), 3);
-	CHECK_EQ(sidecar_client_base_cpu(c, 5), 3);
-	CHECK_EQ(sidecar_client_base_cpu(c, 6), -EINVAL);
+	CHECK_EQ(sidecar_client_base_cpu(c, 3), 0);
+	CHECK_EQ(sidecar_client_base_cpu(c, 4), 4);
+	CHECK_EQ(sidecar_client_base_cpu(c, 7), 4);
+	CHECK_EQ(sidecar_client_base_cpu(c, 8), -EINVAL);
 	CHECK_EQ(sidecar_client_base_cpu(NULL, 0), -EINVAL);
 	void *base;
 	size_t size;
@@ -63,9 +66,12 @@ static void test_acquire(void)
 	struct sidecar_vp *vp, *vp2;
 
 	REQUIRE(sidecar_client_open("sim:cpus=2", &c) == 0);
-	CHECK_EQ(sidecar_vp_acquire(c, 2, &vp), -EINVAL);
-	CHECK_EQ(sidecar_vp_acquire(NULL, 0, &vp), -EINVAL);
-	CHECK_EQ(sidecar_vp_acquire(c, 0, NULL), -EINVAL);
+	CHECK_EQ(sidecar_vp_acquire(c, 3, &vp), -EINVAL);
+	CHECK_EQ(sidecar_vp_acquire(NULL, 1, &vp), -EINVAL);
+	CHECK_EQ(sidecar_vp_acquire(c, 1, NULL), -EINVAL);
+	/* The base CPU is Linux's. */
+	CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), -ENOENT);
+	CHECK(vp == NULL);
 	CHECK_EQ(sidecar_vp_acquire(c, 1, &vp), 0);
 	CHECK_EQ(sidecar_vp_cpu(vp), 1);
 	CHECK_EQ(sidecar_vp_get_wait_mode(vp), SIDECAR_WAIT_ADAPTIVE); /* the default */
@@ -81,11 +87,30 @@ static void test_acquire(void)
 	c = sim_client(sim);
 	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 10000000000ll), 0);
 	CHECK_EQ(sidecar_vp_acquire(c, 1, &vp), -ENOENT);
-	CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), 0);
+	CHECK_EQ(sidecar_vp_acquire(c, 2, &vp), 0);
 	CHECK_EQ(sidecar_vp_test(vp), 0);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	sidecar_sim_destroy(sim);
+
+	/* Nodes with gaps: CPUs left to Linux are REMOVED, and their neighbours work. */
+	REQUIRE(sidecar_client_open("sim:nodes=2,cpus=3,linux=2", &c) == 0);
+	CHECK_EQ(sidecar_client_cpu_count(c), 8);
+	for (uint32_t cpu = 0; cpu < 8; cpu++) {
+		bool linux_cpu = cpu % 4 == 0 || cpu % 4 == 2;
+		int rc = sidecar_vp_acquire(c, cpu, &vp);
+		CHECK_EQ(rc, linux_cpu ? -ENOENT : 0);
+		if (rc == 0) {
+			bool intercept = false;
+			CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), 0);
+			CHECK(intercept);
+			CHECK_EQ(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_SEED), 0);
+			CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), 0);
+			CHECK(intercept);
+			sidecar_vp_release(vp);
+		}
+	}
+	sidecar_client_close(c);
 }
 
 static void test_run_wait(enum sidecar_wait_mode mode)
@@ -95,7 +120,7 @@ static void test_run_wait(enum sidecar_wait_mode mode)
 	bool intercept = false;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_get_wait_mode(vp), mode);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, (enum sidecar_wait_mode)7), -EINVAL);
@@ -165,7 +190,7 @@ static void test_timeout_cancel(enum sidecar_wait_mode mode)
 	bool intercept = true;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1,guest=spin", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	CHECK_EQ(sidecar_vp_wait(vp, 2000000, &intercept), -ETIMEDOUT); /* 2 ms; it keeps running */
@@ -192,7 +217,7 @@ static void test_timeout_cancel(enum sidecar_wait_mode mode)
 	/* Releasing a running VP cancels and waits it. */
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	sidecar_vp_release(vp);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	CHECK_EQ(sidecar_vp_cancel(vp), 0);
@@ -238,7 +263,7 @@ static void test_registers(enum sidecar_wait_mode mode)
 	struct hv_register_assoc regs[64], back[64];
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 
 	static const size_t counts[] = {0, 1, 31, 32, 62, 63};
@@ -321,7 +346,7 @@ static void test_translate(enum sidecar_wait_mode mode)
 	struct hv_translate_virtual_address_ex_output_x64 out;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1,mem=1M", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_translate_gva(vp, 0x42, HV_TRANSLATE_GVA_VALIDATE_READ, &out), 0);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(out.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
@@ -380,7 +405,7 @@ static void test_kernel_error(enum sidecar_wait_mode mode)
 	struct sidecar_vp *vp;
 
 	sidecar_sim_set_fault_hook(sim, corrupt_hook, NULL);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	atomic_store(&corrupt, 1);
 	CHECK_EQ(sidecar_vp_test(vp), -SIDECAR_EKERNEL);
@@ -414,8 +439,8 @@ static void test_event_fd(void)
 	bool intercept;
 
 	REQUIRE(sidecar_client_open("sim:cpus=2", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp[0]) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 1, &vp[1]) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp[0]) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 2, &vp[1]) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp[1], SIDECAR_WAIT_SEED), 0);
 	int fd = sidecar_client_event_fd(c);
 	CHECK(fd >= 0);
@@ -482,7 +507,7 @@ static void test_poll_ns(void)
 	struct sidecar_vp *vp;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 5000, 7000), 0);
 	CHECK_EQ(sidecar_vp_set_poll_ns(vp, 2000000000ull, 0), -EINVAL);
 	CHECK_EQ(sidecar_vp_run(vp), 0);

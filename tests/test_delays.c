@@ -108,7 +108,7 @@ static void run_mode(struct sidecar_client *c, enum sidecar_wait_mode mode, uint
 	pthread_t t;
 	uint64_t intercepts = 0, tag = 0x1000;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_set_wait_mode(vp, mode) == 0);
 	if (mode == SIDECAR_WAIT_POLL || mode == SIDECAR_WAIT_ADAPTIVE)
 		REQUIRE(sidecar_vp_set_poll_ns(vp, 2000, 2000) == 0);

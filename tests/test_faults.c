@@ -41,11 +41,11 @@ static void test_stall(enum sidecar_wait_mode mode)
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
 	CHECK_EQ(sidecar_client_set_stop_timeout(c, 1000000000), 0); /* keep the test short */
 	CHECK_EQ(sidecar_client_set_stop_timeout(c, 10), -EINVAL);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 1, &other) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 2, &other) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(other, mode), 0);
-	atomic_store(&stall_cpu, 0);
+	atomic_store(&stall_cpu, 1);
 
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	uint64_t t0 = ms_now();
@@ -79,11 +79,11 @@ static void test_remove_timeout(void)
 
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
 	CHECK_EQ(sidecar_client_set_stop_timeout(c, 500000000), 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
-	atomic_store(&stall_cpu, 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+	atomic_store(&stall_cpu, 1);
 	CHECK_EQ(sidecar_vp_run(vp), 0); /* a fast run: the status stays IDLE */
 	usleep(10000);
-	CHECK_EQ(sidecar_sim_hot_remove(sim, 0, 50000000), -ETIMEDOUT);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 50000000), -ETIMEDOUT);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	atomic_store(&stall_cpu, -1);
@@ -98,23 +98,23 @@ static void test_stall_release(enum sidecar_wait_mode mode)
 
 	sidecar_sim_set_fault_hook(sim, stall_hook, NULL);
 	CHECK_EQ(sidecar_client_set_stop_timeout(c, 500000000), 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
-	atomic_store(&stall_cpu, 0);
+	atomic_store(&stall_cpu, 1);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	uint64_t t0 = ms_now();
 	sidecar_vp_release(vp); /* cannot stop it: returns after its bound, keeps the claim */
 	CHECK(ms_now() - t0 < 20000);
 	/* The stalled CPU stays claimed: nobody may post to it. */
-	CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), -EBUSY);
+	CHECK_EQ(sidecar_vp_acquire(c, 1, &vp), -EBUSY);
 
 	/* The CPU wakes up late and completes the abandoned run: its response must not reach
 	 * the freed VP (the hook was unhooked with the claim kept; ASan proves it). */
 	struct sidecar_sim_cpu_stats before, now;
-	REQUIRE(sidecar_sim_cpu_stats(sim, 0, &before) == 0);
+	REQUIRE(sidecar_sim_cpu_stats(sim, 1, &before) == 0);
 	atomic_store(&stall_cpu, -1);
 	for (int i = 0; i < 10000; i++) {
-		REQUIRE(sidecar_sim_cpu_stats(sim, 0, &now) == 0);
+		REQUIRE(sidecar_sim_cpu_stats(sim, 1, &now) == 0);
 		if (now.response_signals > before.response_signals)
 			break;
 		usleep(1000);
@@ -125,7 +125,7 @@ static void test_stall_release(enum sidecar_wait_mode mode)
 		/* Upstream: the run's claim ends when its finished report is read. */
 		int rc = -EBUSY;
 		for (int i = 0; i < 10000 && rc == -EBUSY; i++) {
-			rc = sidecar_vp_acquire(c, 0, &vp);
+			rc = sidecar_vp_acquire(c, 1, &vp);
 			if (rc == -EBUSY)
 				usleep(1000);
 		}
@@ -134,7 +134,7 @@ static void test_stall_release(enum sidecar_wait_mode mode)
 			sidecar_vp_release(vp);
 	} else {
 		/* The direct claim is kept for the client's life: the CPU is not reused. */
-		CHECK_EQ(sidecar_vp_acquire(c, 0, &vp), -EBUSY);
+		CHECK_EQ(sidecar_vp_acquire(c, 1, &vp), -EBUSY);
 	}
 	sidecar_client_close(c);
 	atomic_store(&stall_cpu, -1);
@@ -149,11 +149,11 @@ static void test_hot_remove(enum sidecar_wait_mode mode)
 	bool intercept;
 
 	for (uint32_t i = 0; i < 3; i++) {
-		REQUIRE(sidecar_vp_acquire(c, i, &vp[i]) == 0);
+		REQUIRE(sidecar_vp_acquire(c, i + 1, &vp[i]) == 0);
 		CHECK_EQ(sidecar_vp_set_wait_mode(vp[i], mode), 0);
 		CHECK_EQ(sidecar_vp_run_sync(vp[i], &intercept), 0);
 	}
-	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 10000000000ll), 0);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 2, 10000000000ll), 0);
 	CHECK_EQ(sidecar_vp_run(vp[1]), -ENOENT);
 	CHECK_EQ(sidecar_vp_test(vp[1]), -ENOENT);
 	CHECK_EQ(sidecar_vp_run_sync(vp[1], &intercept), -ENOENT);
@@ -166,7 +166,7 @@ static void test_hot_remove(enum sidecar_wait_mode mode)
 	}
 	for (uint32_t i = 0; i < 3; i++)
 		sidecar_vp_release(vp[i]);
-	CHECK_EQ(sidecar_vp_acquire(c, 1, &vp[1]), -ENOENT);
+	CHECK_EQ(sidecar_vp_acquire(c, 2, &vp[1]), -ENOENT);
 	sidecar_client_close(c);
 	sidecar_sim_destroy(sim);
 }
@@ -181,7 +181,7 @@ static void *remove_later(void *arg)
 {
 	struct remover *r = arg;
 	usleep(20000);
-	r->rc = sidecar_sim_hot_remove(r->sim, 0, 10000000000ll);
+	r->rc = sidecar_sim_hot_remove(r->sim, 1, 10000000000ll);
 	return NULL;
 }
 
@@ -193,7 +193,7 @@ static void test_hot_remove_running(enum sidecar_wait_mode mode)
 	bool intercept;
 	pthread_t t;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp, mode), 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	struct remover r = {.sim = sim};
@@ -206,7 +206,7 @@ static void test_hot_remove_running(enum sidecar_wait_mode mode)
 		CHECK_EQ(rc, -ETIMEDOUT);
 		CHECK_EQ(sidecar_vp_cancel(vp), 0);
 		CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
-		CHECK_EQ(sidecar_sim_hot_remove(sim, 0, 10000000000ll), 0);
+		CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 10000000000ll), 0);
 	} else {
 		/* A held VP's run is stopped by the removal, like a STOP. */
 		CHECK(rc == 0 || rc == -ENOENT);
@@ -257,7 +257,7 @@ static void test_close_while_running(const char *target)
 	pthread_t t[4];
 
 	for (uint32_t i = 0; i < 4; i++) {
-		r[i] = (struct runner){.c = c, .cpu = i, .mode = modes[i % 4]};
+		r[i] = (struct runner){.c = c, .cpu = i + 1, .mode = modes[i % 4]};
 		REQUIRE(pthread_create(&t[i], NULL, run_until_closed, &r[i]) == 0);
 	}
 	for (uint32_t i = 0; i < 4; i++)
@@ -277,7 +277,7 @@ static void test_close_while_running(const char *target)
 	for (uint32_t i = 0; i < 4; i++) {
 		struct sidecar_vp *vp;
 		bool intercept;
-		REQUIRE(sidecar_vp_acquire(c, i, &vp) == 0);
+		REQUIRE(sidecar_vp_acquire(c, i + 1, &vp) == 0);
 		CHECK_EQ(sidecar_vp_set_wait_mode(vp, modes[(i + 1) % 4]), 0);
 		CHECK_EQ(sidecar_vp_run(vp), 0);
 		if (strstr(target, "spin"))
@@ -297,8 +297,8 @@ static void test_close_owned(void)
 	bool intercept;
 
 	REQUIRE(sidecar_client_open("sim:cpus=2,guest=spin", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp[0]) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 1, &vp[1]) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp[0]) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 2, &vp[1]) == 0);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp[1], SIDECAR_WAIT_SEED), 0);
 	CHECK_EQ(sidecar_vp_run(vp[0]), 0);
 	CHECK_EQ(sidecar_vp_run(vp[1]), 0);
@@ -307,7 +307,7 @@ static void test_close_owned(void)
 	CHECK_EQ(sidecar_vp_wait(vp[1], -1, &intercept), -ESHUTDOWN);
 	CHECK_EQ(sidecar_vp_set_wait_mode(vp[0], SIDECAR_WAIT_POLL), -ESHUTDOWN);
 	struct sidecar_vp *late;
-	CHECK_EQ(sidecar_vp_acquire(c, 0, &late), -ESHUTDOWN); /* the client object lives on */
+	CHECK_EQ(sidecar_vp_acquire(c, 1, &late), -ESHUTDOWN); /* the client object lives on */
 	CHECK_EQ(sidecar_vp_test(vp[0]), -ESHUTDOWN);
 	sidecar_vp_release(vp[0]);
 	sidecar_vp_release(vp[1]); /* the last reference frees the simulator */

@@ -24,32 +24,32 @@ static void get_set(uint32_t command, uint16_t count)
 	req_hdr()->count = count;
 	req_hdr()->target_vtl = 0;
 	req_hdr()->status = 0xffff;
-	CHECK_EQ(sim_run_sync(sim, 0, command), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, command), 0);
 }
 
 static void test_none(void)
 {
 	page->has_error = 1;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_NONE), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0);
 	CHECK_EQ(page->has_error, 0); /* cleared for every command */
 	CHECK_EQ(page->command, SIDECAR_COMMAND_NONE);
-	CHECK_EQ(sim_status(sim, 0), SIDECAR_CPU_IDLE);
+	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_IDLE);
 }
 
 static void test_unknown_command(void)
 {
-	CHECK_EQ(sim_run_sync(sim, 0, 5), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, 5), 0);
 	CHECK_EQ(page->has_error, 1);
 	CHECK_EQ(page->error.len, strlen("unknown command 5"));
 	CHECK(memcmp(page->error.buf, "unknown command 5", page->error.len) == 0);
 	CHECK_EQ(page->command, SIDECAR_COMMAND_NONE); /* taken and replaced */
 
-	CHECK_EQ(sim_run_sync(sim, 0, 0xffffffffu), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, 0xffffffffu), 0);
 	CHECK_EQ(page->has_error, 1);
 	CHECK(memcmp(page->error.buf, "unknown command 4294967295", page->error.len) == 0);
 
 	/* The next good command clears the error. */
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_NONE), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0);
 	CHECK_EQ(page->has_error, 0);
 }
 
@@ -176,10 +176,10 @@ static void test_unknown_register_stops(void)
 	r[0].name = HV_X64_REGISTER_RIP;
 	req_hdr()->count = 1;
 	req_hdr()->target_vtl = 0xe0;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_GET_VP_REGISTERS), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_GET_VP_REGISTERS), 0);
 	CHECK_EQ(req_hdr()->status, HV_STATUS_INVALID_PARAMETER);
 	req_hdr()->target_vtl = HV_INPUT_VTL_USE_TARGET | 0;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_GET_VP_REGISTERS), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_GET_VP_REGISTERS), 0);
 	CHECK_EQ(req_hdr()->status, HV_STATUS_SUCCESS);
 }
 
@@ -188,14 +188,14 @@ static void test_run_vp_io(void)
 	page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RAX] = 0x41;
 	page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RCX] = 0x99;
 	memset(&page->intercept_message, 0, sizeof(page->intercept_message));
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_RUN_VP), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_RUN_VP), 0);
 	CHECK_EQ(page->has_error, 0);
 	CHECK_EQ(page->request_data[0], 1); /* intercept */
 	const struct hv_message *m = &page->intercept_message;
 	const struct hv_x64_io_port_intercept_message *io = (const void *)m->payload;
 	CHECK_EQ(m->header.type, HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT);
 	CHECK_EQ(m->header.len, sizeof(*io));
-	CHECK_EQ(io->header.vp_index, 0);
+	CHECK_EQ(io->header.vp_index, 1);
 	CHECK_EQ(io->header.rip, 0xfff0);
 	CHECK_EQ(io->header.instruction_length_and_cr8 & 0xf, 1);
 	CHECK_EQ(io->header.intercept_access_type, HV_INTERCEPT_ACCESS_WRITE);
@@ -209,7 +209,7 @@ static void test_run_vp_io(void)
 	CHECK_EQ(io->instruction_bytes[0], 0xee);
 	/* The context came back out unchanged; RIP stays on the instruction. */
 	CHECK_EQ(page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RAX], 0x41);
-	struct hv_x64_register_page *rp = &sim_pages(sim, 0)->register_page;
+	struct hv_x64_register_page *rp = &sim_pages(sim, 1)->register_page;
 	CHECK_EQ(rp->is_valid, 1);
 	CHECK_EQ(rp->rip, 0xfff0);
 	CHECK_EQ(rp->gp_registers[0], 0x41);
@@ -218,21 +218,21 @@ static void test_run_vp_io(void)
 	/* The VMM advances RIP through the register page (dirty bit) and runs again. */
 	rp->rip = 0xfff1;
 	rp->dirty = HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_RUN_VP), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_RUN_VP), 0);
 	CHECK_EQ(io->header.rip, 0xfff1);
 	CHECK_EQ(rp->dirty, 0);
 	rp->rip = 0xfff0;
 	rp->dirty = HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
 }
 
-/* Holds CPU 0 at BEFORE_COMMAND until released, so a STOP lands before the command starts. */
+/* Holds CPU 1 at BEFORE_COMMAND until released, so a STOP lands before the command starts. */
 static _Atomic int hold;
 static _Atomic int held;
 
 static void hold_hook(void *ctx, struct sidecar_sim *s, uint32_t cpu, enum sidecar_fault_point where)
 {
 	(void)ctx;
-	if (cpu != 0 || where != SIDECAR_FAULT_BEFORE_COMMAND || !atomic_load(&hold))
+	if (cpu != 1 || where != SIDECAR_FAULT_BEFORE_COMMAND || !atomic_load(&hold))
 		return;
 	atomic_store(&held, 1);
 	while (atomic_load(&hold) && !sidecar_sim_shutting_down(s))
@@ -248,11 +248,11 @@ static void test_stop_before_start(void)
 	atomic_store(&held, 0);
 	page->command = SIDECAR_COMMAND_RUN_VP;
 	page->request_data[0] = 0xcc;
-	CHECK_EQ(sidecar_sim_drv_ops.start(node, 0), 0);
+	CHECK_EQ(sidecar_sim_drv_ops.start(node, 1), 0);
 	while (!atomic_load(&held))
 		usleep(100);
-	CHECK_EQ(sidecar_sim_drv_ops.stop(node, 0), 0);
-	CHECK_EQ(sim_status(sim, 0), SIDECAR_CPU_STOP);
+	CHECK_EQ(sidecar_sim_drv_ops.stop(node, 1), 0);
+	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_STOP);
 	atomic_store(&hold, 0);
 	/* The command still "runs", for no time: intercept 0, status back to IDLE. */
 	int rc;
@@ -260,10 +260,10 @@ static void test_stop_before_start(void)
 	while ((rc = sidecar_sim_drv_ops.read(node, &cpu, true)) == -EAGAIN && ms_now() - t0 < 10000)
 		usleep(100);
 	CHECK_EQ(rc, 0);
-	CHECK_EQ(cpu, 0);
+	CHECK_EQ(cpu, 1);
 	CHECK_EQ(page->request_data[0], 0);
 	CHECK_EQ(page->command, SIDECAR_COMMAND_NONE);
-	CHECK_EQ(sim_status(sim, 0), SIDECAR_CPU_IDLE);
+	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_IDLE);
 }
 
 /* A status byte no driver writes: the kernel resets it to IDLE instead of panicking. */
@@ -272,16 +272,16 @@ static void test_garbage_status(void)
 	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, 0);
 	struct sidecar_sim_cpu_stats before, after;
 
-	sidecar_sim_cpu_stats(sim, 1, &before);
-	atomic_store((_Atomic uint8_t *)&cp->cpu_status[1], 0x7f);
-	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 1); /* an IPI, as if a driver had written it */
+	sidecar_sim_cpu_stats(sim, 2, &before);
+	sc_store_release(&cp->cpu_status[2], 0x7f);
+	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 2); /* an IPI, as if a driver had written it */
 	uint64_t t0 = ms_now();
-	while (sim_status(sim, 1) != SIDECAR_CPU_IDLE && ms_now() - t0 < 5000)
+	while (sim_status(sim, 2) != SIDECAR_CPU_IDLE && ms_now() - t0 < 5000)
 		usleep(100);
-	CHECK_EQ(sim_status(sim, 1), SIDECAR_CPU_IDLE);
-	sidecar_sim_cpu_stats(sim, 1, &after);
+	CHECK_EQ(sim_status(sim, 2), SIDECAR_CPU_IDLE);
+	sidecar_sim_cpu_stats(sim, 2, &after);
 	CHECK_EQ(after.commands, before.commands);               /* nothing was run */
-	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0); /* and it still works */
+	CHECK_EQ(sim_run_sync(sim, 2, SIDECAR_COMMAND_NONE), 0); /* and it still works */
 }
 
 static void test_translate(void)
@@ -292,7 +292,7 @@ static void test_translate(void)
 	/* CR0.PG clear (reset state): the identity. */
 	rq->gvn = 0x23;
 	rq->control_flags = HV_TRANSLATE_GVA_VALIDATE_READ;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
 	CHECK_EQ(page->has_error, 0);
 	CHECK_EQ(rs->status, HV_STATUS_SUCCESS);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(rs->output.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
@@ -300,13 +300,13 @@ static void test_translate(void)
 	/* Beyond the guest's memory (1M here). */
 	rq->gvn = 0x200;
 	rq->control_flags = HV_TRANSLATE_GVA_VALIDATE_READ;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
 	CHECK_EQ(rs->status, HV_STATUS_SUCCESS);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(rs->output.translation_result.result), HV_TRANSLATE_GVA_GPA_UNMAPPED);
 	/* Reserved control flags: the hypercall itself fails, the output is zero. */
 	rq->gvn = 0x1;
 	rq->control_flags = 1ull << 40;
-	CHECK_EQ(sim_run_sync(sim, 0, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_TRANSLATE_GVA), 0);
 	CHECK_EQ(rs->status, HV_STATUS_INVALID_PARAMETER);
 	CHECK_EQ(rs->output.gpa_page, 0);
 }
@@ -314,8 +314,8 @@ static void test_translate(void)
 static void test_guests(void)
 {
 	struct sidecar_sim *h = sim_open("sim:cpus=1,guest=halt");
-	struct sidecar_command_page *p = &sim_pages(h, 0)->command_page;
-	CHECK_EQ(sim_run_sync(h, 0, SIDECAR_COMMAND_RUN_VP), 0);
+	struct sidecar_command_page *p = &sim_pages(h, 1)->command_page;
+	CHECK_EQ(sim_run_sync(h, 1, SIDECAR_COMMAND_RUN_VP), 0);
 	CHECK_EQ(p->request_data[0], 1);
 	CHECK_EQ(p->intercept_message.header.type, HV_MESSAGE_TYPE_X64_HALT);
 	sidecar_sim_destroy(h);
@@ -324,23 +324,23 @@ static void test_guests(void)
 	struct sidecar_sim *s = sim_open("sim:cpus=1,guest=spin");
 	struct sidecar_drv_node *node = sim_node(s, 0);
 	uint32_t cpu;
-	p = &sim_pages(s, 0)->command_page;
+	p = &sim_pages(s, 1)->command_page;
 	p->command = SIDECAR_COMMAND_RUN_VP;
-	CHECK_EQ(sidecar_sim_drv_ops.start(node, 0), 0);
+	CHECK_EQ(sidecar_sim_drv_ops.start(node, 1), 0);
 	usleep(20000);
 	CHECK_EQ(sidecar_sim_drv_ops.read(node, &cpu, true), -EAGAIN);
-	CHECK_EQ(sim_status(s, 0), SIDECAR_CPU_RUN);
-	CHECK_EQ(sidecar_sim_drv_ops.stop(node, 0), 0);
+	CHECK_EQ(sim_status(s, 1), SIDECAR_CPU_RUN);
+	CHECK_EQ(sidecar_sim_drv_ops.stop(node, 1), 0);
 	CHECK_EQ(sidecar_sim_drv_ops.read(node, &cpu, false), 0);
-	CHECK_EQ(cpu, 0);
+	CHECK_EQ(cpu, 1);
 	CHECK_EQ(p->request_data[0], 0);
 	sidecar_sim_destroy(s);
 
 	/* io_port and work_ns. */
 	s = sim_open("sim:cpus=1,io_port=0x80,work_ns=200000");
-	p = &sim_pages(s, 0)->command_page;
+	p = &sim_pages(s, 1)->command_page;
 	uint64_t t0 = sidecar_now_ns();
-	CHECK_EQ(sim_run_sync(s, 0, SIDECAR_COMMAND_RUN_VP), 0);
+	CHECK_EQ(sim_run_sync(s, 1, SIDECAR_COMMAND_RUN_VP), 0);
 	CHECK(sidecar_now_ns() - t0 >= 200000);
 	CHECK_EQ(((const struct hv_x64_io_port_intercept_message *)p->intercept_message.payload)->port_number, 0x80);
 	sidecar_sim_destroy(s);
@@ -351,7 +351,7 @@ int main(void)
 	check_watchdog(120);
 	sim = sim_open("sim:cpus=2,mem=1M");
 	sidecar_sim_set_fault_hook(sim, hold_hook, NULL);
-	page = &sim_pages(sim, 0)->command_page;
+	page = &sim_pages(sim, 1)->command_page;
 
 	test_none();
 	test_unknown_command();

@@ -14,7 +14,7 @@ static void test_io(void)
 	bool intercept;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1,io_port=0x2f8", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	sidecar_vp_cpu_context(vp)->gps[SIDECAR_CPU_CONTEXT_RAX] = 0x1234;
 	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0 && intercept);
 	const struct hv_message *m = sidecar_vp_intercept_message(vp);

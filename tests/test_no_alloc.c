@@ -42,7 +42,7 @@ int main(void)
 	free(p);
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
 		unsigned n = modes[m] == SIDECAR_WAIT_FUTEX ? 20000 : 100000;
 		REQUIRE(sidecar_vp_set_wait_mode(vp, modes[m]) == 0);

@@ -76,7 +76,7 @@ static void test_stale_cancel(void)
 	bool intercept;
 	pthread_t t;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_POLL) == 0);
 	CHECK_EQ(sidecar_vp_run(vp), 0);
 	uint32_t first = posted_seq(vp);
@@ -113,7 +113,7 @@ static void test_served_then_removed(enum sidecar_wait_mode mode)
 	bool intercept = false;
 	pthread_t t;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_set_wait_mode(vp, mode) == 0);
 	for (int i = 0; i < 20; i++)
 		REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0);
@@ -125,12 +125,12 @@ static void test_served_then_removed(enum sidecar_wait_mode mode)
 	uint32_t seq = posted_seq(vp);
 	/* Make sure the CPU looks at its doorbell now, polling or not (as if its poll had
 	 * caught the request): the owner is held before it would decide to kick. */
-	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 0);
+	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 1);
 	uint64_t t0 = ms_now();
 	while (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != seq && ms_now() - t0 < 10000)
 		usleep(100);
 	CHECK_EQ(atomic_load((_Atomic uint32_t *)&vp->fast->done_seq), seq);
-	CHECK_EQ(sidecar_sim_hot_remove(sim, 0, 10000000000ll), 0);
+	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 10000000000ll), 0);
 	sem_post(&release);
 	pthread_join(t, NULL);
 	CHECK_EQ(j.rc, 0); /* posted (and served) */
@@ -154,7 +154,7 @@ static void test_cancel_before_doorbell(enum sidecar_wait_mode mode)
 	bool intercept = true;
 	pthread_t t;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_set_wait_mode(vp, mode) == 0);
 	struct job j = {.vp = vp};
 	atomic_store(&hold_point, RT_DELAY_POST_CLAIMED);

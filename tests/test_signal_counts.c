@@ -16,15 +16,15 @@ static void check_mode(enum sidecar_wait_mode mode, unsigned n)
 	struct sidecar_sim_cpu_stats ca, cb;
 	bool intercept;
 
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_set_wait_mode(vp, mode) == 0);
 	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0); /* settle */
 	sidecar_vp_get_stats(vp, &a);
-	REQUIRE(sidecar_sim_cpu_stats(sim, 0, &ca) == 0);
+	REQUIRE(sidecar_sim_cpu_stats(sim, 1, &ca) == 0);
 	for (unsigned i = 0; i < n; i++)
 		CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), 0);
 	sidecar_vp_get_stats(vp, &b);
-	REQUIRE(sidecar_sim_cpu_stats(sim, 0, &cb) == 0);
+	REQUIRE(sidecar_sim_cpu_stats(sim, 1, &cb) == 0);
 
 	CHECK_EQ(b.runs - a.runs, n);
 	CHECK_EQ(b.intercepts - a.intercepts, n);

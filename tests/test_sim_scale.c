@@ -23,6 +23,12 @@ static int count_entries(const char *dir)
 	return n;
 }
 
+/* The i-th sidecar CPU: every node has 128 of them after its base CPU. */
+static uint32_t vp_cpu(uint32_t i)
+{
+	return (i / 128) * 129 + 1 + i % 128;
+}
+
 static void *nothing(void *arg)
 {
 	return arg;
@@ -31,7 +37,7 @@ static void *nothing(void *arg)
 int main(void)
 {
 	struct sidecar_client *c;
-	static struct sidecar_vp *vps[1024];
+	static struct sidecar_vp *vps[1025];
 	bool intercept;
 
 	check_watchdog(600);
@@ -42,25 +48,30 @@ int main(void)
 	int threads0 = count_entries("/proc/self/task");
 	int fds0 = count_entries("/proc/self/fd");
 
+	/* 8 nodes of 128 sidecar CPUs and a base CPU each: CPU numbers 0..1031, every
+	 * 129th Linux's. */
 	REQUIRE(sidecar_client_open("sim:nodes=8,cpus=128,mem=16M", &c) == 0);
-	CHECK_EQ(sidecar_client_cpu_count(c), 1024);
+	CHECK_EQ(sidecar_client_cpu_count(c), 1032);
 	CHECK_EQ(sidecar_client_node_count(c), 8);
 	CHECK_EQ(count_entries("/proc/self/task"), threads0 + 1024);
-	for (uint32_t cpu = 0; cpu < 1024; cpu++) {
-		REQUIRE(sidecar_vp_acquire(c, cpu, &vps[cpu]) == 0);
+	for (uint32_t i = 0; i < 1024; i++) {
+		uint32_t cpu = vp_cpu(i);
+		REQUIRE(sidecar_vp_acquire(c, cpu, &vps[i]) == 0);
 		/* Half in the seed's mode, half in the default. */
-		if (cpu % 2)
-			CHECK_EQ(sidecar_vp_set_wait_mode(vps[cpu], SIDECAR_WAIT_SEED), 0);
+		if (i % 2)
+			CHECK_EQ(sidecar_vp_set_wait_mode(vps[i], SIDECAR_WAIT_SEED), 0);
 	}
-	for (uint32_t cpu = 0; cpu < 1024; cpu++) {
+	for (uint32_t n = 0; n < 8; n++)
+		CHECK_EQ(sidecar_vp_acquire(c, n * 129, &vps[1024]), -ENOENT);
+	for (uint32_t i = 0; i < 1024; i++) {
 		intercept = false;
-		CHECK_EQ(sidecar_vp_run_sync(vps[cpu], &intercept), 0);
+		CHECK_EQ(sidecar_vp_run_sync(vps[i], &intercept), 0);
 		CHECK(intercept);
-		const struct hv_message *m = sidecar_vp_intercept_message(vps[cpu]);
-		CHECK_EQ(((const struct hv_x64_io_port_intercept_message *)m->payload)->header.vp_index, cpu);
+		const struct hv_message *m = sidecar_vp_intercept_message(vps[i]);
+		CHECK_EQ(((const struct hv_x64_io_port_intercept_message *)m->payload)->header.vp_index, vp_cpu(i));
 	}
-	for (uint32_t cpu = 0; cpu < 1024; cpu++)
-		sidecar_vp_release(vps[cpu]);
+	for (uint32_t i = 0; i < 1024; i++)
+		sidecar_vp_release(vps[i]);
 	sidecar_client_close(c);
 
 	/* No thread, no fd left behind. */

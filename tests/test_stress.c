@@ -107,7 +107,7 @@ static void *owner(void *arg)
 	struct hv_translate_virtual_address_ex_output_x64 out;
 	bool intercept;
 
-	REQUIRE(sidecar_vp_acquire(client, cpu, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(client, cpu + 1, &vp) == 0); /* CPU 0 is Linux's */
 	atomic_store(&held[cpu], vp);
 	if (!(mode_mask & (1u << SIDECAR_WAIT_ADAPTIVE)))
 		REQUIRE(sidecar_vp_set_wait_mode(vp, (enum sidecar_wait_mode)__builtin_ctz(mode_mask)) == 0);
@@ -171,14 +171,14 @@ static void *owner(void *arg)
 			unpublish(cpu);
 			enum sidecar_wait_mode was = sidecar_vp_get_wait_mode(vp);
 			sidecar_vp_release(vp);
-			int arc = sidecar_vp_acquire(client, cpu, &vp);
+			int arc = sidecar_vp_acquire(client, cpu + 1, &vp);
 			if (arc) {
 				/* Diagnose: does the CPU become free later (a release that returned
 				 * early), or never (an abandoned VP)? */
 				int later = arc, tries = 0;
 				while (later == -EBUSY && tries++ < 500) {
 					usleep(10000);
-					later = sidecar_vp_acquire(client, cpu, &vp);
+					later = sidecar_vp_acquire(client, cpu + 1, &vp);
 				}
 				fprintf(stderr,
 					"re-acquire of cpu %u (released in mode %d): %s; after %d x 10 ms: %s\n", cpu,

@@ -50,12 +50,12 @@
 #define sc_cmpxchg(p, oldp, v) try_cmpxchg((p), (oldp), (v))
 /* The kernel's fetch_op family is for atomic_t; fields of the shared pages are plain
  * integers, so the RMWs are cmpxchg loops (a successful try_cmpxchg is fully ordered). */
-#define sc__fetch_op(p, op, v)                                   \
-	({                                                       \
-		typeof(*(p)) sc__old = READ_ONCE(*(p));          \
-		while (!try_cmpxchg((p), &sc__old, sc__old op (v))) \
-			;                                        \
-		sc__old;                                         \
+#define sc__fetch_op(p, op, v)                                     \
+	({                                                         \
+		typeof(*(p)) sc__old = READ_ONCE(*(p));            \
+		while (!try_cmpxchg((p), &sc__old, sc__old op(v))) \
+			;                                          \
+		sc__old;                                           \
 	})
 #define sc_fetch_or(p, v) sc__fetch_op(p, |, v)
 #define sc_fetch_and(p, v) sc__fetch_op(p, &, v)

@@ -97,14 +97,15 @@ static int boot_shim(struct sidecar_sim *sim, char *err, size_t errlen)
 	p->node_count = sim->node_count;
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
-		n->memory_size = sidecar_required_memory(sim->cfg.cpus);
+		n->memory_size = sidecar_required_memory(sim->cfg.cpus + 1);
 		n->memory = map_zeroed(n->memory_size);
 		if (!n->memory)
 			return fail(err, errlen, -ENOMEM, "cannot reserve %zu bytes for node %u", n->memory_size, i);
 		p->nodes[i].memory_base = (uint64_t)(uintptr_t)n->memory;
 		p->nodes[i].memory_size = n->memory_size;
-		p->nodes[i].base_vp = i * sim->cfg.cpus;
-		p->nodes[i].vp_count = sim->cfg.cpus;
+		/* The node's VPs include its base VP, which Linux runs. */
+		p->nodes[i].base_vp = i * (sim->cfg.cpus + 1);
+		p->nodes[i].vp_count = sim->cfg.cpus + 1;
 	}
 	return 0;
 }
@@ -136,9 +137,15 @@ static int kernel_init(struct sidecar_sim *sim, char *err, size_t errlen)
 		control->response_cpu = 0;
 		control->response_vector = 0;
 		control->needs_attention = 0;
+		/* A booting CPU is RUN until it reports IDLE. The base VP is REMOVED ("the kernel
+		 * will start it"), and so is every CPU that the per-CPU state leaves to Linux
+		 * (upstream passes that state in newer boot parameters; this ABI's do not carry
+		 * it, so the simulated boot shim's choice, the target's `linux` key, is read
+		 * here). */
 		memset(control->cpu_status, SIDECAR_CPU_REMOVED, sizeof(control->cpu_status));
-		/* A booting CPU is RUN until it reports IDLE. */
-		memset(control->cpu_status, SIDECAR_CPU_RUN, np->vp_count);
+		for (uint32_t j = 0; j < np->vp_count; j++)
+			if (!sidecar_sim_config_linux_cpu(&sim->cfg, j))
+				control->cpu_status[j] = SIDECAR_CPU_RUN;
 		sim->output->nodes[i].control_page = np->memory_base;
 		sim->output->nodes[i].shmem_pages_base = np->memory_base + SIDECAR_PAGE_SIZE;
 		sim->output->nodes[i].shmem_pages_size =
@@ -160,6 +167,7 @@ static int kernel_init(struct sidecar_sim *sim, char *err, size_t errlen)
 				(struct sidecar_vp_shared_pages *)(n->shmem + (size_t)j * sizeof(*pages));
 			c->node = n;
 			c->cpu = n->base_cpu + j;
+			c->linux_cpu = sidecar_sim_config_linux_cpu(&sim->cfg, j);
 			sidecar_uhost_cpu_init(&c->host);
 			c->host.fault = cpu_fault;
 			c->host.k.be = sim->backend.ops;
@@ -203,7 +211,7 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	sim->remove_timeout_ns = SIM_REMOVE_TIMEOUT_NS;
 	pthread_mutex_init(&sim->lifecycle_lock, NULL);
 	sim->node_count = cfg->nodes;
-	sim->total_cpus = cfg->nodes * cfg->cpus;
+	sim->total_cpus = cfg->nodes * (cfg->cpus + 1);
 	sim->nodes = calloc(cfg->nodes, sizeof(*sim->nodes));
 	sim->output = calloc(1, sizeof(*sim->output));
 	if (posix_memalign((void **)&sim->params, SIDECAR_PAGE_SIZE, sizeof(*sim->params)) == 0)
@@ -255,7 +263,8 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	/* Boot every CPU in parallel. */
 	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
 		for (uint32_t j = 0; !rc && j < sim->nodes[i].cpu_count; j++)
-			rc = start_cpu(sim, &sim->nodes[i].cpus[j], err, errlen);
+			if (!sim->nodes[i].cpus[j].linux_cpu)
+				rc = start_cpu(sim, &sim->nodes[i].cpus[j], err, errlen);
 	if (rc)
 		goto fail;
 	uint64_t deadline = sidecar_now_ns() + SIM_BOOT_TIMEOUT_NS;
@@ -269,7 +278,7 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		for (uint32_t j = 0; j < n->cpu_count; j++) {
-			if (n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
+			if (n->cpus[j].linux_cpu || n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
 				continue;
 			const struct sidecar_kcpu *k = &n->cpus[j].host.k;
 			const struct sidecar_command_error *e = &k->command_page->error;
@@ -395,6 +404,11 @@ void sidecar_sim_destroy(struct sidecar_sim *sim)
 	free(sim->params);
 	pthread_mutex_destroy(&sim->lifecycle_lock);
 	free(sim);
+}
+
+uint32_t sidecar_sim_warnings(const struct sidecar_sim *sim)
+{
+	return atomic_load_explicit(&((struct sidecar_sim *)sim)->warnings, memory_order_relaxed);
 }
 
 void sidecar_sim_set_remove_timeout(struct sidecar_sim *sim, uint64_t timeout_ns)

@@ -100,10 +100,24 @@ static bool equals(const char *s, const char *end, const char *word)
 	return (size_t)(end - s) == n && memcmp(s, word, n) == 0;
 }
 
-/* Appends a cpu list item, N or N-M; items join with '+' ("pin=0-1+3") or, taskset style,
- * with ',' ("pin=0-1,3,cpus=4": a ',' item without '=' after pin continues the list). */
-static int parse_pin(const char *s, const char *end, struct sidecar_sim_config *cfg, char *err, size_t errlen)
+/* A bad value: the key and what it wants first, then the value (cut if it is long), so a
+ * long value cannot push the useful part out of a short buffer. */
+static int bad_value(char *err, size_t errlen, const char *key, const char *wants, const char *v, const char *end)
 {
+	int n = (int)(end - v);
+	return fail(err, errlen, "sim target: key '%s' wants %s, got '%.*s%s'", key, wants, n > 40 ? 40 : n, v,
+		    n > 40 ? "..." : "");
+}
+
+/* A CPU list: items N or N-M, joined with '+' ("0-1+3") or, taskset style, with ','
+ * ("pin=0-1,3,cpus=4": a ',' item without '=' after a list key continues the list). Calls
+ * add(lo..hi) for each item. */
+static int parse_list(const char *key, const char *wants, const char *s, const char *end, uint64_t max,
+		      int (*add)(struct sidecar_sim_config *cfg, uint64_t lo, uint64_t hi, char *err, size_t errlen),
+		      struct sidecar_sim_config *cfg, char *err, size_t errlen)
+{
+	const char *all = s;
+
 	while (s < end) {
 		const char *item = s, *stop = memchr(s, '+', (size_t)(end - s));
 		if (!stop)
@@ -112,36 +126,67 @@ static int parse_pin(const char *s, const char *end, struct sidecar_sim_config *
 		uint64_t lo, hi;
 		if (dash) {
 			if (!parse_u64(item, dash, &lo) || !parse_u64(dash + 1, stop, &hi) || hi < lo)
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
-					    (int)(end - s), s);
+				return bad_value(err, errlen, key, wants, all, end);
 		} else {
 			if (!parse_u64(item, stop, &lo))
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'pin' (a host cpu list, e.g. 0-3+6)",
-					    (int)(end - s), s);
+				return bad_value(err, errlen, key, wants, all, end);
 			hi = lo;
 		}
-		if (hi >= SIDECAR_SIM_MAX_PIN)
-			return fail(err, errlen, "sim target: host cpu %" PRIu64 " in 'pin' is out of range (0..%d)",
-				    hi, SIDECAR_SIM_MAX_PIN - 1);
-		for (uint64_t c = lo; c <= hi; c++) {
-			if (cfg->pin_count == SIDECAR_SIM_MAX_PIN)
-				return fail(err, errlen, "sim target: too many entries in 'pin' (at most %d)",
-					    SIDECAR_SIM_MAX_PIN);
-			cfg->pin[cfg->pin_count++] = (uint16_t)c;
-		}
+		if (hi > max)
+			return fail(err, errlen,
+				    "sim target: key '%s' wants %s; %" PRIu64 " is out of range (at most %" PRIu64 ")",
+				    key, wants, hi, max);
+		int rc = add(cfg, lo, hi, err, errlen);
+		if (rc)
+			return rc;
 		s = stop < end ? stop + 1 : end;
 		if (stop < end && s == end)
-			return fail(err, errlen, "sim target: bad value for key 'pin': trailing '+'");
+			return fail(err, errlen, "sim target: key '%s' wants %s: trailing '+'", key, wants);
 	}
 	return 0;
 }
 
-enum key { K_NODES, K_CPUS, K_BACKEND, K_MEM, K_PIN, K_GUEST, K_WORK_NS, K_IO_PORT, K_REPORT, K_COUNT };
+static int add_pin(struct sidecar_sim_config *cfg, uint64_t lo, uint64_t hi, char *err, size_t errlen)
+{
+	for (uint64_t c = lo; c <= hi; c++) {
+		if (cfg->pin_count == SIDECAR_SIM_MAX_PIN)
+			return fail(err, errlen, "sim target: key 'pin' has too many entries (at most %d)",
+				    SIDECAR_SIM_MAX_PIN);
+		cfg->pin[cfg->pin_count++] = (uint16_t)c;
+	}
+	return 0;
+}
+
+static int add_linux(struct sidecar_sim_config *cfg, uint64_t lo, uint64_t hi, char *err, size_t errlen)
+{
+	if (lo == 0)
+		return fail(err, errlen,
+			    "sim target: key 'linux' lists cpu index 0, the base cpu, which Linux always keeps");
+	for (uint64_t c = lo; c <= hi; c++)
+		cfg->linux_cpu[c / 64] |= 1ull << (c % 64);
+	return 0;
+}
+
+#define PIN_WANTS "a host cpu list (e.g. 0-3+6)"
+#define LINUX_WANTS "a list of node cpu indexes 1..cpus (e.g. 2+4-5)"
+
+enum key {
+	K_NODES,
+	K_CPUS,
+	K_BACKEND,
+	K_MEM,
+	K_PIN,
+	K_GUEST,
+	K_WORK_NS,
+	K_IO_PORT,
+	K_REPORT,
+	K_LINUX,
+	K_STRICT,
+	K_COUNT
+};
 
 static const char *const key_names[K_COUNT] = {
-	"nodes", "cpus", "backend", "mem", "pin", "guest", "work_ns", "io_port", "report",
+	"nodes", "cpus", "backend", "mem", "pin", "guest", "work_ns", "io_port", "report", "linux", "strict",
 };
 
 int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out, char *err, size_t errlen)
@@ -168,8 +213,12 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 		const char *eq = memchr(s, '=', (size_t)(stop - s));
 		if (stop == s)
 			return fail(err, errlen, "sim target: empty option (stray ',')");
-		if (!eq && last_key == K_PIN) {
-			int rc = parse_pin(s, stop, &cfg, err, errlen);
+		if (!eq && (last_key == K_PIN || last_key == K_LINUX)) {
+			int rc = last_key == K_PIN
+					 ? parse_list("pin", PIN_WANTS, s, stop, SIDECAR_SIM_MAX_PIN - 1, add_pin, &cfg,
+						      err, errlen)
+					 : parse_list("linux", LINUX_WANTS, s, stop, SIDECAR_MAX_CPUS_PER_NODE - 1,
+						      add_linux, &cfg, err, errlen);
 			if (rc)
 				return rc;
 			s = comma ? comma + 1 : end;
@@ -190,7 +239,7 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 		if (key < 0)
 			return fail(err, errlen,
 				    "sim target: unknown key '%.*s' (nodes, cpus, backend, mem, pin, guest, work_ns, "
-				    "io_port, report)",
+				    "io_port, report, linux, strict)",
 				    (int)(eq - s), s);
 		if (seen[key])
 			return fail(err, errlen, "sim target: key '%s' given twice", key_names[key]);
@@ -198,18 +247,17 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 		last_key = key;
 
 		uint64_t n;
-		int vlen = (int)(stop - v);
 		switch (key) {
 		case K_NODES:
 			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_NODES)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'nodes' (1..%d)", vlen,
-					    v, SIDECAR_MAX_NODES);
+				return bad_value(err, errlen, "nodes", "1..128", v, stop);
 			cfg.nodes = (uint32_t)n;
 			break;
 		case K_CPUS:
-			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_CPUS_PER_NODE)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'cpus' (1..%d per node)",
-					    vlen, v, SIDECAR_MAX_CPUS_PER_NODE);
+			/* The node also has its base CPU: at most 4031 more fit its status bytes. */
+			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_CPUS_PER_NODE - 1)
+				return bad_value(err, errlen, "cpus",
+						 "1..4031 (sidecar cpus per node, besides the base cpu)", v, stop);
 			cfg.cpus = (uint32_t)n;
 			break;
 		case K_BACKEND:
@@ -218,23 +266,35 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "kvm"))
 				cfg.backend = SIDECAR_SIM_BACKEND_KVM;
 			else
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'backend' (synthetic, kvm)", vlen, v);
+				return bad_value(err, errlen, "backend", "synthetic or kvm", v, stop);
 			break;
 		case K_MEM:
 			if (!parse_size(v, stop, &n) || n == 0 || n % SIDECAR_PAGE_SIZE || n > SIDECAR_SIM_MAX_MEM)
-				return fail(
-					err, errlen,
-					"sim target: bad value '%.*s' for key 'mem' (a multiple of 4K, at most 256G)",
-					vlen, v);
+				return bad_value(err, errlen, "mem", "a multiple of 4K up to 256G (e.g. 64M)", v, stop);
 			cfg.mem = n;
 			break;
 		case K_PIN: {
-			int rc = parse_pin(v, stop, &cfg, err, errlen);
+			int rc = parse_list("pin", PIN_WANTS, v, stop, SIDECAR_SIM_MAX_PIN - 1, add_pin, &cfg, err,
+					    errlen);
 			if (rc)
 				return rc;
 			break;
 		}
+		case K_LINUX: {
+			int rc = parse_list("linux", LINUX_WANTS, v, stop, SIDECAR_MAX_CPUS_PER_NODE - 1, add_linux,
+					    &cfg, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		}
+		case K_STRICT:
+			if (equals(v, stop, "fixed"))
+				cfg.strict_upstream = false;
+			else if (equals(v, stop, "upstream"))
+				cfg.strict_upstream = true;
+			else
+				return bad_value(err, errlen, "strict", "fixed or upstream", v, stop);
+			break;
 		case K_GUEST:
 			if (equals(v, stop, "io"))
 				cfg.guest = SIDECAR_GUEST_IO;
@@ -243,19 +303,16 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "halt"))
 				cfg.guest = SIDECAR_GUEST_HALT;
 			else
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'guest' (io, spin, halt)", vlen, v);
+				return bad_value(err, errlen, "guest", "io, spin or halt", v, stop);
 			break;
 		case K_WORK_NS:
 			if (!parse_u64(v, stop, &n) || n > SIDECAR_SIM_MAX_WORK_NS)
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'work_ns' (0..10000000000)", vlen, v);
+				return bad_value(err, errlen, "work_ns", "0..10000000000", v, stop);
 			cfg.work_ns = n;
 			break;
 		case K_IO_PORT:
 			if (!parse_u64(v, stop, &n) || n > 0xffff)
-				return fail(err, errlen, "sim target: bad value '%.*s' for key 'io_port' (0..65535)",
-					    vlen, v);
+				return bad_value(err, errlen, "io_port", "0..65535", v, stop);
 			cfg.io_port = (uint16_t)n;
 			break;
 		case K_REPORT:
@@ -264,8 +321,7 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 			else if (equals(v, stop, "lockfree"))
 				cfg.report = SIDECAR_SIM_REPORT_LOCKFREE;
 			else
-				return fail(err, errlen,
-					    "sim target: bad value '%.*s' for key 'report' (scan, lockfree)", vlen, v);
+				return bad_value(err, errlen, "report", "scan or lockfree", v, stop);
 			break;
 		}
 		s = comma ? comma + 1 : end;
@@ -274,9 +330,23 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 	}
 	if (seen[K_GUEST] && cfg.backend != SIDECAR_SIM_BACKEND_SYNTHETIC)
 		return fail(err, errlen, "sim target: key 'guest' is for the synthetic backend only");
-	if ((uint64_t)cfg.nodes * cfg.cpus > SIDECAR_SIM_MAX_TOTAL_CPUS)
-		return fail(err, errlen, "sim target: %u nodes x %u cpus is more than the %d cpus a simulator runs",
+	if ((uint64_t)cfg.nodes * (cfg.cpus + 1) > SIDECAR_SIM_MAX_TOTAL_CPUS)
+		return fail(err, errlen,
+			    "sim target: %u nodes x %u cpus (plus each node's base cpu) is more than the %d cpus a "
+			    "simulator runs",
 			    cfg.nodes, cfg.cpus, SIDECAR_SIM_MAX_TOTAL_CPUS);
+	uint32_t kept = 0;
+	for (uint32_t i = 1; i < SIDECAR_MAX_CPUS_PER_NODE; i++) {
+		if (!sidecar_sim_config_linux_cpu(&cfg, i))
+			continue;
+		if (i > cfg.cpus)
+			return fail(err, errlen,
+				    "sim target: key 'linux' lists cpu index %u, but a node has cpus 1..%u", i,
+				    cfg.cpus);
+		kept++;
+	}
+	if (kept == cfg.cpus)
+		return fail(err, errlen, "sim target: key 'linux' leaves no sidecar cpu in a node");
 	*out = cfg;
 	return 0;
 }

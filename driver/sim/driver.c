@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -313,8 +314,13 @@ int sim_driver_probe(struct sim_node *n)
 	if (n->event_fd < 0)
 		return -errno;
 	pthread_mutex_init(&n->scan_lock, NULL);
-	for (uint32_t i = 0; i < n->cpu_count; i++)
+	for (uint32_t i = 0; i < n->cpu_count; i++) {
 		n->cpus[i].host.response = sim_driver_isr;
+		/* Linux's CPUs cannot be claimed. Upstream's claims start AVAIL for every CPU
+		 * (its base CPU included), which strict=upstream keeps. */
+		if (n->cpus[i].linux_cpu && !n->sim->cfg.strict_upstream)
+			atomic_init(&n->slots[i].claim, SIM_CLAIM_REMOVED);
+	}
 	n->control->response_cpu = 0;
 	sc_store_release(&n->control->response_vector, 0xf3);
 	return 0;
@@ -343,16 +349,30 @@ static bool shutting_down(struct sim_node *n)
 	return atomic_load_explicit(&n->sim->shutting_down, memory_order_acquire);
 }
 
-/* sidecar_start(): IDLE -> RUN and the request IPI. False when the CPU is not IDLE. */
+/* What upstream's driver WARNs about, under strict=upstream (where this driver would have
+ * refused): counted, and printed as the kernel would. */
+static void upstream_warn(struct sim_node *n, uint32_t index, const char *what, unsigned value)
+{
+	atomic_fetch_add_explicit(&n->sim->warnings, 1, memory_order_relaxed);
+	fprintf(stderr, "sidecar sim (strict=upstream): WARN: cpu %u: %s %u\n", n->base_cpu + index, what, value);
+}
+
+/* sidecar_start(): IDLE -> RUN and the request IPI. False when the CPU is not IDLE. Under
+ * strict=upstream it is upstream's: a CPU that is not IDLE gets a warning, the IPI, and the
+ * caller carries on as if the run started (it never completes). */
 static bool start_cpu(struct sim_node *n, uint32_t index)
 {
 	uint8_t idle = SIDECAR_CPU_IDLE;
 
-	/* Release: publishes the command page the caller wrote; pairs with the kernel's
-	 * acquire load of cpu_status. */
-	if (!sc_cmpxchg(status_of(n, index), &idle, SIDECAR_CPU_RUN))
-		return false;
-	sidecar_uhost_cpu_ipi(&n->cpus[index].host);
+	/* Fully ordered; at least release: publishes the command page the caller wrote, and
+	 * pairs with the kernel's acquire load of cpu_status. */
+	if (!sc_cmpxchg(status_of(n, index), &idle, SIDECAR_CPU_RUN)) {
+		if (!n->sim->cfg.strict_upstream)
+			return false;
+		upstream_warn(n, index, "unexpected cpu status", idle);
+	}
+	if (!n->cpus[index].linux_cpu)
+		sidecar_uhost_cpu_ipi(&n->cpus[index].host);
 	return true;
 }
 
@@ -423,8 +443,14 @@ int sim_drv_stop(struct sidecar_drv_node *node, uint32_t cpu)
 	atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_ASYNC_STOPPING, memory_order_seq_cst);
 	if (sc_load_seq(status_of(n, i)) == SIDECAR_CPU_IDLE)
 		report_finished(n, i);
-	/* STOP: shutdown's own stop got there first. */
-	return posted || status == SIDECAR_CPU_IDLE || status == SIDECAR_CPU_STOP ? 0 : -EIO;
+	if (posted || status == SIDECAR_CPU_IDLE)
+		return 0;
+	/* STOP: shutdown's own stop got there first (upstream warns and fails). */
+	if (status == SIDECAR_CPU_STOP && !n->sim->cfg.strict_upstream)
+		return 0;
+	if (n->sim->cfg.strict_upstream)
+		upstream_warn(n, i, "unexpected cpu status", status);
+	return -EIO;
 }
 
 struct idle_arg {
@@ -432,19 +458,30 @@ struct idle_arg {
 	uint32_t index;
 	const _Atomic uint32_t *cancel;
 	bool stopped;
+	int rc;
 };
 
 static bool cpu_idle_or_cancelled(void *p)
 {
 	struct idle_arg *a = p;
+	uint8_t status = sc_load_seq(status_of(a->n, a->index));
 
-	if (sc_load_seq(status_of(a->n, a->index)) == SIDECAR_CPU_IDLE)
+	if (status == SIDECAR_CPU_IDLE)
 		return true;
 	if (!a->stopped && a->cancel && atomic_load_explicit(a->cancel, memory_order_acquire)) {
-		/* As a signal does upstream: turn the request into a STOP and wait it out. */
-		uint8_t run = SIDECAR_CPU_RUN;
-		if (sc_cmpxchg(status_of(a->n, a->index), &run, SIDECAR_CPU_STOP))
-			sidecar_uhost_cpu_ipi(&a->n->cpus[a->index].host);
+		/* As a signal does upstream: turn the request into a STOP and wait it out.
+		 * Upstream posts the STOP without an IPI (the CPU sees it at its next look);
+		 * this driver sends one, so a VP that never exits by itself stops too. */
+		if (status == SIDECAR_CPU_RUN) {
+			if (sc_cmpxchg(status_of(a->n, a->index), &status, SIDECAR_CPU_STOP) &&
+			    !a->n->sim->cfg.strict_upstream)
+				sidecar_uhost_cpu_ipi(&a->n->cpus[a->index].host);
+		} else if (status != SIDECAR_CPU_STOP) {
+			/* A CPU that was never IDLE (upstream started it anyway). */
+			upstream_warn(a->n, a->index, "unexpected cpu status", status);
+			a->rc = -EIO;
+			return true;
+		}
 		a->stopped = true;
 	}
 	return false;
@@ -469,8 +506,10 @@ int sim_drv_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint3
 	}
 	struct idle_arg arg = {.n = n, .index = i, .cancel = cancel};
 	rc = sim_driver_wait(n, cpu_idle_or_cancelled, &arg, 0);
-	if (rc == 0)
+	if (rc == 0) {
 		atomic_store_explicit(&n->slots[i].claim, SIM_CLAIM_AVAIL, memory_order_release);
+		rc = arg.rc;
+	}
 	return rc;
 }
 

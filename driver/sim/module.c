@@ -35,6 +35,23 @@ const struct sidecar_drv_ops sidecar_sim_drv_ops = {
 	.release = sim_drv_release_op,
 };
 
+/* The upstream driver's operations only: strict=upstream. */
+const struct sidecar_drv_ops sidecar_sim_drv_ops_upstream = {
+	.name = "sim",
+	.node_count = sim_drv_node_count,
+	.node = sim_drv_node,
+	.node_info = sim_drv_node_info,
+	.start = sim_drv_start,
+	.stop = sim_drv_stop,
+	.run = sim_drv_run,
+	.read = sim_drv_read,
+	.poll_fd = sim_drv_poll_fd,
+	.interrupt = sim_drv_interrupt,
+	.guest_memory = sim_drv_guest_memory,
+	.shutdown = sim_drv_shutdown_op,
+	.release = sim_drv_release_op,
+};
+
 static int sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen)
 {
 	struct sidecar_sim_config cfg;
@@ -46,7 +63,7 @@ static int sim_open(const char *target, struct sidecar_drv_handle *out, char *er
 	rc = sidecar_sim_create(&cfg, &sim, err, errlen);
 	if (rc)
 		return rc;
-	out->ops = &sidecar_sim_drv_ops;
+	out->ops = cfg.strict_upstream ? &sidecar_sim_drv_ops_upstream : &sidecar_sim_drv_ops;
 	out->drv = sidecar_sim_drv(sim);
 	out->owned = true;
 	return 0;

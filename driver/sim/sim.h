@@ -27,13 +27,17 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
  * within the remove timeout (30 s): it is abandoned, and destroy leaks the simulator's
  * memory rather than free it under that CPU; the process goes on. */
 int sidecar_sim_shutdown(struct sidecar_sim *sim);
+/* Under strict=upstream: how many times the driver did what upstream's WARNs about. */
+uint32_t sidecar_sim_warnings(const struct sidecar_sim *sim);
 /* Test hook: the remove timeout of shutdown. */
 void sidecar_sim_set_remove_timeout(struct sidecar_sim *sim, uint64_t timeout_ns);
 /* Shuts down (if needed) and frees everything. */
 void sidecar_sim_destroy(struct sidecar_sim *sim);
 
-/* The simulator as a driver (struct sidecar_drv is the simulator). */
+/* The simulator as a driver (struct sidecar_drv is the simulator); the second table is the
+ * upstream driver's (strict=upstream: no fast-path extension). */
 extern const struct sidecar_drv_ops sidecar_sim_drv_ops;
+extern const struct sidecar_drv_ops sidecar_sim_drv_ops_upstream;
 static inline struct sidecar_drv *sidecar_sim_drv(struct sidecar_sim *sim)
 {
 	return (struct sidecar_drv *)sim;

@@ -5,7 +5,9 @@
  *   sim[:key=value[,key=value...]]
  *
  *   nodes    nodes (1..128)                                    1
- *   cpus     sidecar CPUs per node (1..4032)                   2
+ *   cpus     sidecar CPUs per node, besides its base CPU       2
+ *            (1..4031): node n's CPUs are n*(cpus+1) + 0..cpus, and index 0, the base CPU,
+ *            is Linux's (REMOVED), as upstream boots it
  *   backend  synthetic | kvm                                   synthetic
  *   mem      guest memory, bytes with an optional K/M/G suffix 64M
  *   pin      host CPU list (e.g. 0-1,3); sidecar CPU i runs on entry i mod n
@@ -14,6 +16,13 @@
  * Extensions (docs/platform.md):
  *   io_port  port of the io guest's intercept (0..65535)       0x3f8
  *   report   how the driver finds finished CPUs: scan | lockfree    scan
+ *   linux    node CPU indexes (1..cpus, '+'-joined list) that Linux keeps: REMOVED at boot,
+ *            gaps in every node (upstream's per-CPU state)             none
+ *   strict   fixed | upstream: `upstream` makes the simulated driver behave as the upstream
+ *            driver does where this project's driver fixes it (START/RUN on a CPU that is not
+ *            IDLE warn and return 0, so the run never completes; STOP of a stopped CPU fails
+ *            with EIO; a cancelled synchronous RUN posts STOP without an IPI), and offers no
+ *            fast-path extension                                       fixed
  *
  * An unknown key, a repeated key or a bad value is an error naming it.
  */
@@ -52,7 +61,15 @@ struct sidecar_sim_config {
 	uint64_t work_ns;
 	uint16_t io_port;
 	enum sidecar_sim_report report;
+	uint64_t linux_cpu[SIDECAR_MAX_CPUS_PER_NODE / 64]; /* node indexes Linux keeps (bitmap) */
+	bool strict_upstream;
 };
+
+/* Does Linux keep node CPU index `i` (the base CPU, index 0, always)? */
+static inline bool sidecar_sim_config_linux_cpu(const struct sidecar_sim_config *cfg, uint32_t i)
+{
+	return i == 0 || (i < SIDECAR_MAX_CPUS_PER_NODE && (cfg->linux_cpu[i / 64] >> (i % 64)) & 1);
+}
 
 /* Fills `cfg` with the defaults. */
 void sidecar_sim_config_default(struct sidecar_sim_config *cfg);

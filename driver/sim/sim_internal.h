@@ -62,7 +62,8 @@ struct sim_node;
 struct sim_cpu {
 	struct sidecar_uhost_cpu host; /* the sidecar CPU: a thread running the kernel core */
 	struct sim_node *node;
-	uint32_t cpu; /* global CPU number */
+	uint32_t cpu;   /* global CPU number */
+	bool linux_cpu; /* Linux's (the node's base CPU, or left to Linux): REMOVED, no thread */
 };
 
 /* The driver's per-VP state. */
@@ -114,6 +115,7 @@ struct sidecar_sim {
 	_Atomic bool shutting_down;
 	bool shut_down;
 	uint32_t abandoned;             /* CPUs that did not leave at shutdown */
+	_Atomic uint32_t warnings;      /* strict=upstream: what upstream's driver WARNs about */
 	uint64_t remove_timeout_ns;     /* how long shutdown waits for the CPUs to leave */
 	pthread_mutex_t lifecycle_lock; /* shutdown */
 	_Atomic(sidecar_sim_fault_fn) fault_fn;
@@ -134,7 +136,7 @@ static inline struct sim_node *sim_node_of_cpu(struct sidecar_sim *sim, uint32_t
 {
 	if (cpu >= sim->total_cpus)
 		return NULL;
-	struct sim_node *n = &sim->nodes[cpu / sim->cfg.cpus];
+	struct sim_node *n = &sim->nodes[cpu / (sim->cfg.cpus + 1)];
 	*index = cpu - n->base_cpu;
 	return n;
 }

@@ -37,9 +37,9 @@ static const struct sidecar_sim_provider *check(const struct sidecar_sim_provide
 {
 	if (p->version != SIDECAR_SIM_PROVIDER_VERSION || p->ops_size != sizeof(struct sidecar_drv_ops)) {
 		if (errlen)
-			snprintf(err, errlen, "simulator module %s is version %u (ops %u bytes), this library needs %u (%zu)",
-				 from, p->version, p->ops_size, SIDECAR_SIM_PROVIDER_VERSION,
-				 sizeof(struct sidecar_drv_ops));
+			snprintf(err, errlen,
+				 "simulator module %s is version %u (ops %u bytes), this library needs %u (%zu)", from,
+				 p->version, p->ops_size, SIDECAR_SIM_PROVIDER_VERSION, sizeof(struct sidecar_drv_ops));
 		return NULL;
 	}
 	return p;
@@ -80,8 +80,7 @@ static bool beside_library(char *path, size_t size)
 	const char *slash = strrchr(info.dli_fname, '/');
 	if (!slash || strncmp(slash + 1, "libsidecar.so", 13) != 0)
 		return false;
-	int n = snprintf(path, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname,
-			 SIDECAR_SIM_MODULE_NAME);
+	int n = snprintf(path, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, SIDECAR_SIM_MODULE_NAME);
 	return n > 0 && (size_t)n < size;
 }
 
@@ -103,8 +102,8 @@ static const struct sidecar_sim_provider *find_provider(char *err, size_t errlen
 	if (!p)
 		p = load(SIDECAR_SIM_MODULE_INSTALLED, why, sizeof(why), &tried);
 	if (!p && errlen)
-		snprintf(err, errlen, "the simulator is not installed (%s): install libsidecar-sim or set SIDECAR_SIM_MODULE",
-			 why);
+		snprintf(err, errlen,
+			 "the simulator is not installed (%s): install libsidecar-sim or set SIDECAR_SIM_MODULE", why);
 	return p;
 }
 
