@@ -12,9 +12,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace
@@ -295,6 +297,18 @@ void BM_RunSync(benchmark::State &st, sidecar_wait_mode mode)
 sidecar_client *scale_client;
 std::string scale_error;
 
+// Thread 0's CPU-time window over a scaling run: it opens once every thread has finished its
+// warmup (so no warmup is inside) and closes once every loop has ended (the end of the
+// range-for is a barrier of the K threads) and before any VP is released. The threads wait
+// for each other with yields, outside the window. Reset by Setup, before the threads start.
+struct ScaleWindow {
+	std::atomic<int> arrived{0};
+	std::atomic<bool> opened{false};
+	std::atomic<bool> closed{false};
+	bench_cputime cpu0, cpu1;
+};
+ScaleWindow scale_window;
+
 // What harness_scaling_configure set: the thread (VP) counts and scaling_work/'s guest work.
 std::vector<int> scale_vps = {1, 2, 4, 8};
 uint64_t scale_work_ns = 1000000;
@@ -307,6 +321,9 @@ void scale_open(const benchmark::State &st, uint64_t work_ns)
 	if (work_ns)
 		target += ",work_ns=" + std::to_string(work_ns);
 	int rc = sidecar_client_open_err(target.c_str(), &scale_client, err, sizeof(err));
+	scale_window.arrived.store(0);
+	scale_window.opened.store(false);
+	scale_window.closed.store(false);
 	scale_error.clear();
 	if (rc) {
 		scale_client = nullptr;
@@ -331,37 +348,46 @@ void scale_teardown(const benchmark::State &)
 	scale_client = nullptr;
 }
 
+void wait_for(const std::atomic<bool> &flag)
+{
+	while (!flag.load(std::memory_order_acquire))
+		std::this_thread::yield();
+}
+
 void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 {
+	ScaleWindow &w = scale_window;
+	bool first = st.thread_index() == 0;
 	sidecar_vp *vp = nullptr;
 	int rc = 0;
 
+	// Every thread goes through the window's gates and google-benchmark's loop whatever
+	// fails: a thread that returned early would leave the others waiting forever.
 	if (!scale_client) {
 		fail(st, scale_error, 0);
-		return;
-	}
-	if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
+	} else if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
 		fail(st, "acquire vp " + std::to_string(st.thread_index()), rc);
-		return;
+		vp = nullptr;
+	} else {
+		rc = sidecar_vp_set_wait_mode(vp, mode);
+		for (int i = 0; i < kWarmup && rc == 0; i++)
+			rc = round_trip(vp);
+		if (rc)
+			fail(st, "warmup", rc);
 	}
-	rc = sidecar_vp_set_wait_mode(vp, mode);
-	for (int i = 0; i < kWarmup && rc == 0; i++)
-		rc = round_trip(vp);
-	if (rc) {
-		fail(st, "warmup", rc);
-		sidecar_vp_release(vp);
-		return;
+	w.arrived.fetch_add(1, std::memory_order_acq_rel);
+	if (first) {
+		while (w.arrived.load(std::memory_order_acquire) < st.threads())
+			std::this_thread::yield();
+		bench_cputime_snapshot(&w.cpu0);
+		w.opened.store(true, std::memory_order_release);
+	} else {
+		wait_for(w.opened);
 	}
-	// The loop's start and end are barriers of the K threads (google-benchmark's
-	// StartKeepRunning / FinishKeepRunning), so thread 0's two snapshots of the process's
-	// CPU time bracket every thread's loop: between them, all K x iterations round trips
-	// (give or take the round trip another thread starts before thread 0's first snapshot).
-	bench_cputime cpu0, cpu1;
+
 	uint64_t t0 = 0, thr0 = 0;
 	for (auto _ : st) {
 		if (t0 == 0) {
-			if (st.thread_index() == 0)
-				bench_cputime_snapshot(&cpu0);
 			thr0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 			t0 = hs_now_ns();
 		}
@@ -373,9 +399,16 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 	}
 	uint64_t elapsed = t0 ? hs_now_ns() - t0 : 0;
 	uint64_t thr = t0 ? bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - thr0 : 0;
-	if (st.thread_index() == 0 && t0)
-		bench_cputime_snapshot(&cpu1);
-	sidecar_vp_release(vp);
+	if (first) {
+		bench_cputime_snapshot(&w.cpu1);
+		w.closed.store(true, std::memory_order_release);
+	} else {
+		wait_for(w.closed);
+	}
+	if (vp)
+		sidecar_vp_release(vp);
+	if (st.error_occurred())
+		return;
 
 	auto avg = benchmark::Counter::kAvgIterations; // over every thread's round trips
 	// Summed over the threads, then divided by the (per-thread average) real time.
@@ -386,9 +419,8 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 	// CPU per round trip: the K VMM threads' own (each adds its thread clock), and the
 	// whole process's (thread 0 alone adds it: every thread, the sidecar CPUs' included).
 	st.counters["client_cpu_ns_per_rt"] = benchmark::Counter(double(thr), avg);
-	if (st.thread_index() == 0) {
-		st.counters["cpu_ns_per_rt"] =
-			benchmark::Counter(t0 ? double(bench_cputime_delta(&cpu0, &cpu1)) : 0.0, avg);
+	if (first) {
+		st.counters["cpu_ns_per_rt"] = benchmark::Counter(double(bench_cputime_delta(&w.cpu0, &w.cpu1)), avg);
 		int threads = 2 * st.threads(), cpus = hs_placement_get()->allowed_cpus;
 		std::string label =
 			std::to_string(threads) + " threads (VMM + sidecar CPU) on " + std::to_string(cpus) + " cpus";

@@ -42,9 +42,11 @@ void lat_table_header(FILE *f, const struct lat_cfg *cfg, const struct lat_machi
 	budget_line(f, cfg);
 	fprintf(f,
 		"timer:     clock_gettime(CLOCK_MONOTONIC) via %s, one read per round trip, in every sample (its "
-		"cost: min %" PRIu64 " ns, p50 %" PRIu64 " ns); the raw figures keep the loop's overhead, the net "
-		"ones subtract the null loop's p50\n",
-		m->clocksource, m->timer_min_ns, m->timer_p50_ns);
+		"cost: min %" PRIu64 " ns, p50 %" PRIu64 " ns); %s\n",
+		m->clocksource, m->timer_min_ns, m->timer_p50_ns,
+		cfg->client_cpu < 0
+			? "the sweep's figures are raw, the loop's overhead included"
+			: "the raw figures keep the loop's overhead, the net ones subtract the null loop's p50");
 	fprintf(f, "histogram: exact ns below 2048 ns, 3 significant digits above up to 2^43 ns, beyond that "
 		   "counted as overflow (percentiles: nearest rank in integers, rounded down)\n");
 }
