@@ -350,9 +350,9 @@ if [ -x "$bench" ]; then
 	nbench=$((5 * nvps)) # scaling/{poll,futex,adaptive} + scaling_work/{futex,adaptive}
 	left_now=$(($(left) - reserve))
 	scaling_budget=$(min "$scaling_budget" "$left_now")
-	# google-benchmark runs a benchmark a few times to size it (about 3 x min_time in all),
-	# and each run of scaling_work/ warms up 50 round trips of 1 ms first.
-	min_ms=$(((scaling_budget * 1000 / nbench - 150) / 3))
+	# google-benchmark runs a benchmark a few times to size it (3 to 4 x min_time in all, as
+	# measured here), and each run of scaling_work/ warms up 50 round trips of 1 ms first.
+	min_ms=$(((scaling_budget * 1000 / nbench - 250) / 4))
 	min_ms=$(min "$min_ms" "$([ "$quick" = 1 ] && echo 20 || echo 1000)")
 	min_ms=$(max "$min_ms" 10)
 	min_time=$(printf '%d.%03d' $((min_ms / 1000)) $((min_ms % 1000)))
