@@ -374,6 +374,15 @@ static void check_sweep(const cJSON *root, const char *modes)
 	}
 	check_pair(sw, "recommended", cpus, true);
 	check_pair(sw, "worst", cpus, n > 1);
+	/* With two CPUs or more there are two different-CPU pairs at least: the worst is another
+	 * one than the recommended, even when they tie. */
+	const cJSON *worst = cJSON_GetObjectItemCaseSensitive(sw, "worst");
+	if (n > 1 && cJSON_IsObject(worst) &&
+	    num(worst, "client_cpu", "worst") == num(rec, "client_cpu", "recommended") &&
+	    num(worst, "sidecar_cpu", "worst") == num(rec, "sidecar_cpu", "recommended")) {
+		fprintf(stderr, "sweep: the worst pair is the recommended one\n");
+		check_failures++;
+	}
 }
 
 static void check_png(const char *path)

@@ -4,8 +4,8 @@
  * latency tools. Rows: client (measuring) CPU, top to bottom; columns: sidecar CPU, left to
  * right; colour: the ranked mode's p50 (POLL unless --mode leaves it out), log scale when
  * the cells span a factor of 4 or more; the value printed in each cell (while the cells are
- * big enough to read); the recommended pair boxed in a solid line, the worst different-CPU
- * pair in a dashed one. Cells not measured (a mode the target lacks) stay blank.
+ * big enough to read); the recommended pair boxed in a solid line, the worst of the other
+ * different-CPU pairs in a dashed one. Cells not measured (a mode the target lacks) stay blank.
  */
 #ifndef SIDECAR_BENCH_LATENCY_HEATMAP_H
 #define SIDECAR_BENCH_LATENCY_HEATMAP_H

@@ -5,15 +5,15 @@
  * each sweep mode (POLL and FUTEX unless --mode says otherwise); then a matrix per
  * measurement (p50, rows: client CPU, columns: sidecar CPU) and the recommended placement:
  * the lowest POLL p50 among different-CPU pairs, pairs within 5 % of it counting as a tie
- * that the lower spin p50 breaks; and the worst different-CPU pair. --json carries the p50
- * matrices, --plot draws the ranked one as a heatmap (latency_heatmap.h). Restrict the CPUs
- * with taskset to bound a big machine.
+ * that the lower spin p50 breaks; and the worst of the other different-CPU pairs. --json
+ * carries the p50 matrices, --plot draws the ranked one as a heatmap (latency_heatmap.h).
+ * Restrict the CPUs with taskset to bound a big machine.
  */
 #ifndef SIDECAR_BENCH_LATENCY_SWEEP_H
 #define SIDECAR_BENCH_LATENCY_SWEEP_H
 
-#include "latency.h"
 #include "bench_cpu.h"
+#include "latency.h"
 
 /* cfg: the budget per measurement, the modes, work and VP; user_target: --target before
  * the pin is added; json, png: NULL or where to write. Returns an exit status. */
