@@ -37,11 +37,12 @@ endif()
 add_executable(sidecar-bench
   harness_main.cpp
   harness_api.cpp
+  harness_placement.c
   harness_refs.cpp
   harness_state.cpp
   harness_report.cpp
   harness_support.c)
-target_link_libraries(sidecar-bench PRIVATE sidecar_internal ${_sidecar_gbench} Threads::Threads)
+target_link_libraries(sidecar-bench PRIVATE sidecar_internal sidecar_bench_common ${_sidecar_gbench} Threads::Threads)
 
 if(NOT BUILD_TESTING)
   return()
@@ -49,13 +50,14 @@ endif()
 
 # ---- bench-smoke: every benchmark, a millisecond each; JSON out; no timing assertions ----
 # The run boots two 4032-CPU simulators (report/); the rest is one-CPU simulators and the
-# scaling runs (up to 8 nodes). About 10 s on 2 cores. sidecar-bench exits 1 if any
+# scaling runs (up to 8 nodes; scaling_work/ with 1 ms of guest work per run). About 10 s on
+# 2 cores. sidecar-bench exits 1 if any
 # benchmark reported an error, so a broken benchmark fails the test.
 set(_bench_dir ${CMAKE_CURRENT_BINARY_DIR}/harness-smoke)
 file(MAKE_DIRECTORY ${_bench_dir})
 add_test(NAME sidecar_bench_smoke
   COMMAND sidecar-bench --benchmark_min_time=0.001
-          "--benchmark_filter=^(state|ref|command|run_sync|scaling|report)/"
+          "--benchmark_filter=^(state|ref|command|run_sync|scaling|scaling_work|report)/"
           --benchmark_out=${_bench_dir}/harness-smoke.json --benchmark_out_format=json)
 set_tests_properties(sidecar_bench_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)
 
@@ -67,12 +69,19 @@ if(Python3_FOUND)
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = [b["name"] for b in d["benchmarks"]]
-for group in ("state/", "ref/", "command/", "run_sync/", "scaling/", "report/scan/", "report/lockfree/"):
+for group in ("state/", "ref/", "command/", "run_sync/", "scaling/", "scaling_work/", "report/scan/",
+              "report/lockfree/"):
     if not any(n.startswith(group) for n in names):
         sys.exit("no %s benchmark in %s" % (group, sys.argv[1]))
 bad = [b["name"] for b in d["benchmarks"] if b.get("error_occurred")]
 if bad:
     sys.exit("errors: %s" % bad)
+# The scaling counters, CPU per round trip included (scripts/many-core.sh reads them).
+for b in d["benchmarks"]:
+    if b["name"].startswith("scaling"):
+        for c in ("round_trips_per_s", "per_vp_ns", "cpu_ns_per_rt", "client_cpu_ns_per_rt"):
+            if not isinstance(b.get(c), (int, float)) or b[c] < 0:
+                sys.exit("%s: counter %s missing or negative" % (b["name"], c))
 print("sidecar-bench JSON: %d benchmarks, ok" % len(names))
 ]==] ${_bench_dir}/harness-smoke.json)
   set_tests_properties(sidecar_bench_smoke_json PROPERTIES LABELS bench-smoke TIMEOUT 60
@@ -88,6 +97,11 @@ add_test(NAME sidecar_bench_usage COMMAND sh -c [[
 [ "$rc" -eq 2 ] || { echo "sidecar-bench --no-such-option: exit $rc, expected 2"; exit 1; }
 "$1" --client-cpu=x >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] || { echo "sidecar-bench --client-cpu=x: exit $rc, expected 2"; exit 1; }
+for bad in --scaling-vps=0 --scaling-vps=1,1 --scaling-vps=2, --scaling-vps=129 --scaling-work-ns=x \
+           --scaling-work-ns=-1; do
+  "$1" "$bad" >/dev/null 2>&1; rc=$?
+  [ "$rc" -eq 2 ] || { echo "sidecar-bench $bad: exit $rc, expected 2"; exit 1; }
+done
 echo "sidecar-bench usage errors: ok"
 ]] sh $<TARGET_FILE:sidecar-bench>)
 set_tests_properties(sidecar_bench_usage PROPERTIES LABELS bench-smoke TIMEOUT 60)

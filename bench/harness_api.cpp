@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: MIT
 // The public API under google-benchmark (docs/benchmarks.md "Harness"): each synchronous
 // command and the run/intercept round trip per wait mode on one VP, and the round trip
-// with K VPs driven concurrently. Only <sidecar/client.h>: what a VMM linking libsidecar gets.
+// with K VPs driven concurrently, with and without guest work. Only <sidecar/client.h> (and
+// the bench helpers): what a VMM linking libsidecar gets.
+#include "bench_cpu.h"
+#include "bench_cputime.h"
+#include "harness_placement.h"
 #include "harness_support.h"
 
 #include <sidecar/client.h>
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace
@@ -53,7 +60,7 @@ class OneVp
 			sidecar_vp_release(vp_);
 		if (client_)
 			sidecar_client_close(client_);
-		hs_affinity_restore(saved_);
+		bench_affinity_restore(saved_);
 	}
 
 	bool open(benchmark::State &st, sidecar_wait_mode mode)
@@ -70,8 +77,8 @@ class OneVp
 			fail(st, "open " + target + ": " + err, rc);
 			return false;
 		}
-		saved_ = hs_affinity_save();
-		if (p->pinned && (rc = hs_pin_self(p->client_cpu)) != 0) {
+		saved_ = bench_affinity_save();
+		if (p->pinned && (rc = bench_pin_self(p->client_cpu)) != 0) {
 			fail(st, "pin the benchmark thread to cpu " + std::to_string(p->client_cpu), rc);
 			return false;
 		}
@@ -94,7 +101,7 @@ class OneVp
       private:
 	sidecar_client *client_ = nullptr;
 	sidecar_vp *vp_ = nullptr;
-	hs_affinity *saved_ = nullptr;
+	bench_affinity *saved_ = nullptr;
 };
 
 // Per-iteration deltas of the VP's signal counters and of the benchmark thread's CPU time.
@@ -104,13 +111,13 @@ class Signals
 	explicit Signals(sidecar_vp *vp) : vp_(vp)
 	{
 		sidecar_vp_get_stats(vp_, &before_);
-		cpu0_ = hs_thread_cpu_ns();
+		cpu0_ = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	}
 
 	void report(benchmark::State &st)
 	{
 		sidecar_vp_stats after;
-		uint64_t cpu = hs_thread_cpu_ns() - cpu0_;
+		uint64_t cpu = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0_;
 
 		sidecar_vp_get_stats(vp_, &after);
 		auto avg = benchmark::Counter::kAvgIterations;
@@ -201,7 +208,7 @@ int one_command(sidecar_vp *vp, Command cmd, Registers &regs)
 	case Command::TranslateGva: {
 		hv_translate_virtual_address_ex_output_x64 out;
 		int rc = sidecar_vp_translate_gva(vp, 0x10, HV_TRANSLATE_GVA_VALIDATE_READ, &out);
-		// CR0.PG is clear: the identity (SPEC section 6).
+		// CR0.PG is clear: the identity (the simulator's synthetic guest).
 		if (rc == 0 && out.gpa_page != 0x10)
 			rc = -EIO;
 		return rc;
@@ -283,23 +290,55 @@ void BM_RunSync(benchmark::State &st, sidecar_wait_mode mode)
 
 // ---- scaling: K VPs, K threads ----------------------------------------------------------------
 
-// One client per run with K nodes of one CPU each ("sim:nodes=K,cpus=1"), opened by Setup
-// before the K benchmark threads start; thread i drives VP i. Nothing is pinned: with more
-// threads than CPUs the scheduler places them (and on 2 CPUs K > 1 oversubscribes them).
+// One client per run with K nodes of one CPU each ("sim:nodes=K,cpus=1", plus work_ns for
+// scaling_work/), opened by Setup before the K benchmark threads start; thread i drives VP i.
+// Nothing is pinned: with more threads than CPUs the scheduler places them (and on 2 CPUs
+// K > 1 oversubscribes them).
 sidecar_client *scale_client;
 std::string scale_error;
 
-void scale_setup(const benchmark::State &st)
+// Thread 0's CPU-time window over a scaling run: it opens once every thread has finished its
+// warmup (so no warmup is inside) and closes once every loop has ended (the end of the
+// range-for is a barrier of the K threads) and before any VP is released. The threads wait
+// for each other with yields, outside the window. Reset by Setup, before the threads start.
+struct ScaleWindow {
+	std::atomic<int> arrived{0};
+	std::atomic<bool> opened{false};
+	std::atomic<bool> closed{false};
+	bench_cputime cpu0, cpu1;
+};
+ScaleWindow scale_window;
+
+// What harness_scaling_configure set: the thread (VP) counts and scaling_work/'s guest work.
+std::vector<int> scale_vps = {1, 2, 4, 8};
+uint64_t scale_work_ns = 1000000;
+
+void scale_open(const benchmark::State &st, uint64_t work_ns)
 {
 	std::string target = "sim:nodes=" + std::to_string(st.threads()) + ",cpus=1";
 	char err[256] = "";
-	int rc = sidecar_client_open_err(target.c_str(), &scale_client, err, sizeof(err));
 
+	if (work_ns)
+		target += ",work_ns=" + std::to_string(work_ns);
+	int rc = sidecar_client_open_err(target.c_str(), &scale_client, err, sizeof(err));
+	scale_window.arrived.store(0);
+	scale_window.opened.store(false);
+	scale_window.closed.store(false);
 	scale_error.clear();
 	if (rc) {
 		scale_client = nullptr;
 		scale_error = "open " + target + ": " + err + ": " + sidecar_strerror(rc);
 	}
+}
+
+void scale_setup(const benchmark::State &st)
+{
+	scale_open(st, 0);
+}
+
+void scale_setup_work(const benchmark::State &st)
+{
+	scale_open(st, scale_work_ns);
 }
 
 void scale_teardown(const benchmark::State &)
@@ -309,32 +348,49 @@ void scale_teardown(const benchmark::State &)
 	scale_client = nullptr;
 }
 
+void wait_for(const std::atomic<bool> &flag)
+{
+	while (!flag.load(std::memory_order_acquire))
+		std::this_thread::yield();
+}
+
 void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 {
+	ScaleWindow &w = scale_window;
+	bool first = st.thread_index() == 0;
 	sidecar_vp *vp = nullptr;
 	int rc = 0;
 
+	// Every thread goes through the window's gates and google-benchmark's loop whatever
+	// fails: a thread that returned early would leave the others waiting forever.
 	if (!scale_client) {
 		fail(st, scale_error, 0);
-		return;
-	}
-	if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
+	} else if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
 		fail(st, "acquire vp " + std::to_string(st.thread_index()), rc);
-		return;
+		vp = nullptr;
+	} else {
+		rc = sidecar_vp_set_wait_mode(vp, mode);
+		for (int i = 0; i < kWarmup && rc == 0; i++)
+			rc = round_trip(vp);
+		if (rc)
+			fail(st, "warmup", rc);
 	}
-	rc = sidecar_vp_set_wait_mode(vp, mode);
-	for (int i = 0; i < kWarmup && rc == 0; i++)
-		rc = round_trip(vp);
-	if (rc) {
-		fail(st, "warmup", rc);
-		sidecar_vp_release(vp);
-		return;
+	w.arrived.fetch_add(1, std::memory_order_acq_rel);
+	if (first) {
+		while (w.arrived.load(std::memory_order_acquire) < st.threads())
+			std::this_thread::yield();
+		bench_cputime_snapshot(&w.cpu0);
+		w.opened.store(true, std::memory_order_release);
+	} else {
+		wait_for(w.opened);
 	}
-	// The loop's start is a barrier of the K threads; each times its own loop.
-	uint64_t t0 = 0;
+
+	uint64_t t0 = 0, thr0 = 0;
 	for (auto _ : st) {
-		if (t0 == 0)
+		if (t0 == 0) {
+			thr0 = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 			t0 = hs_now_ns();
+		}
 		rc = round_trip(vp);
 		if (rc) {
 			fail(st, "round trip", rc);
@@ -342,14 +398,29 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 		}
 	}
 	uint64_t elapsed = t0 ? hs_now_ns() - t0 : 0;
-	sidecar_vp_release(vp);
+	uint64_t thr = t0 ? bench_clock_ns(CLOCK_THREAD_CPUTIME_ID) - thr0 : 0;
+	if (first) {
+		bench_cputime_snapshot(&w.cpu1);
+		w.closed.store(true, std::memory_order_release);
+	} else {
+		wait_for(w.closed);
+	}
+	if (vp)
+		sidecar_vp_release(vp);
+	if (st.error_occurred())
+		return;
 
+	auto avg = benchmark::Counter::kAvgIterations; // over every thread's round trips
 	// Summed over the threads, then divided by the (per-thread average) real time.
 	st.counters["round_trips_per_s"] = benchmark::Counter(double(st.iterations()), benchmark::Counter::kIsRate);
 	// Each thread's own mean round trip, averaged over the threads.
 	st.counters["per_vp_ns"] = benchmark::Counter(st.iterations() ? double(elapsed) / double(st.iterations()) : 0.0,
 						      benchmark::Counter::kAvgThreads);
-	if (st.thread_index() == 0) {
+	// CPU per round trip: the K VMM threads' own (each adds its thread clock), and the
+	// whole process's (thread 0 alone adds it: every thread, the sidecar CPUs' included).
+	st.counters["client_cpu_ns_per_rt"] = benchmark::Counter(double(thr), avg);
+	if (first) {
+		st.counters["cpu_ns_per_rt"] = benchmark::Counter(double(bench_cputime_delta(&w.cpu0, &w.cpu1)), avg);
 		int threads = 2 * st.threads(), cpus = hs_placement_get()->allowed_cpus;
 		std::string label =
 			std::to_string(threads) + " threads (VMM + sidecar CPU) on " + std::to_string(cpus) + " cpus";
@@ -360,6 +431,13 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 }
 
 } // namespace
+
+void harness_scaling_configure(const std::vector<int> &vps, uint64_t work_ns);
+void harness_scaling_configure(const std::vector<int> &vps, uint64_t work_ns)
+{
+	scale_vps = vps;
+	scale_work_ns = work_ns;
+}
 
 void harness_register_api(void);
 void harness_register_api(void)
@@ -392,18 +470,28 @@ void harness_register_api(void)
 			->UseRealTime()
 			->MeasureProcessCPUTime()
 			->Unit(benchmark::kMicrosecond);
+	// scaling/: no guest work, the round trip's own throughput as VPs are added (POLL, FUTEX,
+	// ADAPTIVE). scaling_work/: scale_work_ns of guest work per run, where the wait modes
+	// differ in the CPU they burn while the guest runs (FUTEX, ADAPTIVE).
 	for (const ModeInfo &m : kModes) {
-		if (m.mode != SIDECAR_WAIT_POLL && m.mode != SIDECAR_WAIT_FUTEX)
+		if (m.mode == SIDECAR_WAIT_SEED)
 			continue;
-		benchmark::RegisterBenchmark((std::string("scaling/") + m.name).c_str(), BM_Scaling, m.mode)
-			->Setup(scale_setup)
-			->Teardown(scale_teardown)
-			->Threads(1)
-			->Threads(2)
-			->Threads(4)
-			->Threads(8)
-			->UseRealTime()
-			->MeasureProcessCPUTime()
-			->Unit(benchmark::kMicrosecond);
+		auto *b = benchmark::RegisterBenchmark((std::string("scaling/") + m.name).c_str(), BM_Scaling, m.mode)
+				  ->Setup(scale_setup)
+				  ->Teardown(scale_teardown);
+		for (int k : scale_vps)
+			b->Threads(k);
+		b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
+	}
+	for (const ModeInfo &m : kModes) {
+		if (m.mode != SIDECAR_WAIT_FUTEX && m.mode != SIDECAR_WAIT_ADAPTIVE)
+			continue;
+		auto *b = benchmark::RegisterBenchmark((std::string("scaling_work/") + m.name).c_str(), BM_Scaling,
+						       m.mode)
+				  ->Setup(scale_setup_work)
+				  ->Teardown(scale_teardown);
+		for (int k : scale_vps)
+			b->Threads(k);
+		b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMicrosecond);
 	}
 }

@@ -5,6 +5,8 @@
 // CPU threads is booted once per report mode (harness_support.c caches it); one VP does
 // START -> complete -> read cycles through the driver's upstream operations while the
 // 4031 others sit idle, so what differs between the two rows is the cost of `read`.
+#include "bench_cpu.h"
+#include "harness_placement.h"
 #include "harness_support.h"
 
 #include <benchmark/benchmark.h>
@@ -52,19 +54,19 @@ hs_report *open_report(benchmark::State &st, const char *report)
 class Pinned
 {
       public:
-	explicit Pinned(benchmark::State &st) : saved_(hs_affinity_save())
+	explicit Pinned(benchmark::State &st) : saved_(bench_affinity_save())
 	{
 		const hs_placement *p = hs_placement_get();
-		if (p->pinned && hs_pin_self(p->client_cpu))
+		if (p->pinned && bench_pin_self(p->client_cpu))
 			fail(st, "pin the benchmark thread");
 	}
 	~Pinned()
 	{
-		hs_affinity_restore(saved_);
+		bench_affinity_restore(saved_);
 	}
 
       private:
-	hs_affinity *saved_;
+	bench_affinity *saved_;
 };
 
 // Time: the whole START -> poll() -> read cycle (the request IPI and the halted sidecar

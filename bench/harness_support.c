@@ -9,95 +9,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* ---- placement ------------------------------------------------------------------------ */
+/* ---- clocks and errors ------------------------------------------------------------------- */
 
-static struct hs_placement placement;
 static _Atomic int errors;
-
-static bool cpu_allowed(const cpu_set_t *set, int cpu)
-{
-	return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, set);
-}
-
-int hs_placement_init(int client_cpu, int sidecar_cpu)
-{
-	cpu_set_t set;
-	int first = -1, second = -1;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -errno;
-	placement.allowed_cpus = CPU_COUNT(&set);
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &set))
-			continue;
-		if (first < 0)
-			first = c;
-		else if (second < 0)
-			second = c;
-	}
-	if ((client_cpu >= 0 && !cpu_allowed(&set, client_cpu)) ||
-	    (sidecar_cpu >= 0 && !cpu_allowed(&set, sidecar_cpu)))
-		return -EINVAL;
-	placement.client_cpu = client_cpu >= 0 ? client_cpu : first;
-	if (sidecar_cpu >= 0)
-		placement.sidecar_cpu = sidecar_cpu;
-	else
-		placement.sidecar_cpu = placement.client_cpu == first ? (second >= 0 ? second : first) : first;
-	/* With one CPU there is nothing to pin away from: leave the scheduler alone. */
-	placement.pinned = placement.allowed_cpus >= 2 || client_cpu >= 0 || sidecar_cpu >= 0;
-	return 0;
-}
-
-const struct hs_placement *hs_placement_get(void)
-{
-	return &placement;
-}
-
-int hs_pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-struct hs_affinity {
-	cpu_set_t set;
-};
-
-struct hs_affinity *hs_affinity_save(void)
-{
-	struct hs_affinity *a = malloc(sizeof(*a));
-
-	if (a && pthread_getaffinity_np(pthread_self(), sizeof(a->set), &a->set)) {
-		free(a);
-		a = NULL;
-	}
-	return a;
-}
-
-void hs_affinity_restore(struct hs_affinity *a)
-{
-	if (!a)
-		return;
-	pthread_setaffinity_np(pthread_self(), sizeof(a->set), &a->set);
-	free(a);
-}
-
-uint64_t hs_thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t hs_now_ns(void)
 {

@@ -16,33 +16,9 @@
 extern "C" {
 #endif
 
-/* ---- placement ------------------------------------------------------------------------ */
+/* ---- clocks and errors ------------------------------------------------------------------- */
 
-/* Where the single-VP benchmarks run: the benchmark (VMM) thread on client_cpu, the sidecar
- * CPU's thread on sidecar_cpu. pinned is false when the process may use only one CPU (then
- * nothing is pinned: a pure spin would only measure the scheduler's time slice). */
-struct hs_placement {
-	bool pinned;
-	int client_cpu;
-	int sidecar_cpu;
-	int allowed_cpus; /* CPUs this process may run on */
-};
-
-/* Picks the first two allowed CPUs, unless client_cpu / sidecar_cpu (>= 0) say otherwise.
- * Returns 0 or -EINVAL (a CPU this process may not use). Call once, before any benchmark. */
-int hs_placement_init(int client_cpu, int sidecar_cpu);
-const struct hs_placement *hs_placement_get(void);
-
-/* Pins the calling thread to `cpu`; 0 or a negative errno. */
-int hs_pin_self(int cpu);
-/* The calling thread's affinity, saved and restored (benchmarks pin the main thread, which
- * runs the next benchmark too). */
-struct hs_affinity;
-struct hs_affinity *hs_affinity_save(void);
-void hs_affinity_restore(struct hs_affinity *a); /* and frees it; NULL is a no-op */
-
-/* The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns. */
-uint64_t hs_thread_cpu_ns(void);
+/* sidecar_now_ns (runtime/os/futex.h, which is C11 only): CLOCK_MONOTONIC in ns. */
 uint64_t hs_now_ns(void);
 
 /* A benchmark failed (SkipWithError): the process exits 1 so the smoke test notices. */

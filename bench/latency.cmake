@@ -1,5 +1,14 @@
-# sidecar-latency: the main job (docs/benchmarks.md, SPEC section 6). Installed.
+# sidecar-latency: the main job (docs/benchmarks.md). Installed.
 # Needs cJSON (pkg-config libcjson; Debian: libcjson-dev) for --json.
+
+# The histogram's unit test (label unit): no cJSON needed, so it is registered first.
+if(BUILD_TESTING)
+  add_executable(test_latency_hist ${PROJECT_SOURCE_DIR}/tests/test_latency_hist.c latency_hist.c)
+  target_include_directories(test_latency_hist PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
+  add_test(NAME test_latency_hist COMMAND test_latency_hist)
+  set_tests_properties(test_latency_hist PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()
+
 pkg_check_modules(SIDECAR_CJSON IMPORTED_TARGET libcjson)
 if(NOT SIDECAR_CJSON_FOUND)
   message(WARNING "libcjson not found (pkg-config libcjson; Debian: libcjson-dev): sidecar-latency is not built")
@@ -8,12 +17,13 @@ endif()
 
 add_executable(sidecar-latency
   sidecar_latency.c
-  latency_cpu.c
-  latency_cputime.c
   latency_hist.c
   latency_json.c
   latency_loop.c
   latency_machine.c
+  latency_overhead.c
+  latency_gnuplot.c
+  latency_heatmap.c
   latency_plot.c
   latency_progress.c
   latency_refs.c
@@ -24,8 +34,10 @@ add_executable(sidecar-latency
   latency_timer.c
   latency_vp.c)
 set_target_properties(sidecar-latency PROPERTIES OUTPUT_NAME sidecar-latency)
-# The public API only: the tool measures what a VMM linking libsidecar gets.
-target_link_libraries(sidecar-latency PRIVATE sidecar_static PkgConfig::SIDECAR_CJSON Threads::Threads m)
+# The public API only: the tool measures what a VMM linking libsidecar gets. Besides it, the
+# bench helpers (common.cmake) and the runtime's header-only futex and clock (sidecar_os).
+target_link_libraries(sidecar-latency PRIVATE sidecar_static sidecar_bench_common sidecar_os
+  PkgConfig::SIDECAR_CJSON Threads::Threads m)
 install(TARGETS sidecar-latency RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 if(NOT BUILD_TESTING)
@@ -40,12 +52,20 @@ target_link_libraries(sidecar-latency-check PRIVATE PkgConfig::SIDECAR_CJSON)
 set(_lat_dir ${CMAKE_CURRENT_BINARY_DIR}/latency-smoke)
 file(MAKE_DIRECTORY ${_lat_dir})
 
-# sidecar_latency_smoke(<name> CHECK <checker args...> ARGS <tool args...>): runs the tool
-# (fixture setup), then the checker on its JSON.
+# sidecar_latency_smoke(<name> [PNG <file>] CHECK <checker args...> ARGS <tool args...>): runs
+# the tool (fixture setup), then the checker on its JSON. PNG: the tool also gets --plot
+# <file>, removed first so that a stale one cannot pass, and the checker checks it.
 function(sidecar_latency_smoke name)
-  cmake_parse_arguments(S "" "" "ARGS;CHECK" ${ARGN})
+  cmake_parse_arguments(S "" "PNG" "ARGS;CHECK" ${ARGN})
   set(json ${_lat_dir}/${name}.json)
-  add_test(NAME latency_${name} COMMAND sidecar-latency ${S_ARGS} --json ${json})
+  if(S_PNG)
+    add_test(NAME latency_${name}
+      COMMAND sh -c [[rm -f "$1" && shift && exec "$@"]] sh ${S_PNG}
+              $<TARGET_FILE:sidecar-latency> ${S_ARGS} --json ${json} --plot ${S_PNG})
+    list(APPEND S_CHECK --png ${S_PNG})
+  else()
+    add_test(NAME latency_${name} COMMAND sidecar-latency ${S_ARGS} --json ${json})
+  endif()
   add_test(NAME latency_${name}_json COMMAND sidecar-latency-check ${json} ${S_CHECK})
   set_tests_properties(latency_${name} PROPERTIES LABELS bench-smoke SKIP_RETURN_CODE 77 TIMEOUT 120
     FIXTURES_SETUP latency_${name})
@@ -68,9 +88,13 @@ sidecar_latency_smoke(pin_sweep
 
 find_program(SIDECAR_GNUPLOT gnuplot)
 if(SIDECAR_GNUPLOT)
-  sidecar_latency_smoke(plot
-    ARGS --mode poll,adaptive --iterations 200 --plot ${_lat_dir}/plot.png
-    CHECK --modes poll,adaptive --png ${_lat_dir}/plot.png)
+  sidecar_latency_smoke(plot PNG ${_lat_dir}/plot.png
+    ARGS --mode poll,adaptive --iterations 200
+    CHECK --modes poll,adaptive)
+  # The sweep's heatmap: a PNG, and the JSON's p50 matrices n x n over the swept CPUs.
+  sidecar_latency_smoke(pin_sweep_plot PNG ${_lat_dir}/pin_sweep.png
+    ARGS --pin-sweep --iterations 30 --warmup 3
+    CHECK --sweep --modes poll,futex)
 endif()
 
 # Bad options and values: a message and exit status 2, every time.
@@ -95,7 +119,8 @@ t --target sim:bogus=1 --iterations 1
 t --target sim:cpus=1 --vp 7 --iterations 1
 t --work-ns 1 --target sim:work_ns=2
 t --target sim:guest=spin
-t --pin-sweep --plot x.png
+t --pin-sweep --quick
+t --pin-sweep --plot
 t --pin-sweep --client-cpu 0
 t --no-such-option
 t --json

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sidecar-latency-check: validates sidecar-latency's --json output against the SPEC
- * section 6 shape (the bench-smoke tests run it). Shape and consistency only, never
- * timing: a slow machine passes as long as the numbers are well formed.
+ * sidecar-latency-check: validates sidecar-latency's --json output against the shape
+ * docs/benchmarks.md describes (the bench-smoke tests run it). Shape and consistency only,
+ * never timing: a slow machine passes as long as the numbers are well formed.
  *
  *   sidecar-latency-check FILE [--modes LIST] [--iterations N] [--sweep] [--png FILE]
  */
@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Every measured result carries these (SPEC section 6 plus the documented extras). */
+/* Every measured result carries these (docs/benchmarks.md, "JSON"). */
 static const char *const stat_keys[] = {
 	"iterations",
 	"min_ns",
@@ -31,6 +31,7 @@ static const char *const stat_keys[] = {
 	"warmup",
 	"mean_ns",
 	"wall_s",
+	"overflow",
 };
 
 static char *slurp(const char *path)
@@ -147,15 +148,69 @@ static const cJSON *find(const cJSON *arr, const char *key, const char *value)
 	return NULL;
 }
 
+/* A number or null (a ratio that cannot be computed is null). */
+static void ratio_key(const cJSON *o, const char *key, const char *where)
+{
+	num_or_null(o, key, where);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (cJSON_IsNumber(v) && v->valuedouble < 0) {
+		fprintf(stderr, "%s: \"%s\" is negative\n", where, key);
+		check_failures++;
+	}
+}
+
+/* net = raw - the null loop's p50, floored at 0: exact integers, so equality is checked. */
+static void check_net(const cJSON *o, const char *where, double overhead)
+{
+	double p50 = num(o, "p50_ns", where), p99 = num(o, "p99_ns", where);
+	double n50 = num(o, "net_p50_ns", where), n99 = num(o, "net_p99_ns", where);
+	double want50 = p50 > overhead ? p50 - overhead : 0, want99 = p99 > overhead ? p99 - overhead : 0;
+
+	if (n50 != want50 || n99 != want99) {
+		fprintf(stderr, "%s: net p50/p99 %g/%g, expected %g/%g (raw %g/%g minus %g)\n", where, n50, n99, want50,
+			want99, p50, p99, overhead);
+		check_failures++;
+	}
+	CHECK(n50 <= n99);
+	ratio_key(o, "vs_spin_net_p50", where);
+	ratio_key(o, "vs_futex_net_p50", where);
+}
+
+/* The null loop: a measured result of its own, whose p50 the net figures subtract. */
+static double check_overhead(const cJSON *root, double iterations)
+{
+	const cJSON *ov = cJSON_GetObjectItemCaseSensitive(root, "loop_overhead");
+
+	if (!cJSON_IsObject(ov)) {
+		fprintf(stderr, "\"loop_overhead\" is missing or not an object\n");
+		check_failures++;
+		return 0;
+	}
+	check_stats(ov, "loop_overhead", iterations);
+	str(ov, "method", "loop_overhead");
+	return num(ov, "p50_ns", "loop_overhead");
+}
+
 static void check_run(const cJSON *root, const char *modes, double iterations)
 {
 	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(root, "references");
 	const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
 	const cJSON *skipped = cJSON_GetObjectItemCaseSensitive(root, "skipped");
 
+	const cJSON *ratios = cJSON_GetObjectItemCaseSensitive(root, "ratios");
+	static const char *const ratio_keys[] = {
+		"poll_vs_spin_p50",           "adaptive_vs_poll_p50",
+		"futex_vs_futex_ref_p50",     "adaptive_vs_futex_client_cpu",
+		"poll_vs_spin_net_p50",       "adaptive_vs_poll_net_p50",
+		"futex_vs_futex_ref_net_p50",
+	};
+
 	REQUIRE(cJSON_IsArray(refs));
 	REQUIRE(cJSON_IsArray(results));
-	CHECK(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "ratios")));
+	REQUIRE(cJSON_IsObject(ratios));
+	for (size_t i = 0; i < sizeof(ratio_keys) / sizeof(ratio_keys[0]); i++)
+		ratio_key(ratios, ratio_keys[i], "ratios");
+	double overhead = check_overhead(root, iterations);
 	const char *names[] = {"spin", "futex"};
 	for (int i = 0; i < 2; i++) {
 		char where[64];
@@ -167,6 +222,7 @@ static void check_run(const cJSON *root, const char *modes, double iterations)
 			continue;
 		}
 		check_stats(r, where, iterations);
+		check_net(r, where, overhead);
 	}
 	for (const char *s = modes; *s;) {
 		char mode[32], where[64];
@@ -176,6 +232,7 @@ static void check_run(const cJSON *root, const char *modes, double iterations)
 		const cJSON *r = find(results, "mode", mode);
 		if (r) {
 			check_stats(r, where, iterations);
+			check_net(r, where, overhead);
 		} else if (cJSON_IsArray(skipped) && (r = find(skipped, "mode", mode))) {
 			printf("mode %s was skipped by the target\n", mode);
 			str(r, "reason", "skipped");
@@ -187,6 +244,86 @@ static void check_run(const cJSON *root, const char *modes, double iterations)
 		if (*s == ',')
 			s++;
 	}
+}
+
+/* The cell for (client, sidecar), or NULL. */
+static const cJSON *sweep_cell(const cJSON *cells, double client, double sidecar)
+{
+	const cJSON *cell;
+
+	cJSON_ArrayForEach(cell, cells)
+	{
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(cell, "client_cpu");
+		const cJSON *s = cJSON_GetObjectItemCaseSensitive(cell, "sidecar_cpu");
+		if (cJSON_IsNumber(c) && cJSON_IsNumber(s) && c->valuedouble == client && s->valuedouble == sidecar)
+			return cell;
+	}
+	return NULL;
+}
+
+/* "<name>_p50_ns": n rows of n numbers (null where not measured), rows client CPU, columns
+ * sidecar CPU in the order of "cpus", each equal to that cell's p50. */
+static void check_matrix(const cJSON *sw, const char *name, const cJSON *cpus, const cJSON *cells)
+{
+	char key[48];
+	int n = cJSON_GetArraySize(cpus);
+
+	snprintf(key, sizeof(key), "%s_p50_ns", name);
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(sw, key);
+	if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != n) {
+		fprintf(stderr, "sweep: \"%s\" is missing or not %d rows\n", key, n);
+		check_failures++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const cJSON *row = cJSON_GetArrayItem(m, i);
+		if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != n) {
+			fprintf(stderr, "sweep: %s row %d is not %d columns\n", key, i, n);
+			check_failures++;
+			continue;
+		}
+		for (int j = 0; j < n; j++) {
+			const cJSON *v = cJSON_GetArrayItem(row, j);
+			double client = cJSON_GetArrayItem(cpus, i)->valuedouble;
+			double sidecar = cJSON_GetArrayItem(cpus, j)->valuedouble;
+			const cJSON *cell = sweep_cell(cells, client, sidecar);
+			const cJSON *r = cell ? cJSON_GetObjectItemCaseSensitive(cell, name) : NULL;
+			const cJSON *p50 = r ? cJSON_GetObjectItemCaseSensitive(r, "p50_ns") : NULL;
+			if (cJSON_IsNull(v) && !cJSON_IsNumber(p50))
+				continue; /* not measured, and the cell says so */
+			if (!cJSON_IsNumber(v) || !cJSON_IsNumber(p50) || v->valuedouble != p50->valuedouble) {
+				fprintf(stderr, "sweep: %s[%d][%d] does not match cell %g->%g\n", key, i, j, client,
+					sidecar);
+				check_failures++;
+			}
+		}
+	}
+}
+
+/* "recommended" / "worst": a pair of the swept CPUs. */
+static void check_pair(const cJSON *sw, const char *key, const cJSON *cpus, bool required)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(sw, key);
+
+	if (!p && !required)
+		return;
+	if (!cJSON_IsObject(p)) {
+		fprintf(stderr, "sweep: \"%s\" is missing or not an object\n", key);
+		check_failures++;
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		double cpu = num(p, k ? "sidecar_cpu" : "client_cpu", key);
+		bool found = false;
+		const cJSON *c;
+		cJSON_ArrayForEach(c, cpus) found |= cJSON_IsNumber(c) && c->valuedouble == cpu;
+		if (!found) {
+			fprintf(stderr, "sweep: %s names CPU %g, which was not swept\n", key, cpu);
+			check_failures++;
+		}
+	}
+	num(p, "spin_p50_ns", key);
+	str(p, "rule", key);
 }
 
 static void check_sweep(const cJSON *root, const char *modes)
@@ -224,8 +361,28 @@ static void check_sweep(const cJSON *root, const char *modes)
 				s++;
 		}
 	}
-	num(rec, "client_cpu", "recommended");
-	num(rec, "sidecar_cpu", "recommended");
+	str(sw, "rank_mode", "sweep");
+	check_matrix(sw, "spin", cpus, cells);
+	for (const char *s = modes; *s;) {
+		char mode[32];
+		size_t len = strcspn(s, ",");
+		snprintf(mode, sizeof(mode), "%.*s", (int)len, s);
+		check_matrix(sw, mode, cpus, cells);
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	check_pair(sw, "recommended", cpus, true);
+	check_pair(sw, "worst", cpus, n > 1);
+	/* With two CPUs or more there are two different-CPU pairs at least: the worst is another
+	 * one than the recommended, even when they tie. */
+	const cJSON *worst = cJSON_GetObjectItemCaseSensitive(sw, "worst");
+	if (n > 1 && cJSON_IsObject(worst) &&
+	    num(worst, "client_cpu", "worst") == num(rec, "client_cpu", "recommended") &&
+	    num(worst, "sidecar_cpu", "worst") == num(rec, "sidecar_cpu", "recommended")) {
+		fprintf(stderr, "sweep: the worst pair is the recommended one\n");
+		check_failures++;
+	}
 }
 
 static void check_png(const char *path)

@@ -49,10 +49,13 @@ cJSON *lat_json_machine(const struct lat_cfg *cfg, const struct lat_machine *m)
 	add_num(t, "reads_per_round_trip", 1);
 	add_num(t, "cost_min_ns", (double)m->timer_min_ns);
 	add_num(t, "cost_p50_ns", (double)m->timer_p50_ns);
+	/* The raw figures keep the timer read; the net_* ones subtract the whole loop overhead
+	 * ("loop_overhead" at the top level). */
 	cJSON_AddBoolToObject(t, "subtracted", false);
 	cJSON_AddStringToObject(o, "histogram",
-				"log-linear: exact below 2048 ns, 3 significant digits above; "
-				"percentiles nearest-rank, rounded down; no sample dropped");
+				"log-linear: exact below 2048 ns, 3 significant digits above up to 2^43 ns, "
+				"samples at or above 2^43 ns counted in overflow; percentiles nearest-rank in "
+				"integers, rounded down; no sample dropped");
 	cJSON_AddStringToObject(o, "cpu_time",
 				"cpu_ns_per_round_trip: the process's CPU time (all threads, the sidecar CPU's "
 				"too), summed from the per-thread CPU clocks because CLOCK_PROCESS_CPUTIME_ID lags "
@@ -79,6 +82,7 @@ cJSON *lat_json_result(const struct lat_result *r, const struct lat_result *spin
 	add_num(o, "p99_ns", (double)r->p99_ns);
 	add_num(o, "p999_ns", (double)r->p999_ns);
 	add_num(o, "max_ns", (double)r->max_ns);
+	add_num(o, "overflow", (double)r->overflow);
 	add_num(o, "mean_ns", r->mean_ns);
 	add_num(o, "wall_s", r->wall_s);
 	add_num(o, "round_trips_per_s", r->round_trips_per_s);
@@ -89,10 +93,18 @@ cJSON *lat_json_result(const struct lat_result *r, const struct lat_result *spin
 	add_num(o, "response_signals_per_round_trip", r->response_signals_per_rt);
 	add_num(o, "sleeps_per_round_trip", r->sleeps_per_rt);
 	add_num(o, "polled_completions_per_round_trip", r->polled_per_rt);
+	if (r->has_net) {
+		add_num(o, "net_p50_ns", (double)r->net_p50_ns);
+		add_num(o, "net_p99_ns", (double)r->net_p99_ns);
+	}
 	if (spin)
-		add_num(o, "vs_spin_p50", spin->p50_ns ? (double)r->p50_ns / (double)spin->p50_ns : NAN);
+		add_num(o, "vs_spin_p50", lat_result_vs(r, spin));
 	if (fref)
-		add_num(o, "vs_futex_p50", fref->p50_ns ? (double)r->p50_ns / (double)fref->p50_ns : NAN);
+		add_num(o, "vs_futex_p50", lat_result_vs(r, fref));
+	if (spin && r->has_net)
+		add_num(o, "vs_spin_net_p50", lat_result_vs_net(r, spin));
+	if (fref && r->has_net)
+		add_num(o, "vs_futex_net_p50", lat_result_vs_net(r, fref));
 	if (r->message_type) {
 		add_num(o, "message_type", r->message_type);
 		add_num(o, "message_port", r->message_port);
@@ -133,6 +145,14 @@ int lat_json_write_run(const struct lat_run *run, const char *path)
 	struct lat_ratios q;
 
 	cJSON_AddItemToObject(root, "machine", lat_json_machine(&run->cfg, &run->machine));
+	if (run->has_overhead) {
+		cJSON *ov = lat_json_result(&run->overhead, NULL, NULL);
+		cJSON_AddStringToObject(ov, "method",
+					"null round trip: the same timed loop, thread, CPU and histogram with a "
+					"round trip that returns at once; its p50_ns is subtracted from every "
+					"p50_ns and p99_ns to give net_p50_ns and net_p99_ns (floored at 0)");
+		cJSON_AddItemToObject(root, "loop_overhead", ov);
+	}
 	cJSON *refs = cJSON_AddArrayToObject(root, "references");
 	for (int i = 0; i < run->nrefs; i++)
 		cJSON_AddItemToArray(refs, lat_json_result(&run->refs[i], spin, fref));
@@ -149,5 +169,8 @@ int lat_json_write_run(const struct lat_run *run, const char *path)
 	add_num(r, "adaptive_vs_poll_p50", q.adaptive_vs_poll_p50);
 	add_num(r, "futex_vs_futex_ref_p50", q.futex_vs_futex_ref_p50);
 	add_num(r, "adaptive_vs_futex_client_cpu", q.adaptive_vs_futex_client_cpu);
+	add_num(r, "poll_vs_spin_net_p50", q.poll_vs_spin_net_p50);
+	add_num(r, "adaptive_vs_poll_net_p50", q.adaptive_vs_poll_net_p50);
+	add_num(r, "futex_vs_futex_ref_net_p50", q.futex_vs_futex_ref_net_p50);
 	return lat_json_write(root, path);
 }

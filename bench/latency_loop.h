@@ -5,7 +5,8 @@
  * clock read each. Samples are chained (each sample runs from the previous read to this
  * one), so they add up to the loop's wall time: the loop's own overhead (the histogram
  * increment, the loop test, the indirect call) and one timer read are inside every
- * sample, and nothing is subtracted.
+ * sample. The raw figures keep them; the net ones subtract the null loop's p50, this same
+ * loop timing a round trip that does nothing (latency_overhead.h).
  */
 #ifndef SIDECAR_BENCH_LATENCY_LOOP_H
 #define SIDECAR_BENCH_LATENCY_LOOP_H

@@ -2,12 +2,13 @@
 /* The CDF plot through gnuplot (latency_plot.h). */
 #include "latency_plot.h"
 
+#include "latency_gnuplot.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 struct cdf_writer {
@@ -15,36 +16,6 @@ struct cdf_writer {
 	uint64_t count;
 	double below; /* fraction of samples in the buckets before this one */
 };
-
-/* Whether `prog` is an executable in $PATH (popen would only say "sh: not found"). */
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	if (!path || !*path)
-		path = "/usr/bin:/bin";
-	while (*path) {
-		size_t len = strcspn(path, ":");
-		if (len && snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, prog) < (int)sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return true;
-		path += len;
-		if (*path == ':')
-			path++;
-	}
-	return false;
-}
-
-/* Text for a gnuplot double-quoted string: no quotes, backslashes or newlines. */
-static void sanitize(char *dst, size_t len, const char *src)
-{
-	size_t i = 0;
-
-	for (; *src && i + 1 < len; src++)
-		dst[i++] = (*src == '"' || *src == '\\' || *src == '\n' || *src == '\'') ? ' ' : *src;
-	dst[i] = '\0';
-}
 
 static void write_point(uint64_t value_ns, double fraction, void *ctx)
 {
@@ -64,26 +35,12 @@ static void write_series(FILE *f, const struct lat_result *r)
 	fprintf(f, "\n\n"); /* gnuplot: the next index */
 }
 
-/* A latency for a legend: ns, us or ms with 3 significant digits. */
-static void human_ns(char *buf, size_t len, uint64_t v)
-{
-	/* The thresholds keep %.3g out of exponent notation (999 us, then 1.00 ms). */
-	if (v < 10000)
-		snprintf(buf, len, "%" PRIu64 " ns", v);
-	else if (v < 999500)
-		snprintf(buf, len, "%.3g us", (double)v / 1e3);
-	else if (v < 999500000)
-		snprintf(buf, len, "%.3g ms", (double)v / 1e6);
-	else
-		snprintf(buf, len, "%.3g s", (double)v / 1e9);
-}
-
 static void series_title(char *buf, size_t len, const struct lat_result *r)
 {
 	char p50[32], p999[32];
 
-	human_ns(p50, sizeof(p50), r->p50_ns);
-	human_ns(p999, sizeof(p999), r->p999_ns);
+	lat_human_ns(p50, sizeof(p50), r->p50_ns);
+	lat_human_ns(p999, sizeof(p999), r->p999_ns);
 	snprintf(buf, len, "%s%s: p50 %s, p99.9 %s", r->reference ? "reference " : "mode ", r->name, p50, p999);
 }
 
@@ -124,17 +81,12 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 {
 	const struct lat_result *series[2 + LAT_MAX_MODES];
 	char data[] = "/tmp/sidecar-latency-cdf-XXXXXX";
-	char model[160], target[LAT_TARGET_MAX], out[4096];
+	char model[160], target[LAT_TARGET_MAX];
 	const struct lat_cfg *cfg = &run->cfg;
 	int n = 0, ret = LAT_EXIT_FAIL;
 
-	if (!in_path("gnuplot")) {
-		fprintf(stderr,
-			"sidecar-latency: --plot %s: gnuplot is not installed (not found in PATH); "
-			"install it (e.g. apt-get install gnuplot-nox) or drop --plot\n",
-			png);
+	if (!lat_gnuplot_available(png))
 		return LAT_EXIT_FAIL;
-	}
 	for (int i = 0; i < run->nrefs; i++)
 		if (!run->refs[i].skipped && run->refs[i].hist.count)
 			series[n++] = &run->refs[i];
@@ -163,21 +115,11 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 		goto out;
 	}
 
-	sanitize(model, sizeof(model), run->machine.cpu_model);
-	sanitize(target, sizeof(target), cfg->target);
-	sanitize(out, sizeof(out), png);
-	FILE *gp = popen("gnuplot", "w");
-	if (!gp) {
-		fprintf(stderr, "sidecar-latency: --plot: cannot run gnuplot: %s\n", strerror(errno));
+	lat_gnuplot_sanitize(model, sizeof(model), run->machine.cpu_model);
+	lat_gnuplot_sanitize(target, sizeof(target), cfg->target);
+	FILE *gp = lat_gnuplot_open(png, 1500, 650);
+	if (!gp)
 		goto out;
-	}
-	/* noenhanced: target strings have '_' (work_ns), which enhanced text subscripts. */
-	fprintf(gp, "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
-		    "  set terminal pngcairo size 1500,650 noenhanced font 'Sans,10'\n"
-		    "} else {\n"
-		    "  set terminal png size 1500,650 noenhanced\n"
-		    "}\n");
-	fprintf(gp, "set output \"%s\"\n", out);
 	fprintf(gp,
 		"set multiplot layout 1,2 title \"sidecar-latency: run -> intercept -> run round trips on %s (%s)\\n"
 		"client CPU %d, sidecar CPU %d, target %s; %s %" PRIu64 "%s per series; dashed: references\"\n",
@@ -198,15 +140,7 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 		    "set logscale y\nset yrange [*:1]\nset format y '%%g'\nunset key\n");
 	plot_cmd(gp, data, series, n, "1:3");
 	fprintf(gp, "unset multiplot\n");
-	int st = pclose(gp);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "sidecar-latency: --plot %s: gnuplot failed (status %d)\n", png,
-			st == -1        ? -1
-			: WIFEXITED(st) ? WEXITSTATUS(st)
-					: 128 + WTERMSIG(st));
-		goto out;
-	}
-	ret = LAT_EXIT_OK;
+	ret = lat_gnuplot_close(gp, png);
 out:
 	unlink(data);
 	return ret;

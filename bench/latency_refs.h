@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The two references every latency is a ratio to (SPEC section 5), measured on the same
- * CPU pair as the modes: the measuring thread on the client CPU, a partner thread on the
- * sidecar CPU.
- *
- *   spin   cache-line ping-pong: one 64-byte aligned line; each side waits for the other's
- *          value, then writes its own. The floor for any polled handoff between the CPUs.
- *   futex  futex ping-pong: each side stores, FUTEX_WAKE, then FUTEX_WAIT until the other's
- *          value. The floor for a handoff where both sides sleep.
- *
- * With both threads on one CPU a pure spin would measure the scheduler's time slice
- * (milliseconds), so there the spinning side yields while it waits (reported as such).
+ * The two references (bench_refs.h: spin, futex) measured through the timed loop, on the
+ * same CPU pair as the modes: the measuring thread on the client CPU, the partner thread on
+ * the sidecar CPU. With both on one CPU the spin reference yields while it waits (a pure
+ * spin would measure the scheduler's time slice) and its label says so.
  */
 #ifndef SIDECAR_BENCH_LATENCY_REFS_H
 #define SIDECAR_BENCH_LATENCY_REFS_H

@@ -2,6 +2,7 @@
 /* The pinning tuner (latency_sweep.h). */
 #include "latency_sweep.h"
 
+#include "latency_heatmap.h"
 #include "latency_json.h"
 #include "latency_progress.h"
 #include "latency_refs.h"
@@ -42,7 +43,7 @@ static int measure_cell(const struct lat_cfg *sweep_cfg, const char *user_target
 		fprintf(stderr, "sidecar-latency: --target is too long\n");
 		return LAT_EXIT_USAGE;
 	}
-	rc = lat_pin_thread(pthread_self(), cell->client);
+	rc = bench_pin_self(cell->client);
 	if (rc) {
 		fprintf(stderr, "sidecar-latency: cannot pin the measuring thread to CPU %d: %s\n", cell->client,
 			strerror(-rc));
@@ -72,7 +73,7 @@ static const struct cell *cell_at(const struct cell *cells, int n, int client, i
 }
 
 /* Matrix of one measurement's p50: which = -1 for spin, else the mode index. */
-static void print_matrix(const struct lat_cfg *cfg, const struct lat_cpus *cpus, const struct cell *cells, int which)
+static void print_matrix(const struct lat_cfg *cfg, const struct bench_cpus *cpus, const struct cell *cells, int which)
 {
 	int n = cpus->n;
 
@@ -116,7 +117,7 @@ static uint64_t rank_p50(const struct cell *x, int which)
 	return r->skipped ? UINT64_MAX : r->p50_ns;
 }
 
-static const struct cell *pick(const struct lat_cpus *cpus, const struct cell *cells, int which)
+static const struct cell *pick(const struct bench_cpus *cpus, const struct cell *cells, int which)
 {
 	int n = cpus->n;
 	uint64_t best = UINT64_MAX;
@@ -137,8 +138,74 @@ static const struct cell *pick(const struct lat_cpus *cpus, const struct cell *c
 	return pick;
 }
 
-static int write_json(const struct lat_cfg *cfg, const struct lat_cpus *cpus, const struct lat_machine *m,
-		      const struct cell *cells, const struct cell *best, const char *path)
+/* The highest ranked p50 among the different-CPU pairs other than the recommended one (the
+ * one pair with one CPU): what a bad placement costs, for the plot and for scripts that
+ * re-measure both. The recommended pair is left out because the 5 % tie band can make it
+ * the highest of a near-tie itself (two CPUs: two pairs, often within a few ns). */
+static const struct cell *pick_worst(const struct bench_cpus *cpus, const struct cell *cells, int which,
+				     const struct cell *best)
+{
+	int n = cpus->n;
+	const struct cell *worst = NULL;
+
+	for (int i = 0; i < n * n; i++) {
+		const struct cell *x = &cells[i];
+		if (n > 1 && (x->client == x->sidecar || x == best))
+			continue;
+		if (rank_p50(x, which) == UINT64_MAX)
+			continue;
+		if (!worst || rank_p50(x, which) > rank_p50(worst, which))
+			worst = x;
+	}
+	return worst;
+}
+
+static int index_of(const struct bench_cpus *cpus, int cpu)
+{
+	for (int i = 0; i < cpus->n; i++)
+		if (cpus->cpu[i] == cpu)
+			return i;
+	return -1;
+}
+
+/* "<name>_p50_ns": rows client CPU, columns sidecar CPU (the order of "cpus"); null where
+ * the mode was skipped. */
+static void json_matrix(cJSON *sw, const char *name, const struct bench_cpus *cpus, const struct cell *cells, int which)
+{
+	char key[32];
+	int n = cpus->n;
+
+	snprintf(key, sizeof(key), "%s_p50_ns", name);
+	cJSON *m = cJSON_AddArrayToObject(sw, key);
+	for (int c = 0; c < n; c++) {
+		cJSON *row = cJSON_CreateArray();
+		for (int s = 0; s < n; s++) {
+			uint64_t v = rank_p50(cell_at(cells, n, c, s), which);
+			cJSON_AddItemToArray(row, v == UINT64_MAX ? cJSON_CreateNull() : cJSON_CreateNumber((double)v));
+		}
+		cJSON_AddItemToArray(m, row);
+	}
+}
+
+static cJSON *json_pair(const struct cell *x, const struct lat_cfg *cfg, int which, const char *rule)
+{
+	cJSON *o = cJSON_CreateObject();
+	char key[32];
+
+	cJSON_AddNumberToObject(o, "client_cpu", x->client);
+	cJSON_AddNumberToObject(o, "sidecar_cpu", x->sidecar);
+	if (which >= 0) {
+		snprintf(key, sizeof(key), "%s_p50_ns", sidecar_wait_mode_name(cfg->modes[which]));
+		cJSON_AddNumberToObject(o, key, (double)x->modes[which].p50_ns);
+	}
+	cJSON_AddNumberToObject(o, "spin_p50_ns", (double)x->spin.p50_ns);
+	cJSON_AddStringToObject(o, "rule", rule);
+	return o;
+}
+
+static int write_json(const struct lat_cfg *cfg, const struct bench_cpus *cpus, const struct lat_machine *m,
+		      const struct cell *cells, const struct cell *best, const struct cell *worst, int which,
+		      const char *path)
 {
 	cJSON *root = cJSON_CreateObject();
 	int n = cpus->n;
@@ -151,6 +218,12 @@ static int write_json(const struct lat_cfg *cfg, const struct lat_cpus *cpus, co
 	cJSON *ml = cJSON_AddArrayToObject(sw, "modes");
 	for (int i = 0; i < cfg->nmodes; i++)
 		cJSON_AddItemToArray(ml, cJSON_CreateString(sidecar_wait_mode_name(cfg->modes[i])));
+	cJSON_AddStringToObject(sw, "rank_mode", which >= 0 ? sidecar_wait_mode_name(cfg->modes[which]) : "spin");
+	cJSON_AddStringToObject(sw, "matrix_layout",
+				"*_p50_ns[i][j]: client CPU cpus[i], sidecar CPU cpus[j]; null: not measured");
+	json_matrix(sw, "spin", cpus, cells, -1);
+	for (int i = 0; i < cfg->nmodes; i++)
+		json_matrix(sw, sidecar_wait_mode_name(cfg->modes[i]), cpus, cells, i);
 	cJSON *arr = cJSON_AddArrayToObject(sw, "cells");
 	for (int i = 0; i < n * n; i++) {
 		const struct cell *x = &cells[i];
@@ -162,17 +235,51 @@ static int write_json(const struct lat_cfg *cfg, const struct lat_cpus *cpus, co
 			cJSON_AddItemToObject(o, x->modes[j].name, lat_json_result(&x->modes[j], &x->spin, NULL));
 		cJSON_AddItemToArray(arr, o);
 	}
-	cJSON *rec = cJSON_AddObjectToObject(sw, "recommended");
-	cJSON_AddNumberToObject(rec, "client_cpu", best->client);
-	cJSON_AddNumberToObject(rec, "sidecar_cpu", best->sidecar);
-	cJSON_AddStringToObject(rec, "rule",
-				"lowest poll p50 among different-CPU pairs; within 5 % is a tie, "
-				"broken by the lower spin p50");
+	cJSON_AddItemToObject(sw, "recommended",
+			      json_pair(best, cfg, which,
+					"lowest rank_mode p50 among different-CPU pairs; within 5 % is a tie, "
+					"broken by the lower spin p50"));
+	if (worst)
+		cJSON_AddItemToObject(sw, "worst",
+				      json_pair(worst, cfg, which,
+						"highest rank_mode p50 among the different-CPU pairs other than "
+						"the recommended one"));
 	return lat_json_write(root, path);
 }
 
-int lat_sweep_run(const struct lat_cfg *cfg, const char *user_target, const struct lat_cpus *cpus,
-		  const struct lat_machine *m, const char *json)
+static int plot(const struct lat_cfg *cfg, const struct bench_cpus *cpus, const struct lat_machine *m,
+		const struct cell *cells, const struct cell *best, const struct cell *worst, int which, const char *png)
+{
+	int n = cpus->n;
+	uint64_t *p50 = calloc((size_t)n * (size_t)n, sizeof(*p50));
+	char what[32];
+
+	if (!p50) {
+		fprintf(stderr, "sidecar-latency: --plot: out of memory\n");
+		return LAT_EXIT_FAIL;
+	}
+	for (int i = 0; i < n * n; i++)
+		p50[i] = rank_p50(&cells[i], which);
+	snprintf(what, sizeof(what), "%s p50", which >= 0 ? sidecar_wait_mode_name(cfg->modes[which]) : "spin");
+	struct lat_heatmap hm = {
+		.what = what,
+		.n = n,
+		.cpus = cpus->cpu,
+		.p50 = p50,
+		.best_row = index_of(cpus, best->client),
+		.best_col = index_of(cpus, best->sidecar),
+		.worst_row = worst ? index_of(cpus, worst->client) : -1,
+		.worst_col = worst ? index_of(cpus, worst->sidecar) : -1,
+		.cfg = cfg,
+		.machine = m,
+	};
+	int ret = lat_plot_heatmap(&hm, png);
+	free(p50);
+	return ret;
+}
+
+int lat_sweep_run(const struct lat_cfg *cfg, const char *user_target, const struct bench_cpus *cpus,
+		  const struct lat_machine *m, const char *json, const char *png)
 {
 	int n = cpus->n, cells_n = n * n, ret = LAT_EXIT_OK;
 	const struct lat_budget *b = &cfg->budget;
@@ -214,6 +321,7 @@ int lat_sweep_run(const struct lat_cfg *cfg, const char *user_target, const stru
 
 	int which = rank_mode(cfg);
 	const struct cell *best = pick(cpus, cells, which);
+	const struct cell *worst = pick_worst(cpus, cells, which, best);
 	printf("\nrecommended placement: --client-cpu %d --sidecar-cpu %d", best->client, best->sidecar);
 	if (which >= 0)
 		printf(" (%s p50 %" PRIu64 " ns", best->modes[which].name, best->modes[which].p50_ns);
@@ -226,8 +334,17 @@ int lat_sweep_run(const struct lat_cfg *cfg, const char *user_target, const stru
 		printf("  rule: the lowest %s p50 among different-CPU pairs; within 5 %% counts as a tie, broken by "
 		       "the lower spin p50\n",
 		       which >= 0 ? best->modes[which].name : "spin");
+	if (worst && n > 1)
+		printf("worst placement:       --client-cpu %d --sidecar-cpu %d (%s p50 %" PRIu64 " ns)\n",
+		       worst->client, worst->sidecar, which >= 0 ? worst->modes[which].name : "spin",
+		       rank_p50(worst, which));
 	if (json)
-		ret = write_json(cfg, cpus, m, cells, best, json);
+		ret = write_json(cfg, cpus, m, cells, best, worst, which, json);
+	if (png) {
+		int prc = plot(cfg, cpus, m, cells, best, worst, which, png);
+		if (prc)
+			ret = prc;
+	}
 out:
 	free(cells);
 	return ret;

@@ -2,7 +2,7 @@
 /* A wait mode's round trips through the public API (latency_vp.h). */
 #include "latency_vp.h"
 
-#include "latency_cpu.h"
+#include "bench_cpu.h"
 #include "latency_loop.h"
 
 #include <stddef.h>
@@ -107,9 +107,9 @@ static struct sidecar_client *open_client(const struct lat_cfg *cfg, const char 
 	int prc;
 
 	if (cfg->allowed)
-		lat_unpin_thread(pthread_self(), cfg->allowed);
+		bench_unpin_thread(pthread_self(), cfg->allowed);
 	*rc = sidecar_client_open_err(target, &c, err, errlen);
-	prc = cfg->client_cpu >= 0 ? lat_pin_thread(pthread_self(), cfg->client_cpu) : 0;
+	prc = cfg->client_cpu >= 0 ? bench_pin_self(cfg->client_cpu) : 0;
 	if (prc) {
 		snprintf(err, errlen, "cannot pin the measuring thread to CPU %d again: %s", cfg->client_cpu,
 			 strerror(-prc));

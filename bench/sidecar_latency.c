@@ -2,14 +2,15 @@
 /*
  * sidecar-latency: a cyclictest-style tool for the run -> intercept -> run round trip of a
  * thread-per-VP loop, measured for each wait mode together with the spin and futex
- * references on the same CPU pair (SPEC sections 5 and 6, docs/benchmarks.md).
+ * references on the same CPU pair (docs/benchmarks.md).
  *
  * This file is the command line: options, placement, and the order of the measurements.
  */
 #include "latency.h"
-#include "latency_cpu.h"
+#include "bench_cpu.h"
 #include "latency_json.h"
 #include "latency_machine.h"
+#include "latency_overhead.h"
 #include "latency_plot.h"
 #include "latency_progress.h"
 #include "latency_refs.h"
@@ -96,6 +97,7 @@ static void usage(FILE *f)
 		"                       [--read-message] [--progress] [--vp CPU]\n"
 		"       sidecar-latency --quick [--json FILE] [--plot FILE.png]\n"
 		"       sidecar-latency --pin-sweep [--mode ...] [--iterations N | --duration S] [--json FILE]\n"
+		"                       [--plot FILE.png]\n"
 		"\n"
 		"Measures the run -> intercept -> run round trip of a thread-per-VP loop\n"
 		"(sidecar_vp_run_sync) in each wait mode, and in the same run, on the same CPU pair, the\n"
@@ -117,11 +119,12 @@ static void usage(FILE *f)
 		"  --read-message    each round trip also reads the intercept message (type, port, RAX)\n"
 		"  --vp CPU          the VP (sidecar CPU number) to drive (default 0)\n"
 		"  --json FILE       write the results as JSON\n"
-		"  --plot FILE.png   plot the latency CDFs with gnuplot\n"
+		"  --plot FILE.png   plot the latency CDFs with gnuplot (--pin-sweep: a heatmap of the\n"
+		"                    POLL p50 matrix, the recommended pair boxed)\n"
 		"  --quick           all modes and both references, 1 s each: the whole table in seconds\n"
-		"  --pin-sweep       every (client, sidecar) CPU pair: spin, poll and futex p50 matrices\n"
-		"                    and a recommended placement (0.2 s per measurement by default;\n"
-		"                    restrict the CPUs with taskset on a big machine)\n"
+		"  --pin-sweep       every (client, sidecar) CPU pair: spin, poll and futex p50 matrices,\n"
+		"                    a recommended and the worst placement (0.2 s per measurement by\n"
+		"                    default; restrict the CPUs with taskset on a big machine)\n"
 		"  --progress        progress on stderr even when it is not a terminal\n"
 		"  -h, --help        this text\n"
 		"\n"
@@ -283,8 +286,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		bad("--iterations and --duration exclude each other");
 	if (o->sweep && o->quick)
 		bad("--quick and --pin-sweep exclude each other");
-	if (o->sweep && o->plot)
-		bad("--plot does not apply to --pin-sweep (its results are matrices)");
 	if (o->sweep && (o->client_cpu >= 0 || o->sidecar_cpu >= 0))
 		bad("--client-cpu / --sidecar-cpu do not apply to --pin-sweep (it tries every pair)");
 }
@@ -315,7 +316,7 @@ static void budget_from(const struct opts *o, struct lat_budget *b)
 }
 
 /* "0-3,6" for the messages. */
-static void format_cpus(const struct lat_cpus *cpus, char *buf, size_t len)
+static void format_cpus(const struct bench_cpus *cpus, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -332,18 +333,18 @@ static void format_cpus(const struct lat_cpus *cpus, char *buf, size_t len)
 	}
 }
 
-static void check_cpu(const struct lat_cpus *cpus, const char *what, long cpu)
+static void check_cpu(const struct bench_cpus *cpus, const char *what, long cpu)
 {
 	char list[256];
 
-	if (lat_cpus_has(cpus, (int)cpu))
+	if (bench_cpus_has(cpus, (int)cpu))
 		return;
 	format_cpus(cpus, list, sizeof(list));
 	bad("%s: CPU %ld is not available to this process (allowed: %s)", what, cpu, list);
 }
 
 /* The first allowed CPU other than `not` (or `not` itself if it is the only one). */
-static int other_cpu(const struct lat_cpus *cpus, int not, bool after)
+static int other_cpu(const struct bench_cpus *cpus, int not, bool after)
 {
 	if (after) {
 		for (int i = 0; i < cpus->n; i++)
@@ -356,8 +357,8 @@ static int other_cpu(const struct lat_cpus *cpus, int not, bool after)
 	return not ;
 }
 
-/* Fills cfg's placement and target from the options (SPEC section 6 defaults). */
-static void resolve(const struct opts *o, const struct lat_cpus *cpus, const char *user, struct lat_cfg *cfg)
+/* Fills cfg's placement and target from the options (defaults: docs/benchmarks.md). */
+static void resolve(const struct opts *o, const struct bench_cpus *cpus, const char *user, struct lat_cfg *cfg)
 {
 	bool sim = lat_target_is_sim(user);
 	int pin = sim ? lat_target_pin_cpu(user) : -1;
@@ -412,6 +413,14 @@ static int measure_all(struct lat_run *run)
 	const struct lat_cfg *cfg = &run->cfg;
 	int rc;
 
+	/* The loop's own overhead first, on the same pinned thread (latency_overhead.h). */
+	if (lat_result_init(&run->overhead, "null", true))
+		return LAT_EXIT_FAIL;
+	run->overhead.null_loop = true;
+	run->has_overhead = true;
+	rc = lat_measure_overhead(&cfg->budget, &run->overhead);
+	if (rc)
+		return rc;
 	if (lat_result_init(&run->refs[0], "spin", true) || lat_result_init(&run->refs[1], "futex", true))
 		return LAT_EXIT_FAIL;
 	run->nrefs = 2;
@@ -430,6 +439,7 @@ static int measure_all(struct lat_run *run)
 		if (rc)
 			return rc;
 	}
+	lat_run_set_net(run);
 	return LAT_EXIT_OK;
 }
 
@@ -437,7 +447,7 @@ int main(int argc, char **argv)
 {
 	static struct lat_run run;
 	struct lat_cfg *cfg = &run.cfg;
-	struct lat_cpus cpus;
+	struct bench_cpus cpus;
 	struct opts o;
 	int rc, ret;
 
@@ -456,7 +466,7 @@ int main(int argc, char **argv)
 	cfg->vp = o.vp;
 
 	/* Before any pinning: the process's own CPUs. */
-	rc = lat_cpus_allowed(&cpus);
+	rc = bench_cpus_allowed(&cpus);
 	if (rc || !cpus.n) {
 		fprintf(stderr, "sidecar-latency: cannot read the allowed CPUs: %s\n", strerror(rc ? -rc : ENOENT));
 		return LAT_EXIT_FAIL;
@@ -473,24 +483,24 @@ int main(int argc, char **argv)
 		lat_target_build(user, cpus.cpu[0], cfg->work_ns, probe, sizeof(probe));
 		ret = lat_probe_target(&pc, probe);
 		if (ret) {
-			lat_cpus_free(&cpus);
+			bench_cpus_free(&cpus);
 			return ret;
 		}
-		ret = lat_sweep_run(cfg, user, &cpus, &run.machine, o.json);
-		lat_cpus_free(&cpus);
+		ret = lat_sweep_run(cfg, user, &cpus, &run.machine, o.json, o.plot);
+		bench_cpus_free(&cpus);
 		return ret;
 	}
 
-	rc = lat_pin_thread(pthread_self(), cfg->client_cpu);
+	rc = bench_pin_self(cfg->client_cpu);
 	if (rc) {
 		fprintf(stderr, "sidecar-latency: cannot pin the measuring thread to CPU %d: %s\n", cfg->client_cpu,
 			strerror(-rc));
-		lat_cpus_free(&cpus);
+		bench_cpus_free(&cpus);
 		return LAT_EXIT_FAIL;
 	}
 	ret = lat_probe_target(cfg, cfg->target);
 	if (ret) {
-		lat_cpus_free(&cpus);
+		bench_cpus_free(&cpus);
 		return ret;
 	}
 	lat_table_header(stdout, cfg, &run.machine);
@@ -509,6 +519,6 @@ int main(int argc, char **argv)
 		}
 	}
 	lat_run_free(&run);
-	lat_cpus_free(&cpus);
+	bench_cpus_free(&cpus);
 	return ret;
 }

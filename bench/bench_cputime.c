@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Exact process CPU time from the per-thread clocks (latency_cputime.h). */
-#include "latency_cputime.h"
-
-#include "latency_timer.h"
+/* Exact process CPU time from the per-thread clocks (bench_cputime.h). */
+#include "bench_cputime.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+uint64_t bench_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The kernel's per-thread CPU clock id (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), what
  * pthread_getcpuclockid builds for a pthread_t; we only have the library's threads' tids). */
@@ -16,14 +22,14 @@ static clockid_t thread_clock(pid_t tid)
 	return (clockid_t)((~(unsigned int)tid << 3) | 2u /* SCHED */ | 4u /* PERTHREAD */);
 }
 
-void lat_cputime_snapshot(struct lat_cputime *s)
+void bench_cputime_snapshot(struct bench_cputime *s)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
 
 	s->n = 0;
 	s->overflow = 0;
-	s->process_clock_ns = lat_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	s->process_clock_ns = bench_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (!d) {
 		s->overflow = 1;
 		return;
@@ -35,7 +41,7 @@ void lat_cputime_snapshot(struct lat_cputime *s)
 		pid_t tid = (pid_t)atoi(e->d_name);
 		if (clock_gettime(thread_clock(tid), &ts))
 			continue; /* it exited meanwhile */
-		if (s->n == LAT_CPUTIME_MAX_THREADS) {
+		if (s->n == BENCH_CPUTIME_MAX_THREADS) {
 			s->overflow++;
 			continue;
 		}
@@ -45,7 +51,7 @@ void lat_cputime_snapshot(struct lat_cputime *s)
 	closedir(d);
 }
 
-uint64_t lat_cputime_delta(const struct lat_cputime *a, const struct lat_cputime *b)
+uint64_t bench_cputime_delta(const struct bench_cputime *a, const struct bench_cputime *b)
 {
 	uint64_t sum = 0;
 

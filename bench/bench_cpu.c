@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* CPU sets sized for the machine (CPU_ALLOC): no 1024-CPU limit on the pinning tuner. */
-#include "latency_cpu.h"
+/* CPU sets and pinning (bench_cpu.h). */
+#include "bench_cpu.h"
 
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+/* A set wide enough for every CPU the kernel may report: no 1024-CPU limit (CPU_SETSIZE). */
 static int max_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_CONF);
@@ -14,7 +15,7 @@ static int max_cpus(void)
 	return n < 1024 ? 1024 : (int)n;
 }
 
-int lat_cpus_allowed(struct lat_cpus *out)
+int bench_cpus_allowed(struct bench_cpus *out)
 {
 	int ncpu = max_cpus();
 	size_t size = CPU_ALLOC_SIZE(ncpu);
@@ -41,14 +42,14 @@ int lat_cpus_allowed(struct lat_cpus *out)
 	return 0;
 }
 
-void lat_cpus_free(struct lat_cpus *cpus)
+void bench_cpus_free(struct bench_cpus *cpus)
 {
 	free(cpus->cpu);
 	cpus->cpu = NULL;
 	cpus->n = 0;
 }
 
-bool lat_cpus_has(const struct lat_cpus *cpus, int cpu)
+bool bench_cpus_has(const struct bench_cpus *cpus, int cpu)
 {
 	for (int i = 0; i < cpus->n; i++)
 		if (cpus->cpu[i] == cpu)
@@ -58,8 +59,11 @@ bool lat_cpus_has(const struct lat_cpus *cpus, int cpu)
 
 static cpu_set_t *one_cpu(int cpu, size_t *size)
 {
-	cpu_set_t *set = CPU_ALLOC(cpu + 1);
+	cpu_set_t *set;
 
+	if (cpu < 0)
+		return NULL;
+	set = CPU_ALLOC(cpu + 1);
 	if (!set)
 		return NULL;
 	*size = CPU_ALLOC_SIZE(cpu + 1);
@@ -68,19 +72,24 @@ static cpu_set_t *one_cpu(int cpu, size_t *size)
 	return set;
 }
 
-int lat_pin_thread(pthread_t t, int cpu)
+int bench_pin_thread(pthread_t t, int cpu)
 {
 	size_t size;
 	cpu_set_t *set = one_cpu(cpu, &size);
 
 	if (!set)
-		return -ENOMEM;
+		return cpu < 0 ? -EINVAL : -ENOMEM;
 	int rc = pthread_setaffinity_np(t, size, set);
 	CPU_FREE(set);
 	return -rc;
 }
 
-int lat_unpin_thread(pthread_t t, const struct lat_cpus *cpus)
+int bench_pin_self(int cpu)
+{
+	return bench_pin_thread(pthread_self(), cpu);
+}
+
+int bench_unpin_thread(pthread_t t, const struct bench_cpus *cpus)
 {
 	int top = cpus->n ? cpus->cpu[cpus->n - 1] : 0;
 	size_t size = CPU_ALLOC_SIZE(top + 1);
@@ -96,14 +105,46 @@ int lat_unpin_thread(pthread_t t, const struct lat_cpus *cpus)
 	return -rc;
 }
 
-int lat_pin_attr(pthread_attr_t *attr, int cpu)
+int bench_pin_attr(pthread_attr_t *attr, int cpu)
 {
 	size_t size;
 	cpu_set_t *set = one_cpu(cpu, &size);
 
 	if (!set)
-		return -ENOMEM;
+		return cpu < 0 ? -EINVAL : -ENOMEM;
 	int rc = pthread_attr_setaffinity_np(attr, size, set);
 	CPU_FREE(set);
 	return -rc;
+}
+
+struct bench_affinity {
+	size_t size;
+	cpu_set_t *set;
+};
+
+struct bench_affinity *bench_affinity_save(void)
+{
+	struct bench_affinity *a = malloc(sizeof(*a));
+	int ncpu = max_cpus();
+
+	if (!a)
+		return NULL;
+	a->size = CPU_ALLOC_SIZE(ncpu);
+	a->set = CPU_ALLOC(ncpu);
+	if (!a->set || pthread_getaffinity_np(pthread_self(), a->size, a->set)) {
+		if (a->set)
+			CPU_FREE(a->set);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void bench_affinity_restore(struct bench_affinity *a)
+{
+	if (!a)
+		return;
+	pthread_setaffinity_np(pthread_self(), a->size, a->set);
+	CPU_FREE(a->set);
+	free(a);
 }
