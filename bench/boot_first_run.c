@@ -5,7 +5,7 @@
  *
  *   sidecar-boot-first-run --cpus N [--nodes M] [--mode seed|futex|poll|adaptive]
  *
- * Opens "sim:nodes=M,cpus=N" (M = 1 by default, N sidecar CPUs per node), acquires VP 0,
+ * Opens "sim:nodes=M,cpus=N" (M = 1 by default, N sidecar CPUs per node), acquires VP 1 (the first sidecar CPU),
  * runs it once to its intercept, releases it and closes the client (which shuts every CPU
  * thread down and joins it). Public API only. Exit status: 0; 1 the library failed (the
  * message names it); 2 a bad option.
@@ -20,7 +20,7 @@
 static void usage(FILE *to)
 {
 	fprintf(to, "usage: sidecar-boot-first-run --cpus N [--nodes M] [--mode seed|futex|poll|adaptive]\n"
-		    "  boots sim:nodes=M,cpus=N (N per node), runs VP 0 once, closes.\n");
+		    "  boots sim:nodes=M,cpus=N (N per node), runs VP 1 once, closes.\n");
 }
 
 static int parse_u32(const char *opt, const char *s, uint32_t max, uint32_t *out)
@@ -107,10 +107,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sidecar-boot-first-run: open %s: %s (%s)\n", target, err, sidecar_strerror(rc));
 		return 1;
 	}
-	rc = sidecar_vp_acquire(c, 0, &vp);
+	rc = sidecar_vp_acquire(c, 1, &vp);
 	if (rc) {
 		sidecar_client_close(c);
-		return fail("acquire vp 0", rc);
+		return fail("acquire vp 1", rc);
 	}
 	if (have_mode && (rc = sidecar_vp_set_wait_mode(vp, mode)) != 0) {
 		sidecar_vp_release(vp);

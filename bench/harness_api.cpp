@@ -48,7 +48,7 @@ void fail(benchmark::State &st, const std::string &what, int rc)
 }
 
 // One client over "sim:cpus=1" with its sidecar CPU pinned away from the benchmark thread
-// (when the process may use two CPUs), VP 0 acquired in `mode`. The client is opened before
+// (when the process may use two CPUs), VP 1 (the node's one sidecar CPU) acquired in `mode`. The client is opened before
 // the benchmark thread pins itself, and the mode set after, so the seed mode's reader task
 // inherits the benchmark thread's CPU, as sidecar-latency does it (docs/benchmarks.md).
 class OneVp
@@ -82,8 +82,8 @@ class OneVp
 			fail(st, "pin the benchmark thread to cpu " + std::to_string(p->client_cpu), rc);
 			return false;
 		}
-		if ((rc = sidecar_vp_acquire(client_, 0, &vp_)) != 0) {
-			fail(st, "acquire vp 0", rc);
+		if ((rc = sidecar_vp_acquire(client_, 1, &vp_)) != 0) { // CPU 0 is Linux's
+			fail(st, "acquire vp 1", rc);
 			return false;
 		}
 		if ((rc = sidecar_vp_set_wait_mode(vp_, mode)) != 0) {
@@ -365,8 +365,9 @@ void BM_Scaling(benchmark::State &st, sidecar_wait_mode mode)
 	// fails: a thread that returned early would leave the others waiting forever.
 	if (!scale_client) {
 		fail(st, scale_error, 0);
-	} else if ((rc = sidecar_vp_acquire(scale_client, uint32_t(st.thread_index()), &vp)) != 0) {
-		fail(st, "acquire vp " + std::to_string(st.thread_index()), rc);
+	} else if ((rc = sidecar_vp_acquire(scale_client, 2 * uint32_t(st.thread_index()) + 1, &vp)) != 0) {
+		// Node t's CPUs are 2t (its base CPU, Linux's) and 2t + 1.
+		fail(st, "acquire vp " + std::to_string(2 * st.thread_index() + 1), rc);
 		vp = nullptr;
 	} else {
 		rc = sidecar_vp_set_wait_mode(vp, mode);

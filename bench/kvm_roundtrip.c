@@ -279,7 +279,7 @@ static int sidecar_setup(int sidecar_cpu, struct sidecar_client **c, struct side
 		return rc;
 	rc = sidecar_client_guest_memory(*c, &mem, &size);
 	if (!rc)
-		rc = sidecar_vp_acquire(*c, 0, vp);
+		rc = sidecar_vp_acquire(*c, 1, vp); /* CPU 0 is Linux's */
 	if (!rc)
 		rc = sidecar_vp_set_wait_mode(*vp, SIDECAR_WAIT_POLL);
 	if (rc) {

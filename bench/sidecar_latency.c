@@ -117,7 +117,8 @@ static void usage(FILE *f)
 		"                    (default: the next allowed CPU; the same one if only one is allowed)\n"
 		"  --work-ns N       simulated guest work per run (sim key work_ns, default 0)\n"
 		"  --read-message    each round trip also reads the intercept message (type, port, RAX)\n"
-		"  --vp CPU          the VP (sidecar CPU number) to drive (default 0)\n"
+		"  --vp CPU          the VP (sidecar CPU number) to drive (default 1: CPU 0 is node 0's\n"
+		"                    base CPU, which Linux runs)\n"
 		"  --json FILE       write the results as JSON\n"
 		"  --plot FILE.png   plot the latency CDFs with gnuplot (--pin-sweep: a heatmap of the\n"
 		"                    POLL p50 matrix, the recommended pair boxed)\n"
@@ -212,6 +213,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	int c, li = -1;
 
 	memset(o, 0, sizeof(*o));
+	o->vp = 1; /* node 0's first sidecar CPU: CPU 0 is its base CPU, Linux's */
 	o->client_cpu = o->sidecar_cpu = -1;
 	opterr = 0; /* our messages name the option */
 	while ((c = getopt_long(argc, argv, ":h", long_opts, &li)) != -1) {

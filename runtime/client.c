@@ -88,6 +88,8 @@ int sidecar_client_open_err(const char *target, struct sidecar_client **out, cha
 	struct sidecar_drv_handle h;
 	int rc;
 
+	if (!err)
+		errlen = 0; /* no room for a reason: none is written */
 	if (errlen)
 		err[0] = '\0';
 	if (!out)

@@ -9,6 +9,8 @@
 
 uint32_t sidecar_message_type(const struct hv_message *m)
 {
+	if (!m)
+		return HV_MESSAGE_TYPE_NONE;
 	uint32_t type;
 	memcpy(&type, &m->header.type, sizeof(type));
 	return type;

@@ -297,6 +297,8 @@ int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 
 enum sidecar_wait_mode sidecar_vp_get_wait_mode(const struct sidecar_vp *vp)
 {
+	if (!vp)
+		return (enum sidecar_wait_mode) - EINVAL;
 	return vp_mode(vp);
 }
 
@@ -304,6 +306,9 @@ int sidecar_vp_set_poll_ns(struct sidecar_vp *vp, uint64_t client_ns, uint64_t s
 {
 	if (!vp)
 		return -EINVAL;
+	/* A closed client's CPU may already belong to someone else: never touch its line. */
+	if (vp->dead_local || atomic_load_explicit(&vp->client->closed, memory_order_acquire))
+		return -ESHUTDOWN;
 	if (!is_fast(vp_mode(vp)))
 		return -ENOTSUP;
 	if (vp_busy(vp))
@@ -496,7 +501,13 @@ int sidecar_vp_cancel(struct sidecar_vp *vp)
 {
 	if (!vp)
 		return -EINVAL;
-	return is_fast(vp_mode(vp)) ? rt_fast_cancel(vp) : rt_seed_cancel(vp);
+	if (is_fast(vp_mode(vp)))
+		return rt_fast_cancel(vp); /* -ESHUTDOWN once the state word is DEAD */
+	/* Like every other call on a held accessor: the client is closed (its close stopped
+	 * what ran). */
+	if (vp->dead_local || atomic_load_explicit(&vp->client->closed, memory_order_acquire))
+		return -ESHUTDOWN;
+	return rt_seed_cancel(vp);
 }
 
 int sidecar_vp_run_sync(struct sidecar_vp *vp, bool *intercept)

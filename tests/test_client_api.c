@@ -496,9 +496,50 @@ static void test_null_vp(void)
 	CHECK(sidecar_vp_cpu_context(NULL) == NULL);
 	CHECK(sidecar_vp_intercept_message(NULL) == NULL);
 	CHECK(sidecar_vp_register_page(NULL) == NULL);
+	memset(&st, 0xa5, sizeof(st));
 	sidecar_vp_get_stats(NULL, &st);
+	CHECK_EQ(st.runs, 0xa5a5a5a5a5a5a5a5ull); /* nothing written */
 	CHECK_EQ(sidecar_client_event_fd(NULL), -EINVAL);
 	CHECK_EQ(sidecar_client_cpu_count(NULL), 0);
+	CHECK_EQ(sidecar_client_node_count(NULL), 0);
+	CHECK_EQ(sidecar_client_set_stop_timeout(NULL, 1000000000), -EINVAL);
+	CHECK_EQ((int)sidecar_vp_get_wait_mode(NULL), -EINVAL);
+	CHECK_EQ(sidecar_vp_cpu(NULL), UINT32_MAX);
+	CHECK_EQ(sidecar_vp_sync_fx(NULL), -EINVAL);
+	CHECK_EQ(sidecar_vp_get_registers(NULL, 0, NULL, 0), -EINVAL);
+	CHECK_EQ(sidecar_vp_set_registers(NULL, 0, NULL, 0), -EINVAL);
+	CHECK(strcmp(sidecar_vp_error_string(NULL), "") == 0);
+	CHECK_EQ(sidecar_vp_hv_status(NULL), HV_STATUS_SUCCESS);
+	CHECK_EQ(sidecar_message_type(NULL), HV_MESSAGE_TYPE_NONE);
+	CHECK(strcmp(sidecar_wait_mode_name((enum sidecar_wait_mode)42), "?") == 0);
+	/* No buffer for the reason: none is written, the error still returned. */
+	struct sidecar_client *c = (struct sidecar_client *)1;
+	CHECK_EQ(sidecar_client_open_err("bogus", &c, NULL, 64), -EINVAL);
+	CHECK(c == NULL);
+	CHECK_EQ(sidecar_client_open_err("sim:bogus=1", &c, NULL, 64), -EINVAL);
+	sidecar_vp_release(NULL);
+	sidecar_client_close(NULL);
+}
+
+/* After close, every call on a held accessor says so, in every mode. */
+static void test_calls_after_close(void)
+{
+	for (size_t i = 0; i < 4; i++) {
+		struct sidecar_client *c;
+		struct sidecar_vp *vp;
+		bool intercept;
+		REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
+		REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+		REQUIRE(sidecar_vp_set_wait_mode(vp, (enum sidecar_wait_mode)i) == 0);
+		sidecar_client_close(c);
+		CHECK_EQ(sidecar_vp_cancel(vp), -ESHUTDOWN);
+		CHECK_EQ(sidecar_vp_set_poll_ns(vp, 1000, 1000), -ESHUTDOWN);
+		CHECK_EQ(sidecar_vp_run(vp), -ESHUTDOWN);
+		CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), -ESHUTDOWN);
+		CHECK_EQ(sidecar_vp_test(vp), -ESHUTDOWN);
+		CHECK_EQ(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_SEED), -ESHUTDOWN);
+		sidecar_vp_release(vp);
+	}
 }
 
 static void test_poll_ns(void)
@@ -527,6 +568,7 @@ int main(void)
 	test_acquire();
 	test_strerror();
 	test_null_vp();
+	test_calls_after_close();
 	test_poll_ns();
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		test_run_wait(modes[i]);

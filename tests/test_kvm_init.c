@@ -66,7 +66,7 @@ static void side_by_side(void)
 		memcpy(mem[i] + 0x1000, code, sizeof(code));
 	}
 	for (int i = 0; i < 2; i++) {
-		for (uint32_t cpu = 0; cpu < 2; cpu++) {
+		for (uint32_t cpu = 1; cpu <= 2; cpu++) { /* CPU 0, the BSP, is Linux's */
 			struct kvm_test t = {.c = c[i], .mem = mem[i]};
 			REQUIRE(sidecar_vp_acquire(c[i], cpu, &t.vp) == 0);
 			CHECK_EQ(get1(t.vp, HV_REGISTER_VP_INDEX), cpu);

@@ -23,7 +23,7 @@ static void check_io(struct kvm_test *t, uint16_t port, uint8_t size, bool out, 
 	CHECK_EQ(io->header.rip, rip);
 	CHECK_EQ(kt_len(&io->header), len);
 	CHECK_EQ(io->instruction_byte_count, len);
-	CHECK_EQ(io->header.vp_index, 0);
+	CHECK_EQ(io->header.vp_index, 1);
 	/* The VP's RIP stays on the instruction. */
 	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RIP), rip);
 }

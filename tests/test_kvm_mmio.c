@@ -225,7 +225,7 @@ static void triple_fault(struct kvm_test *t)
 	CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_UNRECOVERABLE_EXCEPTION);
 	CHECK_EQ(((const struct hv_x64_intercept_message_header *)sidecar_vp_intercept_message(t->vp)->payload)
 			 ->vp_index,
-		 0);
+		 1);
 }
 
 int main(void)

@@ -36,7 +36,7 @@ static void reset_state(struct kvm_test *t)
 		s[i] = k[i];
 	}
 	REQUIRE(sidecar_client_open("sim:backend=synthetic,cpus=1", &sc) == 0);
-	REQUIRE(sidecar_vp_acquire(sc, 0, &svp) == 0);
+	REQUIRE(sidecar_vp_acquire(sc, 1, &svp) == 0);
 	REQUIRE(sidecar_vp_get_registers(svp, 0, s, N) == 0);
 	REQUIRE(sidecar_vp_get_registers(t->vp, 0, k, N) == 0);
 	for (size_t i = 0; i < N; i++) {
@@ -168,7 +168,7 @@ static void control_and_msrs(struct kvm_test *t)
 	CHECK(cap & 0xff);
 	int rc = set1(t->vp, HV_X64_REGISTER_MSR_MTRR_CAP, cap);
 	CHECK_EQ(hv_status_of(t->vp, rc), HV_STATUS_ACCESS_DENIED);
-	CHECK_EQ(get1(t->vp, HV_REGISTER_VP_INDEX), 0);
+	CHECK_EQ(get1(t->vp, HV_REGISTER_VP_INDEX), 1);
 	rc = set1(t->vp, HV_REGISTER_VP_INDEX, 1);
 	CHECK_EQ(hv_status_of(t->vp, rc), HV_STATUS_ACCESS_DENIED);
 

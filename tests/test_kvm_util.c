@@ -58,7 +58,7 @@ struct kvm_test {
 	size_t mem_size;
 };
 
-/* Opens `target` (a sim:backend=kvm string) and acquires CPU 0. */
+/* Opens `target` (a sim:backend=kvm string) and acquires CPU 1 (CPU 0 is Linux's). */
 static inline void kt_open(struct kvm_test *t, const char *target)
 {
 	char err[256];
@@ -76,7 +76,7 @@ static inline void kt_open(struct kvm_test *t, const char *target)
 	}
 	REQUIRE(sidecar_client_guest_memory(t->c, &base, &t->mem_size) == 0);
 	t->mem = base;
-	REQUIRE(sidecar_vp_acquire(t->c, 0, &t->vp) == 0);
+	REQUIRE(sidecar_vp_acquire(t->c, 1, &t->vp) == 0);
 }
 
 static inline void kt_close(struct kvm_test *t)

@@ -60,10 +60,12 @@ static void *map_zeroed(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int start_cpu(struct sidecar_sim *sim, struct sim_cpu *c, char *err, size_t errlen)
+/* Starts sidecar CPU `c`, the `ordinal`-th sidecar CPU of the simulator (Linux's CPUs are
+ * not counted): pinned to the pin list's entry ordinal mod its length. */
+static int start_cpu(struct sidecar_sim *sim, struct sim_cpu *c, uint32_t ordinal, char *err, size_t errlen)
 {
 	if (sim->cfg.pin_count)
-		c->host.pin = sim->cfg.pin[c->cpu % sim->cfg.pin_count];
+		c->host.pin = sim->cfg.pin[ordinal % sim->cfg.pin_count];
 	int rc = sidecar_uhost_cpu_start(&c->host, err, errlen);
 	if (rc == -EINVAL && errlen) {
 		char why[160];
@@ -261,10 +263,11 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	}
 
 	/* Boot every CPU in parallel. */
+	uint32_t ordinal = 0;
 	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
 		for (uint32_t j = 0; !rc && j < sim->nodes[i].cpu_count; j++)
 			if (!sim->nodes[i].cpus[j].linux_cpu)
-				rc = start_cpu(sim, &sim->nodes[i].cpus[j], err, errlen);
+				rc = start_cpu(sim, &sim->nodes[i].cpus[j], ordinal++, err, errlen);
 	if (rc)
 		goto fail;
 	uint64_t deadline = sidecar_now_ns() + SIM_BOOT_TIMEOUT_NS;

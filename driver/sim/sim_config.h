@@ -10,7 +10,8 @@
  *            is Linux's (REMOVED), as upstream boots it
  *   backend  synthetic | kvm                                   synthetic
  *   mem      guest memory, bytes with an optional K/M/G suffix 64M
- *   pin      host CPU list (e.g. 0-1,3); sidecar CPU i runs on entry i mod n
+ *   pin      host CPU list (e.g. 0-1,3); the i-th sidecar CPU (counting from 0 in CPU order,
+ *            Linux's CPUs not counted) runs on entry i mod n
  *   guest    io | spin | halt (synthetic backend only)         io
  *   work_ns  simulated guest work per run (0..10 s)            0
  * Extensions (docs/platform.md):

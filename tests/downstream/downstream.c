@@ -17,7 +17,7 @@ int main(void)
 		fprintf(stderr, "open: %s: %s\n", sidecar_strerror(rc), err);
 		return 1;
 	}
-	rc = sidecar_vp_acquire(c, 0, &vp);
+	rc = sidecar_vp_acquire(c, 1, &vp); /* CPU 0 is Linux's */
 	if (!rc)
 		rc = sidecar_vp_run_sync(vp, &intercept);
 	printf("downstream: run_sync %s, intercept %d, message %s, %zu bytes per node of one vp\n",

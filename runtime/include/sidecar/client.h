@@ -22,6 +22,18 @@
  *   -SIDECAR_EHV      the hypervisor failed it: sidecar_vp_hv_status()
  * sidecar_strerror() names each of them.
  *
+ * NULL: every call taking a client or an accessor accepts NULL for it and returns -EINVAL;
+ * calls that return something else return a neutral value (cpu and node counts 0,
+ * sidecar_vp_cpu UINT32_MAX, sidecar_vp_get_wait_mode -EINVAL as an int, pointers NULL,
+ * the error string "", the hypervisor status HV_STATUS_SUCCESS), sidecar_vp_get_stats writes
+ * nothing, and release and close do nothing. Output pointers are -EINVAL when NULL unless
+ * the call says "may be NULL"; an error buffer that is NULL gets nothing written.
+ *
+ * CPU numbers are upstream's: a node's CPUs are its base CPU and the ones after it. The base
+ * CPU is Linux's (the sidecar kernel never runs it) and so are CPUs the platform left to
+ * Linux: sidecar_vp_acquire refuses a base CPU with -ENOENT on every target, and a CPU left to
+ * Linux with -ENOENT where the target can tell (sim), else at its first command.
+ *
  * Hot path: sidecar_vp_run, _wait, _try_wait and _run_sync take no lock, allocate nothing
  * and make a system call only to wake or wait for a sleeping party (docs/runtime.md).
  */
@@ -69,8 +81,9 @@ struct sidecar_vp_stats {
 
 /* ---- the client ---------------------------------------------------------------------- */
 
-/* target: "sim[:key=value,...]" (SPEC section 6) or "device"; NULL: $SIDECAR_TARGET, else
- * "sim". */
+/* target: "sim[:key=value,...]" (docs/platform.md) or "device"; NULL: $SIDECAR_TARGET, else
+ * "sim" (an empty string is not a target: -EINVAL). The simulator is a module libsidecar
+ * loads on the first "sim" target: -ENOTSUP when it is not installed. */
 int sidecar_client_open(const char *target, struct sidecar_client **out);
 /* The same, and on failure a sentence naming the problem in err (e.g. the unknown key). */
 int sidecar_client_open_err(const char *target, struct sidecar_client **out, char *err, size_t errlen);
@@ -83,6 +96,7 @@ void sidecar_client_close(struct sidecar_client *c);
  * they give up on it (the VP then keeps its claim: nobody else may post to a CPU that may
  * still write its page). 1 ms .. 1 h; default 10 s. */
 int sidecar_client_set_stop_timeout(struct sidecar_client *c, int64_t timeout_ns);
+/* One past the highest CPU number of the target (base CPUs and gaps included). */
 uint32_t sidecar_client_cpu_count(const struct sidecar_client *c);
 /* The CPU that manages `cpu`: the base CPU of its node. */
 int sidecar_client_base_cpu(const struct sidecar_client *c, uint32_t cpu);

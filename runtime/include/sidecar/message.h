@@ -4,7 +4,8 @@
  * translation results. The message lives in shared memory written by another trust
  * domain; these functions copy it out once and validate it (type, length, field ranges)
  * before a VMM acts on it. Each returns 0, or -EINVAL for a message that is not what it
- * claims to be (-ENOMSG for another message type).
+ * claims to be or a NULL pointer (-ENOMSG for another message type). sidecar_message_type
+ * of NULL is HV_MESSAGE_TYPE_NONE.
  */
 #ifndef SIDECAR_MESSAGE_H
 #define SIDECAR_MESSAGE_H
