@@ -22,7 +22,6 @@ static void client_free(struct sidecar_client *c)
 	if (c->event_fd >= 0)
 		close(c->event_fd);
 	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->event_lock);
 	if (c->drv.owned)
 		c->drv.ops->release(c->drv.drv);
 	free(c);
@@ -46,7 +45,6 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->stop_timeout_ns, DEFAULT_STOP_TIMEOUT_NS);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->event_lock, NULL);
 	c->fast_capable = h->ops->claim_direct && h->ops->release_direct && h->ops->kick;
 	c->node_count = h->ops->node_count(h->drv);
 	c->nodes = calloc(c->node_count ? c->node_count : 1, sizeof(*c->nodes));
@@ -244,6 +242,38 @@ int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *s
 	if (!c->drv.ops->guest_memory)
 		return -ENOTSUP;
 	return c->drv.ops->guest_memory(c->drv.drv, base, size);
+}
+
+/* ---- event fd (runtime/event.c keeps the count) ------------------------------------------- */
+
+int sidecar_client_event_fd(struct sidecar_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_exchange_explicit(&c->event_armed, true, memory_order_seq_cst)) {
+		for (uint32_t i = 0; i < c->node_count; i++) {
+			struct rt_node *n = &c->nodes[i];
+			for (uint32_t j = 0; j < n->info.cpu_count; j++) {
+				struct sidecar_vp *vp = atomic_load(&n->vps[j]);
+				if (!vp)
+					continue;
+				rt_event_count_if_finished(vp);
+				/* A VP already running in a suppressing mode must signal from now
+				 * on. Dekker with the sidecar CPU (its store of done_seq, then its
+				 * load of client_flags): if it finished before it could see the
+				 * flag, we see done_seq and finish the run ourselves, as its
+				 * completion hook would have. */
+				if (vp->features & SIDECAR_FAST_F_SUPPRESS) {
+					sc_store_mb(&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING);
+					rt_fast_finish(vp);
+				}
+			}
+		}
+		rt_event_settle(c, true);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return c->event_fd;
 }
 
 /* ---- strerror --------------------------------------------------------------------------------- */

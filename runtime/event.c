@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "sidecar_atomic.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 static bool vp_finished(struct sidecar_vp *vp)
@@ -12,67 +13,93 @@ static bool vp_finished(struct sidecar_vp *vp)
 	return (atomic_load(&vp->state) & VP_STATE_MASK) == VP_FINISHED;
 }
 
-static void count_finished(struct sidecar_client *c, struct sidecar_vp *vp)
+/*
+ * The count and the fd, without a lock (the completion hook runs on the sidecar CPU and must
+ * not block):
+ *
+ *   ev_finished  how many VPs are counted (ev_counted set): the VPs in FINISHED that their
+ *                owner has not collected, give or take a transition in flight;
+ *   the fd       readable iff ev_finished > 0, once every transition has settled.
+ *
+ * Counting. Whoever moves a VP into FINISHED (the hook, the seed task) or sees it there
+ * (arming) sets ev_counted with an exchange and, if it was clear, adds one; then re-checks
+ * that the VP is still FINISHED and, if it is not (its owner collected it in between), takes
+ * the count back the same way. The collector, after its own transition out of FINISHED,
+ * clears ev_counted with an exchange and, if it was set, subtracts one. Every exchange and
+ * re-check is seq_cst, so whichever of a counter and a collector comes second sees the
+ * other's work: a VP ends counted iff it ends FINISHED.
+ *
+ * Settling the fd. After changing the count, a thread marks the fd dirty and tries to become
+ * the settler (an exchange on ev_busy). The settler, while the fd is dirty, clears the mark,
+ * reads the count and writes or drains the eventfd to match it (ev_level is what it last
+ * made the fd); then it lets go and looks at the mark again. A thread that cannot become the
+ * settler just leaves: the settler sees its mark, or, if it already let go, the mark is seen
+ * by its own second look at it. The completion hook never waits for anybody. The owner
+ * collecting a VP (and arming) waits for a settler at work, a few instructions and one
+ * non-blocking eventfd call, and then settles itself: when sidecar_vp_wait or try_wait
+ * returns, the fd already says whether anything else is left to collect.
+ */
+void rt_event_settle(struct sidecar_client *c, bool wait)
 {
-	if (!vp->ev_counted && vp_finished(vp)) {
-		vp->ev_counted = true;
-		if (c->finished++ == 0) {
-			uint64_t one = 1;
-			ssize_t r = write(c->event_fd, &one, sizeof(one));
-			(void)r;
+	atomic_store_explicit(&c->ev_dirty, 1, memory_order_seq_cst);
+	for (unsigned spins = 0; atomic_load_explicit(&c->ev_dirty, memory_order_seq_cst);) {
+		if (atomic_exchange_explicit(&c->ev_busy, 1, memory_order_seq_cst)) {
+			if (!wait)
+				return; /* the settler will see our mark */
+			if (++spins % 64)
+				sc_relax();
+			else
+				sched_yield(); /* the settler lost its CPU */
+			continue;
 		}
+		while (atomic_exchange_explicit(&c->ev_dirty, 0, memory_order_seq_cst)) {
+			bool want = atomic_load_explicit(&c->ev_finished, memory_order_seq_cst) != 0;
+			if (want == c->ev_level)
+				continue;
+			uint64_t v = 1;
+			ssize_t r = want ? write(c->event_fd, &v, sizeof(v)) : read(c->event_fd, &v, sizeof(v));
+			(void)r; /* EAGAIN: the counter is already where we want it */
+			c->ev_level = want;
+		}
+		/* Release: our ev_level is the next settler's. */
+		atomic_store_explicit(&c->ev_busy, 0, memory_order_release);
 	}
 }
 
-/*
- * `finished` counts the VPs in FINISHED, each at most once (ev_counted), under event_lock;
- * the fd is readable iff it is non-zero. The transitions themselves are CASes outside the
- * lock, so each side re-checks under it: a hook counts only a VP still FINISHED, a collector
- * uncounts only a VP that was counted. Arming is Dekker against the hooks: they CAS then
- * load event_armed; arming stores it then scans the VPs (all seq_cst), so a VP finished
- * around the arming is counted by one side or both (and once, thanks to ev_counted).
- */
+static bool count(struct sidecar_vp *vp)
+{
+	if (atomic_exchange_explicit(&vp->ev_counted, true, memory_order_seq_cst))
+		return false;
+	atomic_fetch_add_explicit(&vp->client->ev_finished, 1, memory_order_seq_cst);
+	return true;
+}
+
+static bool uncount(struct sidecar_vp *vp)
+{
+	if (!atomic_exchange_explicit(&vp->ev_counted, false, memory_order_seq_cst))
+		return false;
+	atomic_fetch_sub_explicit(&vp->client->ev_finished, 1, memory_order_seq_cst);
+	return true;
+}
+
+/* Counts `vp` if it is FINISHED, for as long as it stays so. */
+bool rt_event_count_if_finished(struct sidecar_vp *vp)
+{
+	if (!vp_finished(vp) || !count(vp))
+		return false;
+	if (!vp_finished(vp))
+		uncount(vp); /* collected meanwhile: its collector may have found nothing to take back */
+	return true;
+}
+
 void rt_event_finished(struct sidecar_vp *vp, int delta)
 {
 	struct sidecar_client *c = vp->client;
 
+	/* seq_cst: pairs with the exchange of event_armed in sidecar_client_event_fd (the
+	 * caller's transition came before, also seq_cst). */
 	if (!atomic_load_explicit(&c->event_armed, memory_order_seq_cst))
 		return;
-	pthread_mutex_lock(&c->event_lock);
-	if (delta > 0) {
-		count_finished(c, vp);
-	} else if (vp->ev_counted) {
-		vp->ev_counted = false;
-		if (--c->finished == 0) {
-			uint64_t v;
-			ssize_t r = read(c->event_fd, &v, sizeof(v));
-			(void)r;
-		}
-	}
-	pthread_mutex_unlock(&c->event_lock);
-}
-
-int sidecar_client_event_fd(struct sidecar_client *c)
-{
-	if (!c)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-	pthread_mutex_lock(&c->event_lock);
-	if (!atomic_exchange_explicit(&c->event_armed, true, memory_order_seq_cst)) {
-		for (uint32_t i = 0; i < c->node_count; i++) {
-			struct rt_node *n = &c->nodes[i];
-			for (uint32_t j = 0; j < n->info.cpu_count; j++) {
-				struct sidecar_vp *vp = atomic_load(&n->vps[j]);
-				if (!vp)
-					continue;
-				count_finished(c, vp);
-				/* A VP already running in a suppressing mode must signal. */
-				if (vp->features & SIDECAR_FAST_F_SUPPRESS)
-					sc_store_mb(&vp->fast->client_flags, SIDECAR_FAST_CLIENT_SLEEPING);
-			}
-		}
-	}
-	pthread_mutex_unlock(&c->event_lock);
-	pthread_mutex_unlock(&c->lock);
-	return c->event_fd;
+	if (delta > 0 ? rt_event_count_if_finished(vp) : uncount(vp))
+		rt_event_settle(c, delta < 0);
 }

@@ -111,12 +111,13 @@ struct sidecar_client {
 	_Atomic bool closed;
 	pthread_mutex_t lock; /* slow path only: acquire, release, mode changes, close */
 
-	/* Event-loop integration (armed by sidecar_client_event_fd). finished counts VPs in
-	 * FINISHED; the fd is readable iff it is non-zero. */
+	/* Event-loop integration (armed by sidecar_client_event_fd; runtime/event.c): the fd
+	 * is readable iff ev_finished, the VPs finished and not collected, is non-zero. */
 	int event_fd;
 	_Atomic bool event_armed;
-	pthread_mutex_t event_lock;
-	uint32_t finished;
+	_Atomic uint32_t ev_finished;
+	_Atomic uint32_t ev_dirty, ev_busy; /* the fd needs settling; someone settles it */
+	bool ev_level;                      /* the fd is readable: the settler's */
 	/* Tests only (RT_DELAY). */
 	void (*delay_hook)(void *ctx, enum rt_delay_point point);
 	void *delay_ctx;
@@ -158,7 +159,7 @@ struct sidecar_vp {
 	bool in_sync;                 /* a RUN ioctl is in flight */
 	_Atomic uint32_t sync_cancel; /* turns a RUN ioctl into a STOP */
 
-	bool ev_counted; /* counted in client->finished; under client->event_lock */
+	_Atomic bool ev_counted; /* counted in client->ev_finished (runtime/event.c) */
 
 	/* Results of the last failed command. */
 	hv_status hv_status;
@@ -187,6 +188,9 @@ int rt_fast_cancel(struct sidecar_vp *vp);
 /* Asks the kernel to stop command `seq` (stop_seq only moves forward). */
 void rt_fast_stop_seq(struct sidecar_vp *vp, uint32_t seq);
 void rt_fast_notify(void *ctx);
+/* The hook's work without the signal: finishes the command in flight if done_seq shows it
+ * complete (idempotent). */
+void rt_fast_finish(struct sidecar_vp *vp);
 /* Waits until the posted command finished, at most timeout_ns, ignoring DEAD (close). */
 bool rt_fast_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);
 /* seed.c: the upstream-faithful port. */
@@ -198,8 +202,11 @@ int rt_seed_try(struct sidecar_vp *vp);
 int rt_seed_cancel(struct sidecar_vp *vp);
 int rt_seed_sync(struct sidecar_vp *vp, uint32_t command);
 bool rt_seed_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);
-/* client.c: event-fd accounting, after a transition to (+1) or out of (-1) FINISHED. */
+/* event.c: event-fd accounting, after a transition to (+1) or out of (-1) FINISHED; and, for
+ * the arming (client.c), counting a VP found FINISHED and settling the fd. */
 void rt_event_finished(struct sidecar_vp *vp, int delta);
+bool rt_event_count_if_finished(struct sidecar_vp *vp);
+void rt_event_settle(struct sidecar_client *c, bool wait);
 /* Results of a completed command: 0, -SIDECAR_EKERNEL (copies the string), -ENOENT. */
 int rt_collect_error(struct sidecar_vp *vp, bool has_error);
 

@@ -133,6 +133,10 @@ void rt_seed_stop_task(struct rt_node *node)
 int rt_seed_run(struct sidecar_vp *vp)
 {
 	pthread_mutex_lock(&vp->seed_lock);
+	if (vp->seed_dead) {
+		pthread_mutex_unlock(&vp->seed_lock);
+		return -ESHUTDOWN;
+	}
 	if (get_state(vp) != SEED_STOPPED) {
 		pthread_mutex_unlock(&vp->seed_lock);
 		return -EBUSY;
@@ -224,10 +228,6 @@ int rt_seed_cancel(struct sidecar_vp *vp)
 	int rc = 0;
 
 	pthread_mutex_lock(&vp->seed_lock);
-	if (vp->seed_dead) {
-		pthread_mutex_unlock(&vp->seed_lock);
-		return -ESHUTDOWN;
-	}
 	bool running = get_state(vp) == SEED_RUNNING;
 	bool sync = vp->in_sync;
 	pthread_mutex_unlock(&vp->seed_lock);

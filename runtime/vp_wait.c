@@ -70,10 +70,16 @@ static int collect(struct sidecar_vp *vp, uint32_t seq)
 void rt_fast_notify(void *ctx)
 {
 	struct sidecar_vp *vp = ctx;
+
+	atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+	rt_fast_finish(vp);
+}
+
+void rt_fast_finish(struct sidecar_vp *vp)
+{
 	uint32_t done = sc_load_acquire(&vp->fast->done_seq);
 	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
 
-	atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
 	RT_DELAY(vp->client, RT_DELAY_HOOK_BEFORE_CAS);
 	for (;;) {
 		/* Only the command this IPI is for: a late IPI after the owner collected by
