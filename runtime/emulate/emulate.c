@@ -106,6 +106,8 @@ void emu_cpu_init(struct emu_cpu *c, struct sidecar_emulator *e, const struct hv
 	c->seg_known = 0;
 	c->rsp_known = false;
 	c->dev_gpn = ~0ull;
+	c->msg_gpa = ~0ull;
+	c->msg_access = h->intercept_access_type;
 	c->tlb_count = 0;
 	c->unmapped = false;
 }
@@ -245,8 +247,8 @@ int emu_finish(struct emu_cpu *c, uint64_t new_rip)
 		/* A dirty field left over would override what was just set. */
 		c->page->rip = new_rip;
 		c->page->rflags = c->rflags;
-		c->page->dirty &= ~(uint32_t)(HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER |
-					      HV_X64_REGISTER_PAGE_DIRTY_FLAGS);
+		c->page->dirty &=
+			~(uint32_t)(HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER | HV_X64_REGISTER_PAGE_DIRTY_FLAGS);
 	}
 	return 0;
 }
@@ -274,12 +276,95 @@ static int paging_on(struct emu_cpu *c, bool *on)
 
 void emu_tlb_seed(struct emu_cpu *c, uint64_t gva, uint64_t gpa)
 {
-	c->tlb[0].gvn = gva >> PAGE_SHIFT;
-	c->tlb[0].gpn = gpa >> PAGE_SHIFT;
+	unsigned int i = c->tlb_count < EMU_TLB_SIZE ? c->tlb_count++ : EMU_TLB_SIZE - 1;
+
+	c->tlb[i].gvn = gva >> PAGE_SHIFT;
+	c->tlb[i].gpn = gpa >> PAGE_SHIFT;
 	/* The hypervisor's walk was for the access the instruction makes there (a
 	 * read-modify-write is checked for writing), so both kinds are covered. */
-	c->tlb[0].validated = HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_VALIDATE_WRITE;
-	c->tlb_count = 1;
+	c->tlb[i].validated = HV_TRANSLATE_GVA_VALIDATE_READ | HV_TRANSLATE_GVA_VALIDATE_WRITE;
+}
+
+/*
+ * The GPA of a linear address that the hypervisor's translation found mapped to a GPA
+ * without memory (GPA_UNMAPPED: device memory; it gives no GPA then). The hypervisor has
+ * already walked and checked the tables, so this walk only follows them to the final GPA:
+ * 4- and 5-level, PAE and 32-bit paging, large pages. The tables are read from guest RAM.
+ */
+#define PTE_P (1ull << 0)
+#define PTE_PS (1ull << 7)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
+#define CR4_LA57 (1ull << 12)
+
+static int read_pte(struct emu_cpu *c, uint64_t gpa, unsigned int size, uint64_t *pte)
+{
+	struct sidecar_emulator *e = c->e;
+
+	if (gpa >= e->ram_size || e->ram_size - gpa < size)
+		return -EFAULT;
+	*pte = 0;
+	if (e->ram) {
+		memcpy(pte, e->ram + gpa, size);
+		return 0;
+	}
+	return e->ops.ram_read(e->opaque, gpa, pte, size);
+}
+
+static int walk_tables(struct emu_cpu *c, uint64_t la, uint64_t *gpa)
+{
+	uint64_t cr3, cr4, pte;
+	int rc;
+
+	if (c->page) {
+		cr3 = c->page->cr3;
+		cr4 = c->page->cr4;
+	} else {
+		struct hv_register_assoc r[2];
+		memset(r, 0, sizeof(r));
+		r[0].name = HV_X64_REGISTER_CR3;
+		r[1].name = HV_X64_REGISTER_CR4;
+		if ((rc = sidecar_vp_get_registers(c->e->vp, 0, r, 2)))
+			return rc;
+		cr3 = r[0].value.reg64;
+		cr4 = r[1].value.reg64;
+	}
+	if (c->long_mode || (cr4 & CR4_PAE)) {
+		int level = c->long_mode ? ((cr4 & CR4_LA57) ? 5 : 4) : 3;
+		uint64_t table = c->long_mode ? cr3 & PTE_ADDR : cr3 & 0xffffffe0ull;
+		for (; level >= 1; level--) {
+			unsigned int shift = 12 + 9 * (unsigned int)(level - 1);
+			uint64_t idx = (la >> shift) & (level == 3 && !c->long_mode ? 3 : 511);
+			if ((rc = read_pte(c, table + idx * 8, 8, &pte)))
+				return rc;
+			if (!(pte & PTE_P))
+				return -EFAULT;
+			if ((level == 2 || (level == 3 && c->long_mode)) && (pte & PTE_PS)) {
+				uint64_t mask = (1ull << shift) - 1;
+				*gpa = (pte & PTE_ADDR & ~mask) | (la & mask);
+				return 0;
+			}
+			table = pte & PTE_ADDR;
+		}
+		*gpa = table | (la & 0xfff);
+		return 0;
+	}
+	/* 32-bit paging: 4-byte entries, 4 MiB pages with CR4.PSE (bits 13..20: PA 32..39). */
+	if ((rc = read_pte(c, (cr3 & 0xfffff000ull) + ((la >> 22) & 1023) * 4, 4, &pte)))
+		return rc;
+	if (!(pte & PTE_P))
+		return -EFAULT;
+	if ((cr4 & CR4_PSE) && (pte & PTE_PS)) {
+		*gpa = (pte & 0xffc00000ull) | (((pte >> 13) & 0xff) << 32) | (la & 0x3fffff);
+		return 0;
+	}
+	if ((rc = read_pte(c, (pte & 0xfffff000ull) + ((la >> 12) & 1023) * 4, 4, &pte)))
+		return rc;
+	if (!(pte & PTE_P))
+		return -EFAULT;
+	*gpa = (pte & 0xfffff000ull) | (la & 0xfff);
+	return 0;
 }
 
 int emu_translate(struct emu_cpu *c, uint64_t la, bool write, uint64_t *gpa)
@@ -312,11 +397,14 @@ int emu_translate(struct emu_cpu *c, uint64_t la, bool write, uint64_t *gpa)
 	rc = sidecar_translate_decode(&o, &code, &page_gpa);
 	if (rc)
 		return emu_fail(c->e, rc, "translating GVA %#llx: an invalid result", (unsigned long long)la);
+	/* Device memory: the translation checked the access but gives no GPA; the tables do. */
+	if (code == HV_TRANSLATE_GVA_GPA_UNMAPPED && walk_tables(c, la & ~(PAGE_SIZE - 1), &page_gpa) == 0)
+		code = HV_TRANSLATE_GVA_SUCCESS;
 	c->unmapped = code == HV_TRANSLATE_GVA_GPA_UNMAPPED;
 	if (c->unmapped)
 		return emu_fail(c->e, -EFAULT,
-				"GVA %#llx maps to no RAM and is not the intercepted page (device memory the "
-				"translation gives no GPA for)",
+				"GVA %#llx maps to no RAM and its page tables cannot be followed to the device "
+				"GPA",
 				(unsigned long long)la);
 	if (code != HV_TRANSLATE_GVA_SUCCESS)
 		return emu_fail(c->e, -EFAULT, "GVA %#llx does not translate for a %s: %s", (unsigned long long)la,
@@ -341,8 +429,8 @@ static int gpa_access(struct emu_cpu *c, uint64_t gpa, unsigned int size, uint64
 	bool dev = is_device(c, gpa);
 
 	if (dev != is_device(c, gpa + size - 1))
-		return emu_fail(e, -ENOTSUP, "a %u-byte access at GPA %#llx straddles guest RAM and device memory", size,
-				(unsigned long long)gpa);
+		return emu_fail(e, -ENOTSUP, "a %u-byte access at GPA %#llx straddles guest RAM and device memory",
+				size, (unsigned long long)gpa);
 	if (dev) {
 		int rc;
 		if (write) {
@@ -359,8 +447,8 @@ static int gpa_access(struct emu_cpu *c, uint64_t gpa, unsigned int size, uint64
 			*v = x & emu_mask(size);
 		}
 		if (rc)
-			return emu_fail(e, rc, "device %s of %u bytes at GPA %#llx failed: %s", write ? "write" : "read",
-					size, (unsigned long long)gpa, strerror(-rc));
+			return emu_fail(e, rc, "device %s of %u bytes at GPA %#llx failed: %s",
+					write ? "write" : "read", size, (unsigned long long)gpa, strerror(-rc));
 		return 0;
 	}
 	if (e->ram) {
@@ -457,7 +545,8 @@ int emu_fetch(struct emu_cpu *c, uint8_t *buf, unsigned int *n)
 	}
 	*n = i;
 	if (i == 0)
-		return emu_fail(c->e, -ENOTSUP, "the message carries no instruction bytes and none can be read at RIP %#llx",
+		return emu_fail(c->e, -ENOTSUP,
+				"the message carries no instruction bytes and none can be read at RIP %#llx",
 				(unsigned long long)c->rip);
 	c->e->err[0] = 0;
 	return 0;

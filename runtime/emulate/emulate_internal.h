@@ -77,7 +77,9 @@ struct emu_cpu {
 	uint8_t seg_known; /* bit per enum emu_seg */
 	bool rsp_known;
 	uint64_t rsp;
-	uint64_t dev_gpn; /* the intercepted page (GPA >> 12), or ~0 */
+	uint64_t dev_gpn;   /* the intercepted page (GPA >> 12), or ~0 */
+	uint64_t msg_gpa;   /* the intercepted access's GPA */
+	uint8_t msg_access; /* HV_INTERCEPT_ACCESS_* of the message */
 	/* Translations made during this call: GVA page -> GPA page, and for which accesses
 	 * (HV_TRANSLATE_GVA_VALIDATE_READ/WRITE) they were validated. */
 	struct {
@@ -108,7 +110,8 @@ int emu_finish(struct emu_cpu *c, uint64_t new_rip);
 
 /* Linear address -> GPA (paging per CR0.PG / EFER.LMA). `write`: validate for a write. */
 int emu_translate(struct emu_cpu *c, uint64_t la, bool write, uint64_t *gpa);
-/* Seeds the translation of the page of `gva` (one the hypervisor reported). */
+/* Seeds the translation of the page of `gva` (one the hypervisor reported, or the operand
+ * the intercepted access was made through). */
 void emu_tlb_seed(struct emu_cpu *c, uint64_t gva, uint64_t gpa);
 /* One access of 1..8 bytes at a linear address: translated, then routed to device memory
  * (the intercepted page or outside RAM) or guest RAM. */

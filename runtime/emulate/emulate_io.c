@@ -97,7 +97,7 @@ static int string_io(struct emu_cpu *c, const struct sidecar_io_intercept *io)
 		return emu_fail(e, -EINVAL, "the IO-port intercept's instruction bytes are not the %s it reports",
 				io->write ? "OUTS" : "INS");
 
-	unsigned int abits = c->code_bits == 64 ? (p.addr_size ? 32 : 64)
+	unsigned int abits = c->code_bits == 64   ? (p.addr_size ? 32 : 64)
 			     : c->code_bits == 32 ? (p.addr_size ? 16 : 32)
 						  : (p.addr_size ? 32 : 16);
 	/* The message carries DS and ES; other overrides come from the register page. */
@@ -160,7 +160,8 @@ int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 		return -EINVAL;
 	rc = sidecar_message_decode_io(msg, &io);
 	if (rc)
-		return emu_fail(e, rc, rc == -ENOMSG ? "not an IO-port intercept" : "an invalid IO-port intercept message");
+		return emu_fail(e, rc,
+				rc == -ENOMSG ? "not an IO-port intercept" : "an invalid IO-port intercept message");
 	if (io.write ? !e->ops.io_write : !e->ops.io_read)
 		return emu_fail(e, -ENOTSUP, "no %s callback (port %#x)", io.write ? "io_write" : "io_read", io.port);
 	emu_cpu_init(&c, e, &io.msg.header);

@@ -15,13 +15,13 @@
 #include <string.h>
 
 enum shape {
-	SHAPE_STORE,    /* MOV mem, reg/imm/Sreg */
-	SHAPE_LOAD,     /* MOV/MOVZX/MOVSX/MOVSXD reg, mem */
-	SHAPE_ALU_MEM,  /* ALU mem, reg/imm (CMP/TEST: no write back) */
-	SHAPE_ALU_REG,  /* ALU reg, mem (CMP: no write back) */
-	SHAPE_ALU1,     /* INC/DEC/NEG/NOT mem */
-	SHAPE_BT,       /* BT* mem, reg/imm */
-	SHAPE_XCHG,     /* XCHG mem, reg */
+	SHAPE_STORE,   /* MOV mem, reg/imm/Sreg */
+	SHAPE_LOAD,    /* MOV/MOVZX/MOVSX/MOVSXD reg, mem */
+	SHAPE_ALU_MEM, /* ALU mem, reg/imm (CMP/TEST: no write back) */
+	SHAPE_ALU_REG, /* ALU reg, mem (CMP: no write back) */
+	SHAPE_ALU1,    /* INC/DEC/NEG/NOT mem */
+	SHAPE_BT,      /* BT* mem, reg/imm */
+	SHAPE_XCHG,    /* XCHG mem, reg */
 	SHAPE_MOVS,
 	SHAPE_STOS,
 	SHAPE_LODS,
@@ -112,8 +112,8 @@ static void describe(const struct mmio_insn *m, uint64_t rip, char *buf, size_t 
 	ZydisFormatter f;
 
 	if (ZYAN_FAILED(ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_INTEL)) ||
-	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&f, &m->in, m->ops, m->in.operand_count_visible, buf, len,
-							   rip, NULL)))
+	    ZYAN_FAILED(ZydisFormatterFormatInstruction(&f, &m->in, m->ops, m->in.operand_count_visible, buf, len, rip,
+							NULL)))
 		snprintf(buf, len, "%s", ZydisMnemonicGetString(m->in.mnemonic));
 }
 
@@ -164,8 +164,8 @@ static int analyze(struct emu_cpu *c, const uint8_t *bytes, unsigned int n, stru
 				(unsigned long long)c->rip, hex);
 	}
 	if (c->len && m->in.length != c->len)
-		return emu_fail(c->e, -EINVAL, "the message's instruction length %u is not the decoded one's (%u)", c->len,
-				m->in.length);
+		return emu_fail(c->e, -EINVAL, "the message's instruction length %u is not the decoded one's (%u)",
+				c->len, m->in.length);
 
 	const ZydisDecodedInstruction *in = &m->in;
 	const ZydisDecodedOperand *o = m->ops;
@@ -202,7 +202,7 @@ static int analyze(struct emu_cpu *c, const uint8_t *bytes, unsigned int n, stru
 	case ZYDIS_MNEMONIC_LODSD:
 	case ZYDIS_MNEMONIC_LODSQ:
 		m->shape = SHAPE_LODS;
-	string:
+string:
 		m->size = in->operand_width / 8;
 		m->rep = in->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
 		m->mem = NULL;
@@ -302,7 +302,7 @@ static int analyze(struct emu_cpu *c, const uint8_t *bytes, unsigned int n, stru
 		goto bt;
 	case ZYDIS_MNEMONIC_BTC:
 		m->alu = EMU_ALU_BTC;
-	bt:
+bt:
 		if (vis != 2 || memi != 0 || m->size == 1)
 			return unsupported(c, m, NULL);
 		m->shape = SHAPE_BT;
@@ -318,7 +318,7 @@ static int analyze(struct emu_cpu *c, const uint8_t *bytes, unsigned int n, stru
 		goto alu1;
 	case ZYDIS_MNEMONIC_NOT:
 		m->alu = EMU_ALU_NOT;
-	alu1:
+alu1:
 		if (vis != 1)
 			return unsupported(c, m, NULL);
 		m->shape = SHAPE_ALU1;
@@ -435,6 +435,19 @@ static int operand_la(struct emu_cpu *c, const struct mmio_insn *m, uint64_t *la
 	return 0;
 }
 
+/* The intercepted access was made through the operand at `la`: its GPA is the message's.
+ * This holds whatever the message says about the GVA (which a hypervisor may report for
+ * the unadjusted operand, e.g. BT with a bit offset), so the page is known without a
+ * translation. A different page offset means the message reports another part of the
+ * access (a second fragment): then the translation decides. */
+static void seed_operand(struct emu_cpu *c, uint64_t la)
+{
+	if (!c->long_mode)
+		la = (uint32_t)la;
+	if (((la ^ c->msg_gpa) & 0xfff) == 0)
+		emu_tlb_seed(c, la, c->msg_gpa);
+}
+
 static uint64_t step(uint64_t reg, unsigned int abits, int64_t delta)
 {
 	uint64_t v = reg + (uint64_t)delta;
@@ -455,6 +468,11 @@ static int run_string(struct emu_cpu *c, const struct mmio_insn *m)
 		return rc;
 	if (m->shape != SHAPE_LODS && (rc = emu_seg_base(c, EMU_ES, &dst_base)))
 		return rc;
+	/* The intercepted operand: the source of a read, the destination of a write. */
+	if (m->shape == SHAPE_LODS || (m->shape == SHAPE_MOVS && c->msg_access == HV_INTERCEPT_ACCESS_READ))
+		seed_operand(c, src_base + (ctx->gps[SIDECAR_CPU_CONTEXT_RSI] & amask));
+	else
+		seed_operand(c, dst_base + (ctx->gps[SIDECAR_CPU_CONTEXT_RDI] & amask));
 	int64_t delta = (c->rflags & EMU_FL_DF) ? -(int64_t)size : (int64_t)size;
 	uint64_t count = m->rep ? ctx->gps[SIDECAR_CPU_CONTEXT_RCX] & amask : 1;
 	uint64_t limit = c->e->max_rep ? c->e->max_rep : ~0ull;
@@ -472,7 +490,8 @@ static int run_string(struct emu_cpu *c, const struct mmio_insn *m)
 				rc = emu_mem_read(c, src_base + (rsi & amask), size, &v);
 		}
 		if (!rc)
-			rc = m->shape == SHAPE_LODS ? emu_gpr_write(c, 0, false, size, v) : emu_mem_write(c, dst, size, v);
+			rc = m->shape == SHAPE_LODS ? emu_gpr_write(c, 0, false, size, v)
+						    : emu_mem_write(c, dst, size, v);
 		if (rc) {
 			if (c->unmapped && i > 0) {
 				/* Another device page: its own intercept resumes the REP there. */
@@ -503,6 +522,7 @@ static int execute(struct emu_cpu *c, const struct mmio_insn *m)
 		return run_string(c, m);
 	if ((rc = operand_la(c, m, &la, &bit)))
 		return rc;
+	seed_operand(c, la);
 
 	switch (m->shape) {
 	case SHAPE_STORE:
@@ -575,13 +595,15 @@ static int prepare(struct sidecar_emulator *e, const struct hv_message *msg, str
 		return -EINVAL;
 	rc = sidecar_message_decode_memory(msg, mi);
 	if (rc)
-		return emu_fail(e, rc, rc == -ENOMSG ? "not a memory intercept" : "an invalid memory intercept message");
+		return emu_fail(e, rc,
+				rc == -ENOMSG ? "not a memory intercept" : "an invalid memory intercept message");
 	e->err[0] = 0;
 	emu_cpu_init(c, e, &mi->msg.header);
 	if (mi->access == HV_INTERCEPT_ACCESS_EXECUTE)
 		return emu_fail(e, -ENOTSUP, "an instruction fetch from GPA %#llx (no memory to execute)",
 				(unsigned long long)mi->gpa);
 	c->dev_gpn = mi->gpa >> 12;
+	c->msg_gpa = mi->gpa;
 	if (mi->gva_valid && (mi->msg.memory_access_info & HV_X64_MEMORY_ACCESS_GVA_GPA_VALID))
 		emu_tlb_seed(c, mi->gva, mi->gpa);
 	n = mi->msg.instruction_byte_count;

@@ -19,9 +19,9 @@
 	"andq $-2262, (%%rsp)\n\t" /* ~0x8d5: clear arith */ \
 	"orq %[fl], (%%rsp)\n\t"                             \
 	"popfq\n\t"
-#define FL_OUT            \
-	"\n\tpushfq\n\t"  \
-	"popq %[fl]\n\t"  \
+#define FL_OUT           \
+	"\n\tpushfq\n\t" \
+	"popq %[fl]\n\t" \
 	"lea 128(%%rsp), %%rsp"
 
 /* Two operands: "op src, dst" in AT&T order, i.e. dst = dst OP src. */
@@ -32,42 +32,42 @@
 
 #define KEY(op, size) ((unsigned int)(op)*16u + (size))
 
-#define CASES2(op, mn)                   \
-	case KEY(op, 1):                 \
-		OP2(mn, "b", "b");       \
-		break;                   \
-	case KEY(op, 2):                 \
-		OP2(mn, "w", "w");       \
-		break;                   \
-	case KEY(op, 4):                 \
-		OP2(mn, "l", "k");       \
-		break;                   \
-	case KEY(op, 8):                 \
-		OP2(mn, "q", "q");       \
+#define CASES2(op, mn)             \
+	case KEY(op, 1):           \
+		OP2(mn, "b", "b"); \
+		break;             \
+	case KEY(op, 2):           \
+		OP2(mn, "w", "w"); \
+		break;             \
+	case KEY(op, 4):           \
+		OP2(mn, "l", "k"); \
+		break;             \
+	case KEY(op, 8):           \
+		OP2(mn, "q", "q"); \
 		break;
 /* The BT family has no byte form. */
-#define CASES_BT(op, mn)                 \
-	case KEY(op, 2):                 \
-		OP2(mn, "w", "w");       \
-		break;                   \
-	case KEY(op, 4):                 \
-		OP2(mn, "l", "k");       \
-		break;                   \
-	case KEY(op, 8):                 \
-		OP2(mn, "q", "q");       \
+#define CASES_BT(op, mn)           \
+	case KEY(op, 2):           \
+		OP2(mn, "w", "w"); \
+		break;             \
+	case KEY(op, 4):           \
+		OP2(mn, "l", "k"); \
+		break;             \
+	case KEY(op, 8):           \
+		OP2(mn, "q", "q"); \
 		break;
-#define CASES1(op, mn)                   \
-	case KEY(op, 1):                 \
-		OP1(mn, "b", "b");       \
-		break;                   \
-	case KEY(op, 2):                 \
-		OP1(mn, "w", "w");       \
-		break;                   \
-	case KEY(op, 4):                 \
-		OP1(mn, "l", "k");       \
-		break;                   \
-	case KEY(op, 8):                 \
-		OP1(mn, "q", "q");       \
+#define CASES1(op, mn)             \
+	case KEY(op, 1):           \
+		OP1(mn, "b", "b"); \
+		break;             \
+	case KEY(op, 2):           \
+		OP1(mn, "w", "w"); \
+		break;             \
+	case KEY(op, 4):           \
+		OP1(mn, "l", "k"); \
+		break;             \
+	case KEY(op, 8):           \
+		OP1(mn, "q", "q"); \
 		break;
 
 uint64_t emu_alu(enum emu_alu op, unsigned int size, uint64_t dst, uint64_t src, uint64_t *rflags)

@@ -119,7 +119,7 @@ static inline void mk_header(struct hv_x64_intercept_message_header *h, unsigned
 	memset(h, 0, sizeof(*h));
 	h->instruction_length_and_cr8 = (uint8_t)len;
 	h->intercept_access_type = access;
-	h->execution_state = bits == 64 ? HV_X64_EXEC_STATE_CR0_PE | HV_X64_EXEC_STATE_EFER_LMA
+	h->execution_state = bits == 64   ? HV_X64_EXEC_STATE_CR0_PE | HV_X64_EXEC_STATE_EFER_LMA
 			     : bits == 32 ? HV_X64_EXEC_STATE_CR0_PE
 					  : 0;
 	h->cs_segment.attributes = bits == 64 ? CS64 : bits == 32 ? CS32 : CS16;

@@ -48,8 +48,7 @@ static void setup(void)
 static void set_regs(void)
 {
 	static const uint64_t init[16] = {
-		0x1122334455667788ull, 5, ~0ull, 0x8877665544332211ull, 0, 0, 0x4000, ACC,
-		0, 0x99, 0, 0, 0, 0, 0, 0,
+		0x1122334455667788ull, 5, ~0ull, 0x8877665544332211ull, 0, 0, 0x4000, ACC, 0, 0x99, 0, 0, 0, 0, 0, 0,
 	};
 	memcpy(ctx->gps, init, sizeof(init));
 	page->dirty = 0;
@@ -79,8 +78,8 @@ struct mcase {
 	uint64_t flags_in; /* arithmetic flags before */
 	int reg;           /* register to check, -1 none */
 	uint64_t reg_out;
-	uint64_t dev_out;  /* u64 there after */
-	uint64_t fl_out;   /* expected flags & fl_mask; mask 0: flags untouched */
+	uint64_t dev_out; /* u64 there after */
+	uint64_t fl_out;  /* expected flags & fl_mask; mask 0: flags untouched */
 	uint64_t fl_mask;
 };
 
@@ -103,10 +102,29 @@ static const struct mcase mcases[] = {
 	{"mov al, [rdi]", 2, {0x8a, 0x07}, 0, AA, 0, 0, 0x11223344556677aaull, AA, 0, 0},
 	{"mov bh, [rdi]", 2, {0x8a, 0x3f}, 0, AA, 0, 3, 0x887766554433aa11ull, AA, 0, 0},
 	{"mov ax, [rdi]", 3, {0x66, 0x8b, 0x07}, 0, AA, 0, 0, 0x112233445566aaaaull, AA, 0, 0},
-	{"mov r15, [rdi]", 3, {0x4c, 0x8b, 0x3f}, 0, 0x0123456789abcdefull, 0, 15, 0x0123456789abcdefull,
-	 0x0123456789abcdefull, 0, 0},
+	{"mov r15, [rdi]",
+	 3,
+	 {0x4c, 0x8b, 0x3f},
+	 0,
+	 0x0123456789abcdefull,
+	 0,
+	 15,
+	 0x0123456789abcdefull,
+	 0x0123456789abcdefull,
+	 0,
+	 0},
 	{"mov rax, [moffs64]", 10, {0x48, 0xa1, 0x00, 0x01, 0x00, 0x10, 0, 0, 0, 0}, 0, AA, 0, 0, AA, AA, 0, 0},
-	{"mov [moffs64], al", 9, {0xa2, 0x00, 0x01, 0x00, 0x10, 0, 0, 0, 0}, 0, AA, 0, -1, 0, 0xaaaaaaaaaaaaaa88ull, 0, 0},
+	{"mov [moffs64], al",
+	 9,
+	 {0xa2, 0x00, 0x01, 0x00, 0x10, 0, 0, 0, 0},
+	 0,
+	 AA,
+	 0,
+	 -1,
+	 0,
+	 0xaaaaaaaaaaaaaa88ull,
+	 0,
+	 0},
 	/* rip-relative: 0x10006 + 0x0fff00fa = 0x10000100 */
 	{"mov [rip+disp], eax", 6, {0x89, 0x05, 0xfa, 0x00, 0xff, 0x0f}, 0, AA, 0, -1, 0, 0xaaaaaaaa55667788ull, 0, 0},
 	{"mov [rdi], es", 2, {0x8c, 0x07}, 0, AA, 0, -1, 0, 0xaaaaaaaaaaaa0000ull, 0, 0},
@@ -120,7 +138,16 @@ static const struct mcase mcases[] = {
 	{"add [rdi], al", 2, {0x00, 0x07}, 0, 0x78, 0, -1, 0, 0x00, 0x55, ALL},
 	{"cmp dword [rdi], 5", 3, {0x83, 0x3f, 0x05}, 0, 3, 0, -1, 0, 3, 0x91, ALL},
 	{"sub word [rdi], 1", 4, {0x66, 0x83, 0x2f, 0x01}, 0, 0x8000, 0, -1, 0, 0x7fff, 0x814, ALL},
-	{"and [rdi], rbx", 3, {0x48, 0x21, 0x1f}, 0, 0xff00ff00ff00ff00ull, 0, -1, 0, 0x8800660044002200ull, 0x84,
+	{"and [rdi], rbx",
+	 3,
+	 {0x48, 0x21, 0x1f},
+	 0,
+	 0xff00ff00ff00ff00ull,
+	 0,
+	 -1,
+	 0,
+	 0x8800660044002200ull,
+	 0x84,
 	 LOGIC},
 	{"or eax, [rdi]", 2, {0x0b, 0x07}, 0, 1, 0, 0, 0x55667789ull, 1, 0, LOGIC},
 	{"cmp eax, [rdi]", 2, {0x3b, 0x07}, 0, 0x55667788, 0, 0, 0x1122334455667788ull, 0x55667788, 0x44, ALL},
@@ -387,8 +414,8 @@ static void test_legacy_modes(void)
 	ram[1] = 'Z';
 	ds.value.segment.base = 0;
 	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = 0xabcd0000000000fcull; /* source DS:SI = device */
-	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = 0x0000fffe;           /* ES:DI = RAM, wraps to 0 */
-	ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = 0x12340004;           /* CX = 4 */
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = 0x0000fffe;            /* ES:DI = RAM, wraps to 0 */
+	ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = 0x12340004;            /* CX = 4 */
 	memcpy(dev.mem + 0xfc, "1234", 4);
 	mk_mem(&msg, 16, 0x1000, movsb16, 2, MMIO_BASE + 0xfc, HV_INTERCEPT_ACCESS_READ, 0x2);
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
@@ -550,7 +577,8 @@ static void test_string_io(void)
 #define GVA 0x00007f0000000000ull
 
 /* Long mode on the synthetic VP with 4 KiB pages: GVA+0 -> 0x5000, GVA+0x1000 -> 0x9000,
- * GVA+0x2000 -> MMIO_BASE, GVA+0x3000 -> MMIO_BASE+0x1000, GVA+0x4000 not present. */
+ * GVA+0x2000 -> MMIO_BASE, GVA+0x3000 -> MMIO_BASE+0x1000, GVA+0x4000 not present,
+ * GVA+0x1ff000 -> MMIO_BASE+0x1000; GVA+0x200000.. through a page table outside RAM. */
 static void enter_paging(void)
 {
 	uint64_t *pml4 = (uint64_t *)(ram + PT_BASE), *pdpt = (uint64_t *)(ram + PT_BASE + 0x1000),
@@ -565,6 +593,8 @@ static void enter_paging(void)
 	pt[1] = 0x9000 | 3;
 	pt[2] = MMIO_BASE | 3;
 	pt[3] = (MMIO_BASE + 0x1000) | 3;
+	pt[511] = (MMIO_BASE + 0x1000) | 3;
+	pd[1] = MMIO_BASE | 3;
 	struct hv_register_assoc r[4];
 	memset(r, 0, sizeof(r));
 	r[0].name = HV_X64_REGISTER_CR3;
@@ -608,25 +638,37 @@ static void test_paging(void)
 	CHECK_EQ(memcmp(ram + 0x5ffc, "1234", 4), 0);
 	CHECK_EQ(memcmp(ram + 0x9000, "5678", 4), 0);
 
-	/* The message's GVA without a valid translation: the helper translates; a device GPA
-	 * comes back as unmapped (the hypervisor gives no GPA for it): -EFAULT. */
+	/* The message's GVA without a valid translation (here a wrong one): the operand's own
+	 * address at the message GPA's page offset is taken to be that GPA (the access the
+	 * hypervisor intercepted). */
 	set_regs();
+	set_dev_u64(ACC, 0xfeedface);
 	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x2100;
 	mk_mem(&msg, 64, RIP0, ld, 2, ACC, HV_INTERCEPT_ACCESS_READ, 0x2);
 	((struct hv_x64_memory_intercept_message *)msg.payload)->memory_access_info = HV_X64_MEMORY_ACCESS_GVA_VALID;
-	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x2100;
+	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x5000;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xfeedface);
+	/* Another page offset: the helper translates the operand. The hypervisor answers
+	 * GPA_UNMAPPED for device memory (no GPA); the helper follows the tables to it. */
+	set_regs();
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x2100;
+	mk_mem(&msg, 64, RIP0, ld, 2, ACC + 8, HV_INTERCEPT_ACCESS_READ, 0x2);
+	((struct hv_x64_memory_intercept_message *)msg.payload)->memory_access_info = HV_X64_MEMORY_ACCESS_GVA_VALID;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xfeedface);
+	/* Tables outside RAM: neither can follow them: -EFAULT. */
+	set_regs();
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x200100;
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -EFAULT);
-	CHECK(strstr(sidecar_emulate_error(emu), "maps to no RAM") != NULL);
+	CHECK(strstr(sidecar_emulate_error(emu), "cannot be followed") != NULL);
 	CHECK_EQ(page->dirty, 0);
 	/* A page that is not present: -EFAULT naming the result. */
 	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x4100;
-	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x4100;
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -EFAULT);
 	CHECK(strstr(sidecar_emulate_error(emu), "page-not-present") != NULL);
 
-	/* REP STOSB running off the intercepted device page into another device page (GPA
-	 * unmapped: the translation gives no GPA): stops there with RIP on the instruction;
-	 * the intercept the next run takes on that page resumes it. */
+	/* REP STOSB from the intercepted device page into the next device page. */
 	static const uint8_t rep_stosb[] = {0xf3, 0xaa};
 	set_regs();
 	memset(dev.mem, 0, sizeof(dev.mem));
@@ -635,29 +677,30 @@ static void test_paging(void)
 	mk_mem(&msg, 64, RIP0, rep_stosb, 2, MMIO_BASE + 0xffe, HV_INTERCEPT_ACCESS_WRITE, 0x2);
 	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x2ffe;
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
-	CHECK_STREQ(sidecar_emulate_error(emu), "");
-	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 2);
-	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RDI], GVA + 0x3000);
-	CHECK_EQ(page->dirty, 0);
-	CHECK_EQ(dev.mem[0xffe], 0x88);
-	CHECK_EQ(dev.mem[0xfff], 0x88);
-	CHECK_EQ(dev.mem[0x1000], 0);
-	mk_mem(&msg, 64, RIP0, rep_stosb, 2, MMIO_BASE + 0x1000, HV_INTERCEPT_ACCESS_WRITE, 0x2);
-	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x3000;
-	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
 	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 0);
-	CHECK_EQ(dev.mem[0x1000], 0x88);
-	CHECK_EQ(dev.mem[0x1001], 0x88);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(dev.mem[0xffe + i], 0x88);
 	CHECK_EQ(dev.mem[0x1002], 0);
 	CHECK_EQ(page->rip, RIP0 + 2);
-	/* Without a single element done, it is an error (no progress to resume from). */
+
+	/* ... and into a page whose tables cannot be followed: it stops there with RIP on the
+	 * instruction (the intercept the next run takes there resumes it). */
 	set_regs();
-	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x3000;
+	memset(dev.mem, 0, sizeof(dev.mem));
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = GVA + 0x1ffffe;
 	ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = 4;
-	mk_mem(&msg, 64, RIP0, rep_stosb, 2, MMIO_BASE + 0xffe, HV_INTERCEPT_ACCESS_WRITE, 0x2);
-	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x2ffe;
+	mk_mem(&msg, 64, RIP0, rep_stosb, 2, MMIO_BASE + 0x1ffe, HV_INTERCEPT_ACCESS_WRITE, 0x2);
+	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x1ffffe;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
+	CHECK_STREQ(sidecar_emulate_error(emu), "");
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 2);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RDI], GVA + 0x200000);
+	CHECK_EQ(page->dirty, 0);
+	CHECK_EQ(dev.mem[0x1ffe], 0x88);
+	CHECK_EQ(dev.mem[0x1fff], 0x88);
+	/* Without a single element done, it is an error (no progress to resume from). */
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -EFAULT);
-	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 4);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 2);
 
 	/* Back to real mode for the rest. */
 	struct hv_register_assoc r[2];

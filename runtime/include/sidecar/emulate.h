@@ -139,11 +139,11 @@ struct sidecar_emulate_access {
 	bool sets_flags;   /* the instruction writes arithmetic flags */
 	bool has_value;    /* value below is known: what a plain write stores */
 	uint64_t value;
-	int8_t reg;        /* the register operand (0..15 = RAX..R15), -1 none */
-	uint8_t reg_size;  /* its width in bytes */
-	bool reg_high8;    /* AH, CH, DH or BH */
-	bool reg_is_dest;  /* a read into it (with the extension below) */
-	bool sign_extend;  /* MOVSX/MOVSXD: sign-extended from size to reg_size, else zero */
+	int8_t reg;       /* the register operand (0..15 = RAX..R15), -1 none */
+	uint8_t reg_size; /* its width in bytes */
+	bool reg_high8;   /* AH, CH, DH or BH */
+	bool reg_is_dest; /* a read into it (with the extension below) */
+	bool sign_extend; /* MOVSX/MOVSXD: sign-extended from size to reg_size, else zero */
 	uint8_t instruction_len;
 };
 int sidecar_emulate_decode(struct sidecar_emulator *emu, const struct hv_message *msg,
