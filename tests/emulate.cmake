@@ -4,8 +4,13 @@ if(NOT TARGET sidecar_emulate_static)
   return()
 endif()
 sidecar_test(test_emulate_unit SOURCES emulate/test_emulate_unit.c LABELS unit LIBS sidecar_emulate_static)
+sidecar_test(test_emulate_io_kvm SOURCES emulate/test_emulate_io_kvm.c LABELS unit kvm LIBS sidecar_emulate_static)
 # The differential test against the processor: 2x10^4 random instructions per CI run, and a
 # long run (10^6, another seed) under the stress-long label.
 sidecar_test(test_emulate_diff SOURCES emulate/test_emulate_diff.c LABELS unit kvm LIBS sidecar_emulate_static ARGS 20000 1)
 add_test(NAME test_emulate_diff_long COMMAND test_emulate_diff 1000000 7)
 set_tests_properties(test_emulate_diff_long PROPERTIES LABELS "stress-long;kvm" SKIP_RETURN_CODE 77 TIMEOUT 3600)
+if(TARGET sidecar-emulate-bench)
+  add_test(NAME sidecar-emulate-bench-smoke COMMAND sidecar-emulate-bench --smoke)
+  set_tests_properties(sidecar-emulate-bench-smoke PROPERTIES LABELS "bench-smoke" TIMEOUT 120)
+endif()

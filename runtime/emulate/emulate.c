@@ -42,6 +42,8 @@ int sidecar_emulate_create(struct sidecar_vp *vp, const struct sidecar_emulate_c
 	if (!e)
 		return -ENOMEM;
 	e->vp = vp;
+	e->ctx = sidecar_vp_cpu_context(vp);
+	e->page = sidecar_vp_register_page(vp);
 	e->ops = *cfg->ops;
 	e->opaque = cfg->opaque;
 	e->ram = cfg->ram;
@@ -78,14 +80,60 @@ int sidecar_emulate_intercept(struct sidecar_emulator *emu, const struct hv_mess
 	}
 }
 
+/* ---- messages ------------------------------------------------------------------------------ */
+
+static int check_len(struct sidecar_emulator *e, const struct hv_message_header *h, size_t size, const char *what)
+{
+	if (h->len > HV_MESSAGE_PAYLOAD_SIZE || h->len < size)
+		return emu_fail(e, -EINVAL, "an invalid %s message (payload length %u)", what, h->len);
+	return 0;
+}
+
+int emu_copy_io(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_io_port_intercept_message *io)
+{
+	struct hv_message_header h;
+
+	memcpy(&h, &m->header, sizeof(h));
+	if (h.type != HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT)
+		return emu_fail(e, -ENOMSG, "not an IO-port intercept (%s)", sidecar_message_type_name(h.type));
+	if (check_len(e, &h, sizeof(*io), "IO-port intercept"))
+		return -EINVAL;
+	memcpy(io, m->payload, sizeof(*io));
+	unsigned int len = io->header.instruction_length_and_cr8 & 0xf, size = io->access_info & 7;
+	if (io->header.intercept_access_type > HV_INTERCEPT_ACCESS_WRITE || len == 0 ||
+	    (size != 1 && size != 2 && size != 4) || io->instruction_byte_count > sizeof(io->instruction_bytes) ||
+	    (io->access_info &
+	     ~(HV_X64_IO_ACCESS_SIZE_MASK | HV_X64_IO_ACCESS_STRING_OP | HV_X64_IO_ACCESS_REP_PREFIX)) ||
+	    ((io->access_info & HV_X64_IO_ACCESS_REP_PREFIX) && !(io->access_info & HV_X64_IO_ACCESS_STRING_OP)))
+		return emu_fail(e, -EINVAL, "an invalid IO-port intercept message");
+	return 0;
+}
+
+int emu_copy_memory(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_memory_intercept_message *mi)
+{
+	struct hv_message_header h;
+
+	memcpy(&h, &m->header, sizeof(h));
+	if (h.type != HV_MESSAGE_TYPE_GPA_INTERCEPT && h.type != HV_MESSAGE_TYPE_UNMAPPED_GPA &&
+	    h.type != HV_MESSAGE_TYPE_UNACCEPTED_GPA)
+		return emu_fail(e, -ENOMSG, "not a memory intercept (%s)", sidecar_message_type_name(h.type));
+	if (check_len(e, &h, sizeof(*mi), "memory intercept"))
+		return -EINVAL;
+	memcpy(mi, m->payload, sizeof(*mi));
+	if (mi->header.intercept_access_type > HV_INTERCEPT_ACCESS_EXECUTE ||
+	    mi->instruction_byte_count > sizeof(mi->instruction_bytes))
+		return emu_fail(e, -EINVAL, "an invalid memory intercept message");
+	return 0;
+}
+
 /* ---- the stopped VP ------------------------------------------------------------------- */
 
 void emu_cpu_init(struct emu_cpu *c, struct sidecar_emulator *e, const struct hv_x64_intercept_message_header *h)
 {
-	struct hv_x64_register_page *page = sidecar_vp_register_page(e->vp);
+	struct hv_x64_register_page *page = e->page;
 
 	c->e = e;
-	c->ctx = sidecar_vp_cpu_context(e->vp);
+	c->ctx = e->ctx;
 	c->page = page && page->is_valid ? page : NULL;
 	c->rip = h->rip;
 	c->rflags = h->rflags;

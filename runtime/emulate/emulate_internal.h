@@ -18,6 +18,8 @@
 /* The functions shared between the files carry the library's prefix in the object code (a
  * static link must not clash with the VMM's names); the shared library exports none. */
 #define emu_fail sidecar_emu_fail
+#define emu_copy_io sidecar_emu_copy_io
+#define emu_copy_memory sidecar_emu_copy_memory
 #define emu_cpu_init sidecar_emu_cpu_init
 #define emu_gpr_read sidecar_emu_gpr_read
 #define emu_gpr_write sidecar_emu_gpr_write
@@ -32,6 +34,8 @@
 
 struct sidecar_emulator {
 	struct sidecar_vp *vp;
+	struct sidecar_cpu_context_x64 *ctx; /* the VP's shared pages: fixed for its life */
+	struct hv_x64_register_page *page;
 	struct sidecar_emulate_ops ops;
 	void *opaque;
 	uint8_t *ram;
@@ -93,6 +97,13 @@ struct emu_cpu {
 };
 
 int emu_fail(struct sidecar_emulator *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Copies an intercept message's payload out of the shared page once and checks what
+ * <sidecar/message.h>'s decoders check (type, claimed length, access type, instruction
+ * length and byte count, IO access info), without their general-purpose extra copying:
+ * 0, -ENOMSG (another type) or -EINVAL, with the error set. */
+int emu_copy_io(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_io_port_intercept_message *io);
+int emu_copy_memory(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_memory_intercept_message *mi);
 
 /* Fills `c` from an intercept header. */
 void emu_cpu_init(struct emu_cpu *c, struct sidecar_emulator *e, const struct hv_x64_intercept_message_header *h);

@@ -76,56 +76,59 @@ static uint64_t addr_of(uint64_t reg, unsigned int abits)
 	return abits == 64 ? reg : abits == 32 ? (uint32_t)reg : (reg & 0xffff);
 }
 
-static int string_io(struct emu_cpu *c, const struct sidecar_io_intercept *io)
+static int string_io(struct emu_cpu *c, const struct hv_x64_io_port_intercept_message *io)
 {
 	struct sidecar_emulator *e = c->e;
 	struct sidecar_cpu_context_x64 *ctx = c->ctx;
 	uint8_t bytes[16];
-	unsigned int n = io->msg.instruction_byte_count;
+	unsigned int n = io->instruction_byte_count;
+	bool write = io->header.intercept_access_type == HV_INTERCEPT_ACCESS_WRITE;
+	bool rep = io->access_info & HV_X64_IO_ACCESS_REP_PREFIX;
 	struct io_prefixes p;
 	int rc;
 
 	if (n) {
-		memcpy(bytes, io->msg.instruction_bytes, n);
+		memcpy(bytes, io->instruction_bytes, n);
 	} else {
 		rc = emu_fetch(c, bytes, &n);
 		if (rc)
 			return rc;
 	}
 	if (parse_prefixes(bytes, n, c->code_bits == 64, &p) || (p.opcode & 0xfc) != 0x6c ||
-	    ((p.opcode & 2) != 0) != io->write)
+	    ((p.opcode & 2) != 0) != write)
 		return emu_fail(e, -EINVAL, "the IO-port intercept's instruction bytes are not the %s it reports",
-				io->write ? "OUTS" : "INS");
+				write ? "OUTS" : "INS");
 
 	unsigned int abits = c->code_bits == 64   ? (p.addr_size ? 32 : 64)
 			     : c->code_bits == 32 ? (p.addr_size ? 16 : 32)
 						  : (p.addr_size ? 32 : 16);
 	/* The message carries DS and ES; other overrides come from the register page. */
 	if (c->code_bits != 64) {
-		c->seg_base[EMU_DS] = io->msg.ds_segment.base;
-		c->seg_base[EMU_ES] = io->msg.es_segment.base;
+		c->seg_base[EMU_DS] = io->ds_segment.base;
+		c->seg_base[EMU_ES] = io->es_segment.base;
 		c->seg_known |= (1u << EMU_DS) | (1u << EMU_ES);
 	}
 	uint64_t base;
-	rc = emu_seg_base(c, io->write ? (p.seg >= 0 ? (enum emu_seg)p.seg : EMU_DS) : EMU_ES, &base);
+	rc = emu_seg_base(c, write ? (p.seg >= 0 ? (enum emu_seg)p.seg : EMU_DS) : EMU_ES, &base);
 	if (rc)
 		return rc;
 
-	unsigned int size = io->access_size;
+	unsigned int size = io->access_info & HV_X64_IO_ACCESS_SIZE_MASK;
+	uint16_t port = io->port_number;
 	int64_t delta = (c->rflags & EMU_FL_DF) ? -(int64_t)size : (int64_t)size;
-	uint64_t count = io->rep ? addr_of(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], abits) : 1;
+	uint64_t count = rep ? addr_of(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], abits) : 1;
 	uint64_t limit = e->max_rep ? e->max_rep : ~0ull;
 
 	for (uint64_t i = 0; i < count && i < limit; i++) {
-		if (io->write) {
+		if (write) {
 			uint64_t v;
 			uint64_t rsi = ctx->gps[SIDECAR_CPU_CONTEXT_RSI];
 			rc = emu_mem_read(c, base + addr_of(rsi, abits), size, &v);
 			if (rc)
 				return c->unmapped && i > 0 ? (e->err[0] = 0) : rc;
-			rc = e->ops.io_write(e->opaque, io->port, (uint8_t)size, (uint32_t)v);
+			rc = e->ops.io_write(e->opaque, port, (uint8_t)size, (uint32_t)v);
 			if (rc)
-				return emu_fail(e, rc, "io_write to port %#x failed", io->port);
+				return emu_fail(e, rc, "io_write to port %#x failed", port);
 			ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = addr_step(rsi, abits, delta);
 		} else {
 			uint32_t v = 0;
@@ -134,53 +137,54 @@ static int string_io(struct emu_cpu *c, const struct sidecar_io_intercept *io)
 			rc = emu_translate(c, base + addr_of(rdi, abits), true, &gpa);
 			if (rc)
 				return c->unmapped && i > 0 ? (e->err[0] = 0) : rc;
-			rc = e->ops.io_read(e->opaque, io->port, (uint8_t)size, &v);
+			rc = e->ops.io_read(e->opaque, port, (uint8_t)size, &v);
 			if (rc)
-				return emu_fail(e, rc, "io_read of port %#x failed", io->port);
+				return emu_fail(e, rc, "io_read of port %#x failed", port);
 			rc = emu_mem_write(c, base + addr_of(rdi, abits), size, v & emu_mask(size));
 			if (rc)
 				return rc;
 			ctx->gps[SIDECAR_CPU_CONTEXT_RDI] = addr_step(rdi, abits, delta);
 		}
-		if (io->rep)
+		if (rep)
 			ctx->gps[SIDECAR_CPU_CONTEXT_RCX] = addr_step(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], abits, -1);
 	}
-	if (io->rep && addr_of(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], abits) != 0)
+	if (rep && addr_of(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], abits) != 0)
 		return 0; /* max_rep reached: the next run resumes the REP */
 	return emu_finish(c, c->rip + c->len);
 }
 
 int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 {
-	struct sidecar_io_intercept io;
+	struct hv_x64_io_port_intercept_message io;
 	struct emu_cpu c;
 	int rc;
 
 	if (!e || !msg)
 		return -EINVAL;
-	rc = sidecar_message_decode_io(msg, &io);
-	if (rc)
-		return emu_fail(e, rc,
-				rc == -ENOMSG ? "not an IO-port intercept" : "an invalid IO-port intercept message");
-	if (io.write ? !e->ops.io_write : !e->ops.io_read)
-		return emu_fail(e, -ENOTSUP, "no %s callback (port %#x)", io.write ? "io_write" : "io_read", io.port);
-	emu_cpu_init(&c, e, &io.msg.header);
+	if ((rc = emu_copy_io(e, msg, &io)))
+		return rc;
+	bool write = io.header.intercept_access_type == HV_INTERCEPT_ACCESS_WRITE;
+	uint8_t size = io.access_info & HV_X64_IO_ACCESS_SIZE_MASK;
+	if (write ? !e->ops.io_write : !e->ops.io_read)
+		return emu_fail(e, -ENOTSUP, "no %s callback (port %#x)", write ? "io_write" : "io_read",
+				io.port_number);
+	emu_cpu_init(&c, e, &io.header);
 	e->err[0] = 0;
-	if (io.string_op)
+	if (io.access_info & HV_X64_IO_ACCESS_STRING_OP)
 		return string_io(&c, &io);
-	if (io.write) {
-		rc = e->ops.io_write(e->opaque, io.port, io.access_size, io.data);
+	if (write) {
+		rc = e->ops.io_write(e->opaque, io.port_number, size, (uint32_t)(io.rax & emu_mask(size)));
 		if (rc)
-			return emu_fail(e, rc, "io_write to port %#x failed", io.port);
+			return emu_fail(e, rc, "io_write to port %#x failed", io.port_number);
 	} else {
 		uint32_t v = 0;
-		rc = e->ops.io_read(e->opaque, io.port, io.access_size, &v);
+		rc = e->ops.io_read(e->opaque, io.port_number, size, &v);
 		if (rc)
-			return emu_fail(e, rc, "io_read of port %#x failed", io.port);
+			return emu_fail(e, rc, "io_read of port %#x failed", io.port_number);
 		/* AL/AX keep the rest of RAX; EAX zero-extends into RAX. */
-		rc = emu_gpr_write(&c, 0, false, io.access_size, v);
-		if (rc)
-			return rc;
+		c.ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = size == 4   ? v
+						      : size == 2 ? (c.ctx->gps[0] & ~0xffffull) | (v & 0xffff)
+								  : (c.ctx->gps[0] & ~0xffull) | (v & 0xff);
 	}
 	return emu_finish(&c, c.rip + c.len);
 }

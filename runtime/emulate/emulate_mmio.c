@@ -46,6 +46,7 @@ struct mmio_insn {
 	bool sign_extend;       /* SHAPE_LOAD */
 	bool alu_writes;        /* the ALU result is stored */
 	bool rep;               /* string shapes */
+	enum emu_seg str_seg;   /* the source segment of MOVS/LODS */
 	unsigned int addr_bits; /* 16, 32, 64 */
 };
 
@@ -153,8 +154,10 @@ static int analyze(struct emu_cpu *c, const uint8_t *bytes, unsigned int n, stru
 			     : c->code_bits == 32 ? ZYDIS_STACK_WIDTH_32
 						  : ZYDIS_STACK_WIDTH_16;
 
+	ZydisDecoderContext zctx;
 	if (ZYAN_FAILED(ZydisDecoderInit(&dec, mode, sw)) ||
-	    ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, bytes, n, &m->in, m->ops))) {
+	    ZYAN_FAILED(ZydisDecoderDecodeInstruction(&dec, &zctx, bytes, n, &m->in)) ||
+	    ZYAN_FAILED(ZydisDecoderDecodeOperands(&dec, &zctx, &m->in, m->ops, m->in.operand_count_visible))) {
 		char hex[16 * 3 + 1] = "";
 		for (unsigned int i = 0; i < n && i < 16; i++)
 			snprintf(hex + 3 * i, 4, "%02x ", bytes[i]);
@@ -206,13 +209,13 @@ string:
 		m->size = in->operand_width / 8;
 		m->rep = in->attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
 		m->mem = NULL;
-		/* The hidden operands: the source memory operand carries the segment. */
-		for (unsigned int i = 0; i < in->operand_count; i++)
-			if (o[i].type == ZYDIS_OPERAND_TYPE_MEMORY && o[i].mem.base != ZYDIS_REGISTER_DI &&
-			    o[i].mem.base != ZYDIS_REGISTER_EDI && o[i].mem.base != ZYDIS_REGISTER_RDI)
-				m->mem = &o[i];
-		if (m->shape != SHAPE_STOS && !m->mem)
-			return unsupported(c, m, "no source operand");
+		/* The source (DS) takes a segment override; the destination is always ES. */
+		m->str_seg = (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_FS)   ? EMU_FS
+			     : (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_GS) ? EMU_GS
+			     : (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_ES) ? EMU_ES
+			     : (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_CS) ? EMU_CS
+			     : (in->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_SS) ? EMU_SS
+									      : EMU_DS;
 		m->reg.idx = 0;
 		m->reg.size = (uint8_t)m->size;
 		m->reg.high8 = false;
@@ -464,7 +467,7 @@ static int run_string(struct emu_cpu *c, const struct mmio_insn *m)
 	uint64_t src_base = 0, dst_base = 0;
 	int rc;
 
-	if (m->shape != SHAPE_STOS && (rc = mem_segment(c, m, m->mem, &src_base)))
+	if (m->shape != SHAPE_STOS && (rc = emu_seg_base(c, m->str_seg, &src_base)))
 		return rc;
 	if (m->shape != SHAPE_LODS && (rc = emu_seg_base(c, EMU_ES, &dst_base)))
 		return rc;
@@ -585,7 +588,7 @@ static int execute(struct emu_cpu *c, const struct mmio_insn *m)
 
 /* The shared front half: validate the message, set up the CPU view, get the bytes, decode. */
 static int prepare(struct sidecar_emulator *e, const struct hv_message *msg, struct emu_cpu *c,
-		   struct sidecar_memory_intercept *mi, struct mmio_insn *m)
+		   struct hv_x64_memory_intercept_message *mi, struct mmio_insn *m)
 {
 	uint8_t bytes[16];
 	unsigned int n;
@@ -593,22 +596,21 @@ static int prepare(struct sidecar_emulator *e, const struct hv_message *msg, str
 
 	if (!e || !msg)
 		return -EINVAL;
-	rc = sidecar_message_decode_memory(msg, mi);
-	if (rc)
-		return emu_fail(e, rc,
-				rc == -ENOMSG ? "not a memory intercept" : "an invalid memory intercept message");
+	if ((rc = emu_copy_memory(e, msg, mi)))
+		return rc;
 	e->err[0] = 0;
-	emu_cpu_init(c, e, &mi->msg.header);
-	if (mi->access == HV_INTERCEPT_ACCESS_EXECUTE)
+	emu_cpu_init(c, e, &mi->header);
+	if (mi->header.intercept_access_type == HV_INTERCEPT_ACCESS_EXECUTE)
 		return emu_fail(e, -ENOTSUP, "an instruction fetch from GPA %#llx (no memory to execute)",
-				(unsigned long long)mi->gpa);
-	c->dev_gpn = mi->gpa >> 12;
-	c->msg_gpa = mi->gpa;
-	if (mi->gva_valid && (mi->msg.memory_access_info & HV_X64_MEMORY_ACCESS_GVA_GPA_VALID))
-		emu_tlb_seed(c, mi->gva, mi->gpa);
-	n = mi->msg.instruction_byte_count;
+				(unsigned long long)mi->guest_physical_address);
+	c->dev_gpn = mi->guest_physical_address >> 12;
+	c->msg_gpa = mi->guest_physical_address;
+	const uint8_t both = HV_X64_MEMORY_ACCESS_GVA_VALID | HV_X64_MEMORY_ACCESS_GVA_GPA_VALID;
+	if ((mi->memory_access_info & both) == both)
+		emu_tlb_seed(c, mi->guest_virtual_address, mi->guest_physical_address);
+	n = mi->instruction_byte_count;
 	if (n) {
-		memcpy(bytes, mi->msg.instruction_bytes, n);
+		memcpy(bytes, mi->instruction_bytes, n);
 	} else if ((rc = emu_fetch(c, bytes, &n))) {
 		return rc;
 	}
@@ -617,7 +619,7 @@ static int prepare(struct sidecar_emulator *e, const struct hv_message *msg, str
 
 int sidecar_emulate_mmio(struct sidecar_emulator *e, const struct hv_message *msg)
 {
-	struct sidecar_memory_intercept mi;
+	struct hv_x64_memory_intercept_message mi;
 	struct emu_cpu c;
 	struct mmio_insn m;
 
@@ -629,7 +631,7 @@ int sidecar_emulate_mmio(struct sidecar_emulator *e, const struct hv_message *ms
 
 int sidecar_emulate_decode(struct sidecar_emulator *e, const struct hv_message *msg, struct sidecar_emulate_access *out)
 {
-	struct sidecar_memory_intercept mi;
+	struct hv_x64_memory_intercept_message mi;
 	struct emu_cpu c;
 	struct mmio_insn m;
 
@@ -641,7 +643,7 @@ int sidecar_emulate_decode(struct sidecar_emulator *e, const struct hv_message *
 	if (rc)
 		return rc;
 	snprintf(out->mnemonic, sizeof(out->mnemonic), "%s", ZydisMnemonicGetString(m.in.mnemonic));
-	out->gpa = mi.gpa;
+	out->gpa = mi.guest_physical_address;
 	out->size = (uint8_t)m.size;
 	out->instruction_len = m.in.length;
 	out->rep = m.rep;
@@ -683,7 +685,7 @@ int sidecar_emulate_decode(struct sidecar_emulator *e, const struct hv_message *
 		break;
 	case SHAPE_MOVS:
 		/* The intercepted side: the source if it is where the message points. */
-		out->read = mi.access == HV_INTERCEPT_ACCESS_READ;
+		out->read = mi.header.intercept_access_type == HV_INTERCEPT_ACCESS_READ;
 		out->write = !out->read;
 		break;
 	case SHAPE_STOS:

@@ -30,10 +30,10 @@
 
 #define CODE 0x10000ull
 #define PD2 0x5000ull
-#define WIN 0x40000000ull  /* the window's GVA: PDPT[1] -> PD2, one 2 MiB page */
-#define WIN_RAM 0x1000000ull /* its RAM backing (16 MiB) */
+#define WIN 0x40000000ull      /* the window's GVA: PDPT[1] -> PD2, one 2 MiB page */
+#define WIN_RAM 0x1000000ull   /* its RAM backing (16 MiB) */
 #define WIN_MMIO 0x10000000ull /* its device backing (256 MiB, no memory) */
-#define OTHER 0x200000ull  /* the other RAM region (identity-mapped) */
+#define OTHER 0x200000ull      /* the other RAM region (identity-mapped) */
 #define REGION 8192
 #define FS_BASE 0x1000ull
 #define GS_BASE 0xffffffffffffe000ull
@@ -85,8 +85,9 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-	"mov m,r", "mov r,m", "mov m,imm", "mov moffs", "mov m,sreg", "movzx", "movsx",  "movsxd", "alu m,r", "alu r,m",
-	"alu m,imm", "test m,r", "test m,imm", "bt m,r", "bt m,imm", "inc/dec/neg/not", "xchg", "movs", "stos", "lods",
+	"mov m,r",  "mov r,m",         "mov m,imm", "mov moffs", "mov m,sreg", "movzx",      "movsx",
+	"movsxd",   "alu m,r",         "alu r,m",   "alu m,imm", "test m,r",   "test m,imm", "bt m,r",
+	"bt m,imm", "inc/dec/neg/not", "xchg",      "movs",      "stos",       "lods",
 };
 
 struct tcase {
@@ -467,7 +468,7 @@ static void gen(struct tcase *t)
 		uint64_t seg_base = (k != K_STOS && seg == 4) ? FS_BASE : (k != K_STOS && seg == 5) ? GS_BASE : 0;
 		uint64_t hi = addr32 ? rnd() << 32 : 0;
 		t->regs[6] = ((src - seg_base) & (addr32 ? 0xffffffffull : ~0ull)) | hi; /* RSI */
-		t->regs[7] = dst | (addr32 ? rnd() << 32 : 0);                          /* RDI */
+		t->regs[7] = dst | (addr32 ? rnd() << 32 : 0);                           /* RDI */
 		if (rep)
 			t->regs[1] = count | (addr32 ? rnd() << 32 : 0); /* RCX */
 		break;
@@ -622,11 +623,12 @@ static bool compare(const struct tcase *t, const struct outcome *a, const struct
 
 	for (int i = 0; i < 16; i++)
 		if (a->regs[i] != b->regs[i])
-			n += (size_t)snprintf(diff + n, sizeof(diff) - n, "  r%d: cpu %#" PRIx64 " helper %#" PRIx64 "\n",
-					      i, a->regs[i], b->regs[i]);
+			n += (size_t)snprintf(diff + n, sizeof(diff) - n,
+					      "  r%d: cpu %#" PRIx64 " helper %#" PRIx64 "\n", i, a->regs[i],
+					      b->regs[i]);
 	if (n < sizeof(diff) && a->rip != b->rip)
-		n += (size_t)snprintf(diff + n, sizeof(diff) - n, "  rip: cpu %#" PRIx64 " helper %#" PRIx64 "\n", a->rip,
-				      b->rip);
+		n += (size_t)snprintf(diff + n, sizeof(diff) - n, "  rip: cpu %#" PRIx64 " helper %#" PRIx64 "\n",
+				      a->rip, b->rip);
 	if (n < sizeof(diff) && a->rflags != b->rflags)
 		n += (size_t)snprintf(diff + n, sizeof(diff) - n, "  rflags: cpu %#" PRIx64 " helper %#" PRIx64 "\n",
 				      a->rflags, b->rflags);
