@@ -316,7 +316,8 @@ static int bench_kvm(unsigned long round_trips, bool smoke)
 					}
 					const struct hv_message *msg = sidecar_vp_intercept_message(vp);
 					if (m == BY_HAND) {
-						const struct hv_x64_intercept_message_header *h = (const void *)msg->payload;
+						const struct hv_x64_intercept_message_header *h =
+							(const void *)msg->payload;
 						page->rip = h->rip + (h->instruction_length_and_cr8 & 0xf);
 						page->dirty |= HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
 					} else if ((rc = sidecar_emulate_intercept(emu[m], msg))) {
@@ -325,7 +326,8 @@ static int bench_kvm(unsigned long round_trips, bool smoke)
 					}
 					uint64_t dt = now_ns() - t0;
 					if (i >= 100) /* warm-up */
-						samples[((size_t)(g * NCOMPLETION + m) * rounds * block) + nsamp[g][m]++] = dt;
+						samples[((size_t)(g * NCOMPLETION + m) * rounds * block) +
+							nsamp[g][m]++] = dt;
 				}
 	}
 	for (int g = 0; g < 2; g++) {
@@ -362,8 +364,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--smoke"))
 			smoke = true;
 		else {
-			fprintf(stderr,
-				"usage: sidecar-emulate-bench [--iterations N] [--round-trips N] [--no-kvm] [--smoke]\n");
+			fprintf(stderr, "usage: sidecar-emulate-bench [--iterations N] [--round-trips N] [--no-kvm] "
+					"[--smoke]\n");
 			return 2;
 		}
 	}

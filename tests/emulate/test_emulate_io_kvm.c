@@ -31,7 +31,9 @@ static unsigned int run_guest(void)
 		int rc = sidecar_emulate_intercept(emu, m);
 		if (rc == -ENOMSG) {
 			if (kt_type(&kt) != HV_MESSAGE_TYPE_X64_HALT)
-				fprintf(stderr, "unexpected %s at RIP %#llx\n", sidecar_message_type_name(kt_type(&kt)), (unsigned long long)((const struct hv_x64_intercept_message_header *)m->payload)->rip);
+				fprintf(stderr, "unexpected %s at RIP %#llx\n", sidecar_message_type_name(kt_type(&kt)),
+					(unsigned long long)((const struct hv_x64_intercept_message_header *)m->payload)
+						->rip);
 			REQUIRE(kt_type(&kt) == HV_MESSAGE_TYPE_X64_HALT);
 			return n;
 		}
