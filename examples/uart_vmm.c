@@ -280,19 +280,14 @@ static int load_guest(struct sidecar_vp *vp, uint8_t *mem, size_t mem_size)
 	gdt[2] = 0x00cf93000000ffffull; /* 0x10: data */
 
 	struct hv_register_assoc r[] = {
-		reg(HV_X64_REGISTER_GDTR, 0),
-		reg(HV_X64_REGISTER_CR3, PML4),
-		reg(HV_X64_REGISTER_CR4, 0x20),    /* PAE */
-		reg(HV_X64_REGISTER_EFER, 0x500),  /* LME LMA */
+		reg(HV_X64_REGISTER_GDTR, 0),          reg(HV_X64_REGISTER_CR3, PML4),
+		reg(HV_X64_REGISTER_CR4, 0x20),       /* PAE */
+		reg(HV_X64_REGISTER_EFER, 0x500),     /* LME LMA */
 		reg(HV_X64_REGISTER_CR0, 0x80000011), /* PG ET PE */
-		seg(HV_X64_REGISTER_CS, 0x08, 0xa09b),
-		seg(HV_X64_REGISTER_DS, 0x10, 0xc093),
-		seg(HV_X64_REGISTER_ES, 0x10, 0xc093),
-		seg(HV_X64_REGISTER_SS, 0x10, 0xc093),
-		seg(HV_X64_REGISTER_TR, 0, 0x8b),
-		reg(HV_X64_REGISTER_RIP, GUEST_CODE),
-		reg(HV_X64_REGISTER_RSP, GUEST_STACK),
-		reg(HV_X64_REGISTER_RFLAGS, 0x2),
+		seg(HV_X64_REGISTER_CS, 0x08, 0xa09b), seg(HV_X64_REGISTER_DS, 0x10, 0xc093),
+		seg(HV_X64_REGISTER_ES, 0x10, 0xc093), seg(HV_X64_REGISTER_SS, 0x10, 0xc093),
+		seg(HV_X64_REGISTER_TR, 0, 0x8b),      reg(HV_X64_REGISTER_RIP, GUEST_CODE),
+		reg(HV_X64_REGISTER_RSP, GUEST_STACK), reg(HV_X64_REGISTER_RFLAGS, 0x2),
 	};
 	r[0].value.table.base = GDT;
 	r[0].value.table.limit = 23;
@@ -389,8 +384,9 @@ int main(int argc, char **argv)
 		intercepts++;
 	}
 	fflush(stdout);
-	fprintf(stderr, "%s, %s: %lu intercepts completed by the helper (%lu characters, %lu LSR polls, %lu "
-			"register-block accesses)\n",
+	fprintf(stderr,
+		"%s, %s: %lu intercepts completed by the helper (%lu characters, %lu LSR polls, %lu "
+		"register-block accesses)\n",
 		target, sidecar_wait_mode_name(mode), intercepts, machine.uart.chars, machine.uart.lsr_reads,
 		machine.demo.accesses);
 	sidecar_emulate_destroy(emu);
