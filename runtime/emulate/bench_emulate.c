@@ -13,11 +13,12 @@
  *   kvm       whole round trips on the KVM backend (skipped without /dev/kvm): a real-mode
  *             guest looping on `out 0x80, al` or on `mov [bx], al` to device memory, the
  *             VMM completing each intercept by hand (RIP += length in the register page),
- *             with the helper, or with the helper and SET_REGISTERS; SIDECAR_WAIT_POLL,
+ *             with the helper, or with the helper and SET_REGISTERS; SIDECAR_WAIT_POLL (or
+ *             --wait-mode),
  *             client and sidecar CPU pinned apart where there are two CPUs; interleaved
  *             blocks, p50 and p99 per round trip.
  *
- *   sidecar-emulate-bench [--iterations N] [--round-trips N] [--no-kvm] [--smoke]
+ *   sidecar-emulate-bench [--iterations N] [--round-trips N] [--wait-mode M] [--no-kvm] [--smoke]
  */
 #include <sidecar/client.h>
 #include <sidecar/emulate.h>
@@ -247,7 +248,7 @@ static int set_reg(struct sidecar_vp *vp, uint32_t name, uint64_t v)
 	return sidecar_vp_set_registers(vp, 0, &r, 1);
 }
 
-static int bench_kvm(unsigned long round_trips, bool smoke)
+static int bench_kvm(unsigned long round_trips, enum sidecar_wait_mode mode, bool smoke)
 {
 	struct sidecar_client *c;
 	struct sidecar_vp *vp;
@@ -271,7 +272,7 @@ static int bench_kvm(unsigned long round_trips, bool smoke)
 	if (ncpu >= 2)
 		pin_self(0);
 	if ((rc = sidecar_client_guest_memory(c, &ram, &ram_size)) || (rc = sidecar_vp_acquire(c, 0, &vp)) ||
-	    (rc = sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_POLL)))
+	    (rc = sidecar_vp_set_wait_mode(vp, mode)))
 		return 1;
 	struct sidecar_emulate_config cfg = {.ops = &ops, .ram = ram, .ram_size = ram_size};
 	if (sidecar_emulate_create(vp, &cfg, &emu[HELPER]))
@@ -331,8 +332,9 @@ static int bench_kvm(unsigned long round_trips, bool smoke)
 				}
 	}
 	for (int g = 0; g < 2; g++) {
-		printf("kvm round trip, %s (%u x %u per way, interleaved; ns)\n  %-28s %9s %9s\n",
-		       g == 0 ? "`out 0x80, al`" : "`mov [bx], al` to device memory", rounds, block, "", "p50", "p99");
+		printf("kvm round trip, %s, %s (%u x %u per way, interleaved; ns)\n  %-28s %9s %9s\n",
+		       g == 0 ? "`out 0x80, al`" : "`mov [bx], al` to device memory", sidecar_wait_mode_name(mode),
+		       rounds, block, "", "p50", "p99");
 		for (int m = 0; m < NCOMPLETION; m++) {
 			uint64_t *s = samples + (size_t)(g * NCOMPLETION + m) * rounds * block;
 			size_t n = nsamp[g][m];
@@ -353,13 +355,20 @@ int main(int argc, char **argv)
 {
 	unsigned long iterations = 2000000, round_trips = 60000;
 	bool kvm = true, smoke = false;
+	enum sidecar_wait_mode mode = SIDECAR_WAIT_POLL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
 			iterations = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--round-trips") && i + 1 < argc)
 			round_trips = strtoul(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--no-kvm"))
+		else if (!strcmp(argv[i], "--wait-mode") && i + 1 < argc) {
+			const char *m = argv[++i];
+			mode = !strcmp(m, "seed")    ? SIDECAR_WAIT_SEED
+			       : !strcmp(m, "futex") ? SIDECAR_WAIT_FUTEX
+			       : !strcmp(m, "poll")  ? SIDECAR_WAIT_POLL
+						     : SIDECAR_WAIT_ADAPTIVE;
+		} else if (!strcmp(argv[i], "--no-kvm"))
 			kvm = false;
 		else if (!strcmp(argv[i], "--smoke"))
 			smoke = true;
@@ -377,7 +386,7 @@ int main(int argc, char **argv)
 		iterations = 1;
 	if (bench_helper(iterations))
 		return 1;
-	if (kvm && bench_kvm(round_trips, smoke))
+	if (kvm && bench_kvm(round_trips, mode, smoke))
 		return 1;
 	return 0;
 }

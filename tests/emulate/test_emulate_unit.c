@@ -702,6 +702,16 @@ static void test_paging(void)
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -EFAULT);
 	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RCX], 2);
 
+	/* A non-string access from a RAM page into a device page: refused. */
+	static const uint8_t ld_rsi[] = {0x48, 0x8b, 0x06};
+	set_regs();
+	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = GVA + 0x1ffc;
+	mk_mem(&msg, 64, RIP0, ld_rsi, 3, MMIO_BASE, HV_INTERCEPT_ACCESS_READ, 0x2);
+	((struct hv_x64_memory_intercept_message *)msg.payload)->guest_virtual_address = GVA + 0x2000;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -ENOTSUP);
+	CHECK(strstr(sidecar_emulate_error(emu), "spans two pages that are not contiguous") != NULL);
+	CHECK_EQ(page->dirty, 0);
+
 	/* Back to real mode for the rest. */
 	struct hv_register_assoc r[2];
 	bool intercept;
@@ -804,6 +814,35 @@ static void test_errors(void)
 	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -ENOTSUP);
 	CHECK(strstr(sidecar_emulate_error(emu), "instruction fetch") != NULL);
 	CHECK_EQ(page->dirty, 0);
+
+	/* IO messages that fail validation: a size of 3, a short payload; the wrong type. */
+	mk_io(&msg, 64, RIP0, outb, 1, 0x3f8, 3, true, 0x2, ctx, 0, 0);
+	CHECK_EQ(sidecar_emulate_io(emu, &msg), -EINVAL);
+	CHECK(strstr(sidecar_emulate_error(emu), "an invalid IO-port intercept message") != NULL);
+	mk_io(&msg, 64, RIP0, outb, 1, 0x3f8, 1, true, 0x2, ctx, 0, 0);
+	msg.header.len = 100;
+	CHECK_EQ(sidecar_emulate_io(emu, &msg), -EINVAL);
+	CHECK(strstr(sidecar_emulate_error(emu), "(payload length 100)") != NULL);
+	mk_mem(&msg, 64, RIP0, add, 2, ACC, HV_INTERCEPT_ACCESS_READ, 0x2);
+	CHECK_EQ(sidecar_emulate_io(emu, &msg), -ENOMSG);
+	CHECK(strstr(sidecar_emulate_error(emu), "not an IO-port intercept") != NULL);
+	CHECK_EQ(page->dirty, 0);
+
+	/* No instruction bytes, and RIP in device memory: nothing to decode. */
+	mk_mem(&msg, 64, MMIO_BASE + 0x10, add, 2, ACC, HV_INTERCEPT_ACCESS_READ, 0x2);
+	((struct hv_x64_memory_intercept_message *)msg.payload)->instruction_byte_count = 0;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), -ENOTSUP);
+	CHECK(strstr(sidecar_emulate_error(emu), "no instruction bytes") != NULL);
+	/* ... but in RAM they are fetched. */
+	memcpy(ram + 0x8000, add, 2);
+	set_regs();
+	set_dev_u64(ACC, 1);
+	mk_mem(&msg, 64, 0x8000, add, 2, ACC, HV_INTERCEPT_ACCESS_READ, 0x2);
+	((struct hv_x64_memory_intercept_message *)msg.payload)->instruction_byte_count = 0;
+	CHECK_EQ(sidecar_emulate_mmio(emu, &msg), 0);
+	CHECK_EQ(dev_u64(ACC), 0x89); /* add [rdi], al */
+	CHECK_EQ(page->rip, 0x8002);
+	page->dirty = 0;
 
 	/* An IO message whose bytes are not the string instruction it reports. */
 	mk_io(&msg, 64, RIP0, outb, 1, 0x3f8, 1 | HV_X64_IO_ACCESS_STRING_OP, true, 0x2, ctx, 0, 0);
