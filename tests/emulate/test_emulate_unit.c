@@ -985,6 +985,60 @@ static void test_set_registers_and_ram_callbacks(void)
 	REQUIRE(sidecar_vp_set_registers(vp, 0, &r, 1) == 0);
 }
 
+/* Before a VP's first run its register page is not valid: RSP, segment bases and CR0 come
+ * from GETs, RIP and RFLAGS go out with a SET. */
+static void test_no_register_page(void)
+{
+	struct sidecar_client *c2;
+	struct sidecar_vp *vp2;
+	struct sidecar_emulator *e2;
+	struct hv_message msg;
+	struct hv_register_assoc r = {.name = HV_X64_REGISTER_RSP};
+	static const uint8_t st_rsp[] = {0x88, 0x44, 0x24, 0x08}, st32[] = {0x89, 0x03}, ld_rsp[] = {0x48, 0x8b, 0x27};
+
+	REQUIRE(sidecar_client_open("sim:cpus=1", &c2) == 0);
+	REQUIRE(sidecar_vp_acquire(c2, 0, &vp2) == 0);
+	struct hv_x64_register_page *p2 = sidecar_vp_register_page(vp2);
+	struct sidecar_cpu_context_x64 *ctx2 = sidecar_vp_cpu_context(vp2);
+	REQUIRE(!p2->is_valid);
+	struct sidecar_emulate_config cfg = {.ops = &dev_ops, .opaque = &dev, .ram = ram, .ram_size = ram_size};
+	REQUIRE(sidecar_emulate_create(vp2, &cfg, &e2) == 0);
+	r.value.reg64 = MMIO_BASE + 0x200;
+	REQUIRE(sidecar_vp_set_registers(vp2, 0, &r, 1) == 0);
+
+	/* mov [rsp+8], al: RSP by a GET, RIP by a SET. */
+	memset(dev.mem, 0, sizeof(dev.mem));
+	ctx2->gps[SIDECAR_CPU_CONTEXT_RAX] = 0x5a;
+	mk_mem(&msg, 64, 0x3000, st_rsp, 4, MMIO_BASE + 0x208, HV_INTERCEPT_ACCESS_WRITE, 0x2);
+	CHECK_EQ(sidecar_emulate_mmio(e2, &msg), 0);
+	CHECK_EQ(dev.mem[0x208], 0x5a);
+	struct hv_register_assoc rip = {.name = HV_X64_REGISTER_RIP};
+	REQUIRE(sidecar_vp_get_registers(vp2, 0, &rip, 1) == 0);
+	CHECK_EQ(rip.value.reg64, 0x3004);
+	CHECK_EQ(p2->dirty, 0);
+
+	/* 32-bit code: DS's base and CR0 (paging off) by GETs. */
+	ctx2->gps[SIDECAR_CPU_CONTEXT_RBX] = MMIO_BASE + 0x300;
+	ctx2->gps[SIDECAR_CPU_CONTEXT_RAX] = 0x01020304;
+	mk_mem(&msg, 32, 0x4000, st32, 2, MMIO_BASE + 0x300, HV_INTERCEPT_ACCESS_WRITE, 0x2);
+	CHECK_EQ(sidecar_emulate_mmio(e2, &msg), 0);
+	CHECK_EQ(*(uint32_t *)(dev.mem + 0x300), 0x01020304u);
+	REQUIRE(sidecar_vp_get_registers(vp2, 0, &rip, 1) == 0);
+	CHECK_EQ(rip.value.reg64, 0x4002);
+
+	/* mov rsp, [rdi]: the destination RSP by a SET. */
+	set_dev_u64(MMIO_BASE + 0x400, 0x7ff0);
+	ctx2->gps[SIDECAR_CPU_CONTEXT_RDI] = MMIO_BASE + 0x400;
+	mk_mem(&msg, 64, 0x5000, ld_rsp, 3, MMIO_BASE + 0x400, HV_INTERCEPT_ACCESS_READ, 0x2);
+	CHECK_EQ(sidecar_emulate_mmio(e2, &msg), 0);
+	REQUIRE(sidecar_vp_get_registers(vp2, 0, &r, 1) == 0);
+	CHECK_EQ(r.value.reg64, 0x7ff0);
+
+	sidecar_emulate_destroy(e2);
+	sidecar_vp_release(vp2);
+	sidecar_client_close(c2);
+}
+
 int main(void)
 {
 	check_watchdog(120);
@@ -1000,6 +1054,7 @@ int main(void)
 	test_errors();
 	test_decode();
 	test_set_registers_and_ram_callbacks();
+	test_no_register_page();
 	page->dirty = 0;
 	sidecar_emulate_destroy(emu);
 	sidecar_vp_release(vp);

@@ -123,7 +123,7 @@ int sidecar_emulate_io(struct sidecar_emulator *emu, const struct hv_message *ms
  *   BT BTS BTR BTC (reg or imm bit offset), INC DEC NEG NOT, XCHG,
  * with LOCK where the instruction allows it; flags as the processor computes them (the
  * undefined ones included: the operation is executed on this CPU). Anything else is
- * -ENOTSUP, e.g. "unsupported instruction: movdqu xmm0, xmmword ptr [rsi]". */
+ * -ENOTSUP, e.g. "unsupported instruction: movdqu xmm0, [rsi]". */
 int sidecar_emulate_mmio(struct sidecar_emulator *emu, const struct hv_message *msg);
 
 /* What a memory intercept's instruction does, without doing it: no callback, no register
