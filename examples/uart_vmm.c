@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s (%s)\n", target, sidecar_strerror(rc), err);
 		return kvm && (rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -ENODEV) ? 77 : 1;
 	}
-	if ((rc = sidecar_client_guest_memory(c, &mem, &mem_size)) || (rc = sidecar_vp_acquire(c, 0, &vp)) ||
+	if ((rc = sidecar_client_guest_memory(c, &mem, &mem_size)) || (rc = sidecar_vp_acquire(c, 1, &vp)) ||
 	    (rc = sidecar_vp_set_wait_mode(vp, mode))) {
 		fprintf(stderr, "setup: %s\n", sidecar_strerror(rc));
 		return 1;

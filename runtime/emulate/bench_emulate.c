@@ -169,7 +169,7 @@ static int bench_helper(unsigned long iterations)
 	int rc;
 
 	if ((rc = sidecar_client_open("sim:cpus=1", &c)) || (rc = sidecar_client_guest_memory(c, &ram, &ram_size)) ||
-	    (rc = sidecar_vp_acquire(c, 0, &vp)) || (rc = sidecar_vp_run_sync(vp, &intercept))) {
+	    (rc = sidecar_vp_acquire(c, 1, &vp)) || (rc = sidecar_vp_run_sync(vp, &intercept))) {
 		fprintf(stderr, "sim: %s\n", sidecar_strerror(rc));
 		return 1;
 	}
@@ -271,7 +271,7 @@ static int bench_kvm(unsigned long round_trips, enum sidecar_wait_mode mode, boo
 	}
 	if (ncpu >= 2)
 		pin_self(0);
-	if ((rc = sidecar_client_guest_memory(c, &ram, &ram_size)) || (rc = sidecar_vp_acquire(c, 0, &vp)) ||
+	if ((rc = sidecar_client_guest_memory(c, &ram, &ram_size)) || (rc = sidecar_vp_acquire(c, 1, &vp)) ||
 	    (rc = sidecar_vp_set_wait_mode(vp, mode)))
 		return 1;
 	struct sidecar_emulate_config cfg = {.ops = &ops, .ram = ram, .ram_size = ram_size};

@@ -18,7 +18,7 @@ LD_LIBRARY_PATH=$libdir "$build/emulate-downstream-pc"
 "$cc" "$prog" $(pkg-config --cflags sidecar-emulate) "$libdir/libsidecar-emulate.a" "$libdir/libsidecar.a" \
 	$(pkg-config --libs-only-other --static sidecar-emulate) $(pkg-config --static --libs-only-l sidecar-emulate |
 	tr ' ' '\n' | grep -v -E '^-lsidecar' | tr '\n' ' ') -o "$build/emulate-downstream-static"
-"$build/emulate-downstream-static"
+SIDECAR_SIM_MODULE=$libdir/libsidecar-sim.so.0 "$build/emulate-downstream-static"
 
 # Only the API is exported; the production library does not depend on Zydis.
 if nm -D --defined-only "$libdir/libsidecar-emulate.so" | awk '{print $3}' | grep -v -E '^(sidecar_emulate_|SIDECAR_)' | grep -q .; then
@@ -33,5 +33,5 @@ cmake -S "$src/tests/emulate/downstream" -B "$build/emulate-downstream-build" -D
 	-DCMAKE_C_COMPILER="$cc" >/dev/null
 cmake --build "$build/emulate-downstream-build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$build/emulate-downstream-build/emulate_downstream_shared"
-"$build/emulate-downstream-build/emulate_downstream_static"
+LD_LIBRARY_PATH=$libdir "$build/emulate-downstream-build/emulate_downstream_static"
 echo "install_test (emulate): ok"

@@ -100,7 +100,7 @@ int main(void)
 	check_watchdog(120);
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
 	REQUIRE(sidecar_client_guest_memory(c, &ram, &ram_size) == 0);
-	REQUIRE(sidecar_vp_acquire(c, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
 	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0 && intercept);
 	ctx = sidecar_vp_cpu_context(vp);
 	page = sidecar_vp_register_page(vp);

@@ -34,7 +34,7 @@ static void setup(void)
 	REQUIRE(sidecar_client_open("sim:cpus=1", &client) == 0);
 	REQUIRE(sidecar_client_guest_memory(client, &base, &ram_size) == 0);
 	ram = base;
-	REQUIRE(sidecar_vp_acquire(client, 0, &vp) == 0);
+	REQUIRE(sidecar_vp_acquire(client, 1, &vp) == 0);
 	/* One run, so that the register page is valid (the io guest: an OUT intercept). */
 	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0 && intercept);
 	ctx = sidecar_vp_cpu_context(vp);
@@ -997,7 +997,7 @@ static void test_no_register_page(void)
 	static const uint8_t st_rsp[] = {0x88, 0x44, 0x24, 0x08}, st32[] = {0x89, 0x03}, ld_rsp[] = {0x48, 0x8b, 0x27};
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c2) == 0);
-	REQUIRE(sidecar_vp_acquire(c2, 0, &vp2) == 0);
+	REQUIRE(sidecar_vp_acquire(c2, 1, &vp2) == 0);
 	struct hv_x64_register_page *p2 = sidecar_vp_register_page(vp2);
 	struct sidecar_cpu_context_x64 *ctx2 = sidecar_vp_cpu_context(vp2);
 	REQUIRE(!p2->is_valid);

@@ -26,7 +26,7 @@ int main(void)
 	struct sidecar_emulator *emu;
 	bool intercept;
 
-	if (sidecar_client_open("sim:cpus=1", &c) || sidecar_vp_acquire(c, 0, &vp))
+	if (sidecar_client_open("sim:cpus=1", &c) || sidecar_vp_acquire(c, 1, &vp)) /* CPU 0 is Linux's */
 		return 1;
 	sidecar_vp_cpu_context(vp)->gps[SIDECAR_CPU_CONTEXT_RAX] = 'k';
 	if (sidecar_vp_run_sync(vp, &intercept) || !intercept || sidecar_emulate_create(vp, &cfg, &emu))
