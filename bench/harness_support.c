@@ -36,11 +36,11 @@ int hs_error_count(void)
 /* ---- the per-VP state word alone ------------------------------------------------------- */
 
 /*
- * The steps below are copied from runtime/vp_wait.c (rt_fast_post, rt_fast_notify, collect,
- * sleep_until_done), with the same memory orders, on the `state` and `seq` fields of a real
- * struct sidecar_vp. What is left out is what is not the state machine: the fast line's
- * doorbell and flags, statistics, the event-fd accounting. done_seq, which the sidecar kernel
- * stores (release) when a command completes, is simulated by this thread.
+ * The state word's transitions are runtime/vp_state.h's, the functions runtime/vp_wait.c
+ * runs, on the `state` and `seq` fields of a real struct sidecar_vp. What is left out is
+ * what is not the state machine: the fast line's doorbell and flags, statistics, the
+ * event-fd accounting. done_seq, which the sidecar kernel stores (release) when a command
+ * completes, is simulated by this thread.
  */
 struct hs_state {
 	struct sidecar_vp vp;
@@ -70,18 +70,12 @@ void hs_state_free(struct hs_state *s)
 	free(s);
 }
 
-/* rt_fast_post's transition: STOPPED(s) -> RUNNING(s+1), relaxed CAS. */
+/* rt_fast_post's transition. */
 static inline bool post(struct sidecar_vp *vp)
 {
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
-
-	if ((st & (VP_STATE_MASK | VP_DEAD)) != VP_STOPPED)
+	if (vp_state_post(&vp->state, vp->seq))
 		return false;
-	uint32_t seq = vp->seq + 1;
-	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, vp_word(seq, VP_RUNNING), memory_order_relaxed,
-						     memory_order_relaxed))
-		return false;
-	vp->seq = seq;
+	vp->seq++;
 	return true;
 }
 
@@ -91,40 +85,20 @@ static inline void complete(struct hs_state *s)
 	atomic_store_explicit(&s->done_seq, s->vp.seq, memory_order_release);
 }
 
-/* rt_fast_notify: RUNNING[|WAITER](s) -> FINISHED(s) iff s is the completed sequence;
- * a futex wake iff WAITER was set. */
+/* rt_fast_finish: the hook's transition, and a futex wake iff WAITER was set. */
 static inline bool hook(struct hs_state *s)
 {
-	struct sidecar_vp *vp = &s->vp;
-	uint32_t done = atomic_load_explicit(&s->done_seq, memory_order_acquire);
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+	uint32_t st = vp_state_finish(&s->vp.state, atomic_load_explicit(&s->done_seq, memory_order_acquire));
 
-	for (;;) {
-		if ((st & VP_STATE_MASK) != VP_RUNNING || vp_word_seq(st) != (done & VP_SEQ_MASK))
-			return false;
-		uint32_t fin = (st & ~(VP_STATE_MASK | VP_WAITER)) | VP_FINISHED;
-		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, fin, memory_order_seq_cst,
-							  memory_order_relaxed))
-			break;
-	}
 	if (st & VP_WAITER)
-		sidecar_futex_wake(&vp->state, 1);
-	return true;
+		sidecar_futex_wake(&s->vp.state, 1);
+	return st != 0;
 }
 
-/* collect: RUNNING[|WAITER](s) or FINISHED(s) -> STOPPED(s). */
+/* collect's transition. */
 static inline bool collect(struct sidecar_vp *vp)
 {
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
-	uint32_t stopped = vp_word(vp->seq, VP_STOPPED);
-
-	for (;;) {
-		if (st & VP_DEAD)
-			return false;
-		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, stopped, memory_order_acquire,
-							  memory_order_relaxed))
-			return true;
-	}
+	return vp_state_collect(&vp->state, vp->seq) != 0;
 }
 
 static bool stopped_at_seq(const struct sidecar_vp *vp)

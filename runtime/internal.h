@@ -13,48 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/*
- * The per-VP state word (fast modes: FUTEX, POLL, ADAPTIVE). One 32-bit atomic, also the
- * futex the waiter sleeps on:
- *
- *   bits 0..1  STOPPED | RUNNING | FINISHED
- *   bit  2     WAITER: the owner sleeps (or is about to) on this word
- *   bit  3     DEAD: the client was closed
- *   bits 8..31 the low 24 bits of the sequence of the command in flight (or last run)
- *
- * Legal transitions (s = sequence):
- *   STOPPED(s)          -> RUNNING(s+1)          owner posts a command (vp_post)
- *   RUNNING(s)          -> RUNNING|WAITER(s)     owner is about to sleep
- *   RUNNING|WAITER(s)   -> RUNNING(s)            owner's wait timed out
- *   RUNNING[|WAITER](s) -> FINISHED(s)           completion hook, only if s == done_seq;
- *                                                futex wake iff WAITER was set
- *   RUNNING[|WAITER](s) -> STOPPED(s)            owner saw done_seq == s itself (polling)
- *   FINISHED(s)         -> STOPPED(s)            owner collects
- *   RUNNING(s)          -> STOPPED(s)            owner's post failed (the CPU is gone)
- *   any                 -> any|DEAD              close; then a futex wake
- * Every transition is a CAS (or fetch_or for DEAD). The sequence in the word makes a late
- * completion hook harmless: it can only finish the command it was raised for.
- */
-#define VP_STOPPED 0u
-#define VP_RUNNING 1u
-#define VP_FINISHED 2u
-#define VP_STATE_MASK 3u
-#define VP_WAITER (1u << 2)
-#define VP_DEAD (1u << 3)
-#define VP_SEQ_SHIFT 8
-#define VP_SEQ_MASK 0xffffffu
-
-static inline enum sidecar_wait_mode vp_mode(const struct sidecar_vp *vp);
-
-static inline uint32_t vp_word(uint32_t seq, uint32_t state)
-{
-	return ((seq & VP_SEQ_MASK) << VP_SEQ_SHIFT) | state;
-}
-
-static inline uint32_t vp_word_seq(uint32_t w)
-{
-	return w >> VP_SEQ_SHIFT;
-}
+#include "vp_state.h"
 
 /* The seed port's per-VP state (upstream VpState), guarded by seed_lock. */
 enum seed_state {

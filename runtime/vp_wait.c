@@ -48,22 +48,13 @@ static inline void stat_inc(_Atomic uint64_t *s)
  * FINISHED(seq) -> STOPPED if the hook got there first. */
 static int collect(struct sidecar_vp *vp, uint32_t seq)
 {
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
-
 	RT_DELAY(vp->client, RT_DELAY_COLLECT);
-	for (;;) {
-		if (st & VP_DEAD)
-			return -ESHUTDOWN;
-		uint32_t stopped = vp_word(seq, VP_STOPPED);
-		/* Relaxed: the results were published by done_seq (or by the hook's CAS,
-		 * below, which itself follows the hook's acquire of done_seq). */
-		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, stopped, memory_order_acquire,
-							  memory_order_relaxed)) {
-			if ((st & VP_STATE_MASK) == VP_FINISHED)
-				rt_event_finished(vp, -1);
-			return 0;
-		}
-	}
+	uint32_t st = vp_state_collect(&vp->state, seq);
+	if (!st)
+		return -ESHUTDOWN;
+	if ((st & VP_STATE_MASK) == VP_FINISHED)
+		rt_event_finished(vp, -1);
+	return 0;
 }
 
 /* Completion hook: the driver's response IPI for this VP, on the sidecar CPU's thread. */
@@ -77,22 +68,13 @@ void rt_fast_notify(void *ctx)
 
 void rt_fast_finish(struct sidecar_vp *vp)
 {
+	/* Acquire: pairs with the kernel's release of done_seq (the command's results). */
 	uint32_t done = sc_load_acquire(&vp->fast->done_seq);
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
 
 	RT_DELAY(vp->client, RT_DELAY_HOOK_BEFORE_CAS);
-	for (;;) {
-		/* Only the command this IPI is for: a late IPI after the owner collected by
-		 * polling, or after it posted the next command, finds another word. */
-		if ((st & VP_STATE_MASK) != VP_RUNNING || vp_word_seq(st) != (done & VP_SEQ_MASK))
-			return;
-		uint32_t fin = (st & ~(VP_STATE_MASK | VP_WAITER)) | VP_FINISHED;
-		/* seq_cst: orders the CAS before the load of event_armed in
-		 * rt_event_finished (pairs with the arming in sidecar_client_event_fd). */
-		if (atomic_compare_exchange_weak_explicit(&vp->state, &st, fin, memory_order_seq_cst,
-							  memory_order_relaxed))
-			break;
-	}
+	uint32_t st = vp_state_finish(&vp->state, done);
+	if (!st)
+		return;
 	rt_event_finished(vp, +1);
 	if (st & VP_WAITER)
 		sidecar_futex_wake(&vp->state, 1);
@@ -113,17 +95,10 @@ static void publish_host_cpu(struct sidecar_vp *vp)
 int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 {
 	struct sidecar_fast_line *fast = vp->fast;
-	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
-
-	if (st & VP_DEAD)
-		return -ESHUTDOWN;
-	if ((st & VP_STATE_MASK) != VP_STOPPED)
-		return -EBUSY;
-	uint32_t seq = vp->seq + 1;
-	if (!atomic_compare_exchange_strong_explicit(&vp->state, &st, vp_word(seq, VP_RUNNING), memory_order_relaxed,
-						     memory_order_relaxed))
-		return (st & VP_DEAD) ? -ESHUTDOWN : -EBUSY;
-	vp->seq = seq;
+	int rc = vp_state_post(&vp->state, vp->seq);
+	if (rc)
+		return rc;
+	uint32_t seq = ++vp->seq;
 	RT_DELAY(vp->client, RT_DELAY_POST_CLAIMED);
 
 	if (vp->features & SIDECAR_FAST_F_SIDECAR_POLL)
