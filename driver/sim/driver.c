@@ -11,6 +11,7 @@
  *    its owner, to feed the lock-free finished bitmap, and to keep poll() precise.
  */
 #include "futex.h"
+#include "grace.h"
 #include "sim_internal.h"
 
 #include <errno.h>
@@ -245,13 +246,35 @@ static void report_finished(struct sim_node *n, uint32_t index)
 	atomic_fetch_add_explicit(&n->reports_done, 1, memory_order_seq_cst);
 }
 
-/* Make the fd readable iff a finished CPU is pending: wait out reports in flight (a few
- * instructions each), drain, and re-signal what is still pending. */
+/*
+ * Make the fd readable iff a finished CPU is pending: wait out reports in flight, drain, and
+ * re-signal what is still pending. A report in flight is a few instructions and one eventfd
+ * write; a grace period would cost far more than that on every read of the seed's hot path,
+ * so this is not liburcu's job: it is a bounded wait. A reporter preempted for longer than
+ * the bound only leaves the fd readable with nothing pending (a reader then gets EAGAIN);
+ * nothing is ever lost.
+ */
+#define SETTLE_SPINS 256
+#define SETTLE_NS 10000000u /* 10 ms */
+
 static void settle_event(struct sim_node *n)
 {
-	while (atomic_load_explicit(&n->reports_done, memory_order_seq_cst) !=
-	       atomic_load_explicit(&n->reports_begun, memory_order_seq_cst))
-		__builtin_ia32_pause();
+	uint64_t deadline = 0;
+
+	for (unsigned spins = 0; atomic_load_explicit(&n->reports_done, memory_order_seq_cst) !=
+				 atomic_load_explicit(&n->reports_begun, memory_order_seq_cst);
+	     spins++) {
+		if (spins < SETTLE_SPINS) {
+			sc_relax();
+			continue;
+		}
+		uint64_t now = sidecar_now_ns();
+		if (!deadline)
+			deadline = now + SETTLE_NS;
+		else if (now > deadline)
+			break; /* see above: at worst a spurious readable */
+		sched_yield();
+	}
 	event_drain(n);
 	if (finished_pending(n))
 		event_signal(n);
@@ -267,13 +290,14 @@ static void sim_driver_isr(struct sidecar_uhost_cpu *h)
 	uint32_t index = c->host.k.node_cpu_index;
 	struct sim_slot *s = &n->slots[index];
 
-	/* A DIRECT owner's hook. in_isr lets release_direct wait us out: pairs with its
-	 * seq_cst store of NULL followed by its load of in_isr. */
-	atomic_fetch_add_explicit(&s->in_isr, 1, memory_order_seq_cst);
-	const struct sidecar_drv_notify *nt = atomic_load_explicit(&s->notify, memory_order_seq_cst);
+	/* A DIRECT owner's hook, inside a read-side section: release_direct unpublishes it and
+	 * waits a grace period, after which its owner may be freed. Acquire: pairs with the
+	 * release that published it. */
+	sidecar_grace_read_lock();
+	const struct sidecar_drv_notify *nt = atomic_load_explicit(&s->notify, memory_order_acquire);
 	if (nt)
 		nt->fn(nt->ctx);
-	atomic_fetch_sub_explicit(&s->in_isr, 1, memory_order_release);
+	sidecar_grace_read_unlock();
 
 	if (!nt) {
 		/*
@@ -579,10 +603,9 @@ void sim_drv_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool ke
 	if (cpu_index(n, cpu, &i))
 		return;
 	struct sim_slot *s = &n->slots[i];
-	/* Pairs with the handler's increment of in_isr followed by its load of notify. */
-	atomic_store_explicit(&s->notify, NULL, memory_order_seq_cst);
-	while (atomic_load_explicit(&s->in_isr, memory_order_seq_cst))
-		sched_yield();
+	/* Unpublish, then a grace period: no handler runs the hook after it. */
+	atomic_store_explicit(&s->notify, NULL, memory_order_release);
+	sidecar_grace_wait();
 	if (!keep_claim)
 		cas_claim(s, SIM_CLAIM_DIRECT, SIM_CLAIM_AVAIL); /* fails when it was hot-removed */
 }

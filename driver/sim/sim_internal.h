@@ -69,7 +69,6 @@ struct sim_cpu {
 /* The driver's per-VP state. */
 struct sim_slot {
 	_Atomic uint8_t claim;                             /* enum sim_claim */
-	_Atomic uint32_t in_isr;                           /* response handlers running the notify hook */
 	_Atomic(const struct sidecar_drv_notify *) notify; /* DIRECT owner's hook */
 };
 

@@ -3,6 +3,7 @@
 #include "uhost.h"
 
 #include "futex.h"
+#include "grace.h"
 
 #include <cpuid.h>
 #include <sched.h>
@@ -48,12 +49,11 @@ static void uhost_vp_online(struct sidecar_kcpu *k, struct sidecar_backend_vp *v
 {
 	struct sidecar_uhost_cpu *c = uhost_of(k);
 
-	/* seq_cst store, then wait for kicks in flight: pairs with sidecar_uhost_cpu_ipi's
-	 * seq_cst increment of kick_refs followed by its load of kick_vp. */
-	atomic_store_explicit(&c->kick_vp, vp, memory_order_seq_cst);
+	/* Release: pairs with the kicker's acquire load (a new VP is whole when seen). A VP
+	 * going away: unpublish, then a grace period, after which no kicker holds it. */
+	atomic_store_explicit(&c->kick_vp, vp, memory_order_release);
 	if (!vp)
-		while (atomic_load_explicit(&c->kick_refs, memory_order_seq_cst))
-			sched_yield();
+		sidecar_grace_wait();
 }
 
 static void uhost_fault(struct sidecar_kcpu *k, enum sidecar_fault_point where)
@@ -87,11 +87,12 @@ void sidecar_uhost_cpu_ipi(struct sidecar_uhost_cpu *c)
 	atomic_store_explicit(&c->irq, 1, memory_order_release);
 	sidecar_futex_wake(&c->irq, 1);
 	if (c->k.be->vp_kick) {
-		atomic_fetch_add_explicit(&c->kick_refs, 1, memory_order_seq_cst);
-		struct sidecar_backend_vp *vp = atomic_load_explicit(&c->kick_vp, memory_order_seq_cst);
+		/* The VP may be going away (vp_online(NULL) waits a grace period). */
+		sidecar_grace_read_lock();
+		struct sidecar_backend_vp *vp = atomic_load_explicit(&c->kick_vp, memory_order_acquire);
 		if (vp)
 			c->k.be->vp_kick(vp);
-		atomic_fetch_sub_explicit(&c->kick_refs, 1, memory_order_release);
+		sidecar_grace_read_unlock();
 	}
 }
 

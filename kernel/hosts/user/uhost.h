@@ -33,10 +33,9 @@ struct sidecar_uhost_cpu {
 	bool started;
 	_Atomic bool joined;
 	pthread_mutex_t join_lock;
-	/* The backend VP that request IPIs kick, and the number of kicks in flight
-	 * (vp_online waits for them before the VP goes away). */
+	/* The backend VP that request IPIs kick (read under a grace-period read lock:
+	 * vp_online waits out the kicks in flight before the VP goes away). */
 	_Atomic(struct sidecar_backend_vp *) kick_vp;
-	_Atomic uint32_t kick_refs;
 	/* The interrupt latch: set by a request IPI, consumed by halt. On its own line:
 	 * signallers write it, the CPU polls it. */
 	alignas(64) _Atomic uint32_t irq;
