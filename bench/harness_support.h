@@ -2,7 +2,7 @@
 /*
  * The C half of the google-benchmark harness (bench/harness*.cpp, docs/benchmarks.md
  * "Harness"). Everything that needs the library's internals lives here: runtime/internal.h
- * and driver/sim_internal.h use C11 _Atomic, which C++17 does not accept, so the C++ files
+ * and driver/sim/sim_internal.h use C11 _Atomic, which C++17 does not accept, so the C++ files
  * see only this plain C API.
  */
 #ifndef SIDECAR_BENCH_HARNESS_SUPPORT_H
@@ -50,7 +50,7 @@ void hs_futex_wake_no_waiter(struct hs_state *s, uint64_t n);
  * mark with a condition-variable broadcast (nobody waiting), the collect; uncontended. */
 bool hs_seed_state_cycle(struct hs_state *s, uint64_t n);
 
-/* ---- the driver's finished-CPU reporting (driver/sim_driver.c) ----------------------- */
+/* ---- the driver's finished-CPU reporting (driver/sim/driver.c) ----------------------- */
 
 /* A simulator the harness owns, driven through the driver's upstream operations (START,
  * poll, read) the way the seed mode's reader task does. One is cached at a time: opening

@@ -337,7 +337,7 @@ int rt_collect_error(struct sidecar_vp *vp, bool has_error)
 		return 0; /* a command served before its CPU left still has its results */
 	/* The completion the leaving CPU gave a request it did not serve. LEAVING, not GONE:
 	 * the CPU sets LEAVING before that completion and GONE after it, so the owner may
-	 * collect it before GONE (the model found that). */
+	 * collect it before GONE. */
 	if (is_fast(vp_mode(vp)) && (sc_load_acquire(&vp->fast->sidecar_flags) & SIDECAR_FAST_SIDECAR_LEAVING))
 		return -ENOENT;
 	uint8_t len = vp->page->error.len;

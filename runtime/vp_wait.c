@@ -6,7 +6,7 @@
  * system call only to wake a parked sidecar CPU or to sleep (docs/runtime.md,
  * docs/fast-path.md).
  *
- * The handshakes with the sidecar kernel (kernel/park.c has the other halves):
+ * The handshakes with the sidecar kernel (kernel/core/park.c has the other halves):
  *
  *   request   we: request_seq = n (xchg); load sidecar_flags;
  *                 kick only if PARKED (SUPPRESS), always otherwise.
@@ -186,7 +186,7 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 	RT_DELAY(vp->client, RT_DELAY_WAIT_ANNOUNCED);
 	bool slept = false;
 	for (;;) {
-		/* seq_cst: the load half of the response Dekker pair (kernel/park.c). */
+		/* seq_cst: the load half of the response Dekker pair (kernel/core/park.c). */
 		if (sc_load_seq(&vp->fast->done_seq) == seq) {
 			rc = collect(vp, seq);
 			break;

@@ -61,7 +61,7 @@ work=$build/fuzz-run
 rm -rf "$work"
 mkdir -p "$work"
 
-# Tokens of the target-string grammar (driver/sim_config.h).
+# Tokens of the target-string grammar (driver/sim/sim_config.h).
 cat >"$work/fuzz_target_string.dict" <<'EOF'
 "sim"
 "sim:"

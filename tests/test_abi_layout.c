@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Every size, offset and constant of SPEC section 2, checked at run time as well (the
+/* Every size, offset and constant of the ABI (docs/abi.md), checked at run time as well (the
  * headers assert them at compile time): a test that fails if a header is edited wrongly
  * with the assertions removed. */
 #include "check.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The public API of SPEC section 6, call by call and error by error, in every wait mode.
+ * The public API (<sidecar/client.h>), call by call and error by error, in every wait mode.
  */
 #include "sim_util.h"
 

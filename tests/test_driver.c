@@ -115,9 +115,9 @@ static void test_claims(const char *target)
 /*
  * needs_attention is one line per node. A finished asynchronous run must be reported even
  * when the handler of another CPU (here a synchronous RUN finishing at the same moment)
- * cleared the line before this CPU's handler looked at it: the long stress test lost such
- * a report, and the seed task then slept forever in poll(). The fault hook holds CPU 0's
- * response IPI, after it raised the line, until CPU 1's handler has cleared it.
+ * cleared the line before this CPU's handler looked at it; otherwise the report is lost and
+ * a reader sleeps forever in poll(). The fault hook holds CPU 1's response IPI, after it
+ * raised the line, until CPU 2's handler has cleared it.
  */
 static _Atomic int hold_cpu = -1;
 static _Atomic bool hold_started; /* START returned: the claim is ASYNC, not STARTING */
@@ -178,7 +178,8 @@ static void test_shared_attention(const char *target)
  * The stop/restart ABA: a STOP that claimed a run and then lost its CPU must not, when it
  * resumes, stop the next run. Upstream's claim goes ASYNC -> ASYNC_STOPPING before the
  * status moves RUN -> STOP, so the first run could finish, be read, and a new START go by
- * in between; the long stress test saw the resumed STOP find another STOP there (-EIO).
+ * in between, and the resumed STOP would find another run there and stop it (or fail with
+ * -EIO).
  * Here the run stays pinned until the STOP is posted: while the STOP is held between its
  * two steps, the finished run is not readable; once it resumes, it reports the run itself.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit test of the guest page-table walker (kernel/gva_walk.c): hand-made page tables in a
+ * Unit test of the guest page-table walker (kernel/core/gva_walk.c): hand-made page tables in a
  * 16 MiB guest memory for every paging mode, the result codes and their precedence, the
  * permission rules, SET_PAGE_TABLE_BITS, and a randomized robustness loop whose memories are
  * allocated at their exact size so that AddressSanitizer sees any access past the end.

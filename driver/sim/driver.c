@@ -306,8 +306,8 @@ static void sim_driver_isr(struct sidecar_uhost_cpu *h)
 		 * for a finished asynchronous run (poll is precise), so the report must not
 		 * depend on the node-wide line: the handler of another CPU (a synchronous RUN
 		 * finishing at the same moment) may have cleared it, and a report gated on it
-		 * was lost (the long stress test found that). The simulated IPI carries its
-		 * source: report that CPU's run if it is one. The line is still cleared.
+		 * would be lost. The simulated IPI carries its source: report that CPU's run if
+		 * it is one. The line is still cleared.
 		 */
 		if (sc_load_relaxed(&n->control->needs_attention))
 			sc_xchg(&n->control->needs_attention, 0); /* pairs with the kernel's release */

@@ -64,7 +64,7 @@ struct sidecar_sim_cpu_stats {
 };
 int sidecar_sim_cpu_stats(const struct sidecar_sim *sim, uint32_t cpu, struct sidecar_sim_cpu_stats *out);
 
-/* Test hook: called on each sidecar CPU at each fault point (kernel/kernel.h). May sleep;
+/* Test hook: called on each sidecar CPU at each fault point (kernel/core/kernel.h). May sleep;
  * must return once `sidecar_sim_shutting_down` is true. Set before any traffic. */
 typedef void (*sidecar_sim_fault_fn)(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where);
 void sidecar_sim_set_fault_hook(struct sidecar_sim *sim, sidecar_sim_fault_fn fn, void *ctx);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The simulator's target string (SPEC section 6):
+ * The simulator's target string (docs/platform.md, "Target strings"):
  *
  *   sim[:key=value[,key=value...]]
  *

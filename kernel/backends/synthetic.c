@@ -11,7 +11,7 @@
  * Hyper-V's RIP semantics: RIP stays on the intercepting instruction; the VMM completes it
  * and advances RIP. `work_ns` of busy work (a guest using its CPU) precede each intercept.
  * The GP registers, CR2 and the FXSAVE state live in the command page's CPU context while
- * the VP is stopped (kernel/regs_home.h); this VP reads them there while it "runs".
+ * the VP is stopped (kernel/core/regs_home.h); this VP reads them there while it "runs".
  */
 #include "backend.h"
 #include "gva_walk.h"

@@ -126,14 +126,14 @@ void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt
 /* Logs a formatted line through the host (nothing when it has no log). */
 void sidecar_kernel_log(struct sidecar_kcpu *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Park policy (kernel/park.c). What woke the CPU. */
+/* Park policy (kernel/core/park.c). What woke the CPU. */
 enum sidecar_park_result {
 	SIDECAR_PARK_STATUS, /* cpu_status is no longer IDLE: an upstream request */
 	SIDECAR_PARK_FAST,   /* the fast line's doorbell rang */
 };
 enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *status_out);
 
-/* Completion signalling (kernel/park.c): decide on and send the response IPI. */
+/* Completion signalling (kernel/core/park.c): decide on and send the response IPI. */
 void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast);
 
 #endif /* SIDECAR_KERNEL_KERNEL_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the sidecar kernel's command handling (kernel/dispatch.c, kernel/park.c)
+ * libFuzzer target: the sidecar kernel's command handling (kernel/core/dispatch.c, kernel/core/park.c)
  * against the synthetic backend, fed command pages from the other trust domain.
  *
  * One sidecar CPU is built by hand: a platform whose halt never blocks, the synthetic
@@ -251,7 +251,7 @@ static void vmm_turn(void);
 /* Polled while the CPU spins for the doorbell. A deferred VMM turn runs here: a request
  * posted now is one that arrives during the poll window. A poll window must end, whatever
  * its size and the clock: after 256 polls an interrupt is pending (the preemption check
- * of kernel/park.c may end it sooner, on a clock that jumps). */
+ * of kernel/core/park.c may end it sooner, on a clock that jumps). */
 static bool plat_irq_pending(struct sidecar_kcpu *k)
 {
 	if (++fz.polls > 256)
@@ -357,7 +357,7 @@ NO_COVERAGE static bool known_hv_status(hv_status s)
 	return false;
 }
 
-/* The input-VTL byte the simulated VP accepts (kernel/dispatch.c): VTL 0..2 or current. */
+/* The input-VTL byte the simulated VP accepts (kernel/core/dispatch.c): VTL 0..2 or current. */
 NO_COVERAGE static bool vtl_valid(uint8_t vtl)
 {
 	if (vtl & ~(HV_INPUT_VTL_TARGET_MASK | HV_INPUT_VTL_USE_TARGET))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the guest page-table walker (kernel/gva_walk.c), which answers
+ * libFuzzer target: the guest page-table walker (kernel/core/gva_walk.c), which answers
  * TRANSLATE_GVA from the VMM's registers and the guest's page tables (two untrusted inputs).
  *
  * Input (little-endian, zero padded when short):

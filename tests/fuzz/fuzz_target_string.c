@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the simulator's target-string parser (driver/sim_config.c) fed
+ * libFuzzer target: the simulator's target-string parser (driver/sim/config.c) fed
  * arbitrary bytes (a NUL-terminated copy; an embedded NUL ends the string early, as for any
  * C caller). Nothing is booted. Checked on every input:
  *

@@ -8,16 +8,16 @@
  * assertions; atomic blocks group one shared access with ghost or local updates.
  *
  *   Client     runtime/vp_wait.c   rt_fast_post, rt_fast_wait, sleep_until_done, collect
- *   Sidecar    kernel/park.c       sidecar_kernel_park, sidecar_kernel_respond
- *              kernel/dispatch.c   serve_fast_request, run_vp, kcpu_should_stop,
+ *   Sidecar    kernel/core/park.c       sidecar_kernel_park, sidecar_kernel_respond
+ *              kernel/core/dispatch.c   serve_fast_request, run_vp, kcpu_should_stop,
  *                                  complete_fast, leave, sidecar_kernel_cpu_main
  *              runtime/vp_wait.c   rt_fast_notify (the completion hook: the response IPI
  *                                  runs it inline on the sidecar CPU's thread, through
- *                                  driver/sim_driver.c sim_driver_isr)
- *              driver/sim_boot.c   plat_halt (consumes the interrupt latch)
+ *                                  driver/sim/driver.c sim_driver_isr)
+ *              driver/sim/boot.c   plat_halt (consumes the interrupt latch)
  *   Canceller  runtime/vp_wait.c   rt_fast_cancel
  *   (outcome)  runtime/vp.c        rt_collect_error, after each collect
- *   Remover    driver/sim_driver.c / sim_boot.c request_remove: status IDLE -> REMOVE, IPI
+ *   Remover    driver/sim/driver.c / driver/sim/boot.c request_remove: status IDLE -> REMOVE, IPI
  *
  * Configuration (spin -D...):
  *   SUPPRESS=0|1   0: FUTEX mode (features MAILBOX); 1: POLL/ADAPTIVE (MAILBOX |
