@@ -35,9 +35,12 @@
 
 #ifdef __KERNEL__
 
+/* linux/atomic.h: xchg() and try_cmpxchg() are the instrumented wrappers defined there
+ * (asm/cmpxchg.h has only the arch_ forms); asm/barrier.h: smp_load_acquire,
+ * smp_store_release, smp_store_mb, smp_mb; asm/processor.h: cpu_relax. */
 #include <asm/barrier.h>
-#include <asm/cmpxchg.h>
 #include <asm/processor.h>
+#include <linux/atomic.h>
 #include <linux/compiler.h>
 
 #define sc_load_relaxed(p) READ_ONCE(*(p))
@@ -50,12 +53,12 @@
 #define sc_cmpxchg(p, oldp, v) try_cmpxchg((p), (oldp), (v))
 /* The kernel's fetch_op family is for atomic_t; fields of the shared pages are plain
  * integers, so the RMWs are cmpxchg loops (a successful try_cmpxchg is fully ordered). */
-#define sc__fetch_op(p, op, v)                                   \
-	({                                                       \
-		typeof(*(p)) sc__old = READ_ONCE(*(p));          \
-		while (!try_cmpxchg((p), &sc__old, sc__old op (v))) \
-			;                                        \
-		sc__old;                                         \
+#define sc__fetch_op(p, op, v)                                     \
+	({                                                         \
+		typeof(*(p)) sc__old = READ_ONCE(*(p));            \
+		while (!try_cmpxchg((p), &sc__old, sc__old op(v))) \
+			;                                          \
+		sc__old;                                           \
 	})
 #define sc_fetch_or(p, v) sc__fetch_op(p, |, v)
 #define sc_fetch_and(p, v) sc__fetch_op(p, &, v)
