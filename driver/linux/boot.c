@@ -24,8 +24,10 @@
 #include <asm/processor.h>
 
 #define SIDECAR_BOOT_TIMEOUT (30 * HZ)
-/* How long unload lets a CPU finish a command after its STOP before it posts REMOVE over
- * the STOP (a command posted through the fast line ignores STOP, not REMOVE). */
+/*
+ * How long unload lets a CPU finish a command after its STOP before it posts REMOVE over
+ * the STOP (a command posted through the fast line ignores STOP, not REMOVE).
+ */
 #define SIDECAR_REMOVE_STOP_GRACE (2 * HZ)
 
 static_assert(PAGE_SIZE == SIDECAR_PAGE_SIZE);
@@ -84,8 +86,10 @@ static struct sidecar_node *node_create(struct sidecar_platform *p, const struct
 	n->control->index = index;
 	n->control->base_cpu = n->base_cpu;
 	n->control->cpu_count = n->cpu_count;
-	/* Informational on this platform: the vector smp_call_function_single_async() raises,
-	 * and the base CPU's APIC id. Non-zero response_vector: the CPUs send responses. */
+	/*
+	 * Informational on this platform: the vector smp_call_function_single_async() raises,
+	 * and the base CPU's APIC id. Non-zero response_vector: the CPUs send responses.
+	 */
 	n->control->request_vector = CALL_FUNCTION_SINGLE_VECTOR;
 	n->control->response_cpu = cpu_physical_id(n->base_cpu);
 	n->control->response_vector = CALL_FUNCTION_SINGLE_VECTOR;
@@ -132,9 +136,11 @@ static bool node_booting(struct sidecar_node *n)
 {
 	u32 i;
 
-	for (i = 0; i < n->cpu_count; i++)
+	for (i = 0; i < n->cpu_count; i++) {
+		/* Acquire: pairs with the core's store-release of IDLE after its boot. */
 		if (n->cpus[i] && smp_load_acquire(status_of(n, i)) == SIDECAR_CPU_RUN)
 			return true;
+	}
 	return false;
 }
 
@@ -185,7 +191,7 @@ static void cpu_remove(struct sidecar_node *n, u32 i)
 			}
 			continue;
 		}
-		msleep(1);
+		usleep_range(1000, 2000);
 	}
 	/* The core stores REMOVED, then sends its response IPI, whose handler wakes us. */
 	while (!wait_event_timeout(n->wq, smp_load_acquire(st) == SIDECAR_CPU_REMOVED, 10 * HZ))
@@ -272,7 +278,7 @@ int sidecar_platform_boot(struct sidecar_platform *p, const struct sidecar_layou
 				rc = -ETIMEDOUT;
 				goto fail;
 			}
-			msleep(1);
+			usleep_range(1000, 2000);
 		}
 		rc = node_check_booted(p->nodes[i]);
 		if (rc)

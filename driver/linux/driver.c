@@ -28,8 +28,10 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
-/* How long an interrupted RUN, and a closing file, wait for a stopped CPU to go IDLE. A
- * sidecar CPU answers a STOP within microseconds; this only bounds a broken one. */
+/*
+ * How long an interrupted RUN, and a closing file, wait for a stopped CPU to go IDLE. A
+ * sidecar CPU answers a STOP within microseconds; this only bounds a broken one.
+ */
 #define SIDECAR_STOP_TIMEOUT (5 * HZ)
 
 static u8 *status_of(struct sidecar_node *n, u32 index)
@@ -37,10 +39,13 @@ static u8 *status_of(struct sidecar_node *n, u32 index)
 	return &n->control->cpu_status[index];
 }
 
-/* Acquire: pairs with the core's store-release (sc_store_mb) of IDLE, so the command's
- * results in the shared pages are complete when the caller (or user space after it) looks. */
 static bool cpu_idle(struct sidecar_node *n, u32 index)
 {
+	/*
+	 * Acquire: pairs with the core's store-release (sc_store_mb) of IDLE, so the command's
+	 * results in the shared pages are complete when the caller (or user space after it)
+	 * looks.
+	 */
 	return smp_load_acquire(status_of(n, index)) == SIDECAR_CPU_IDLE;
 }
 
@@ -65,8 +70,10 @@ static bool start_cpu(struct sidecar_node *n, u32 index)
 
 	if (!n->cpus[index])
 		return false;
-	/* Fully ordered: publishes the command page user space wrote before the ioctl; pairs
-	 * with the core's acquire load of cpu_status (park.c). */
+	/*
+	 * Fully ordered: publishes the command page user space wrote before the ioctl; pairs
+	 * with the core's acquire load of cpu_status (park.c).
+	 */
 	if (!sc_cmpxchg(status_of(n, index), &idle, SIDECAR_CPU_RUN))
 		return false;
 	sidecar_lhost_cpu_ipi(&n->cpus[index]->host);
@@ -132,8 +139,10 @@ int sidecar_node_start(struct sidecar_file *f, unsigned long cpu)
 
 	if (rc)
 		return rc;
-	/* No preemption between the claim and ASYNC: a STOP of ours that finds STARTING waits
-	 * for us by spinning. */
+	/*
+	 * No preemption between the claim and ASYNC: a STOP of ours that finds STARTING waits
+	 * for us by spinning.
+	 */
 	preempt_disable();
 	rc = claim(n, i, f->id, SIDECAR_CLAIM_STARTING);
 	if (rc) {
@@ -146,9 +155,11 @@ int sidecar_node_start(struct sidecar_file *f, unsigned long cpu)
 		preempt_enable();
 		return not_started(n, i);
 	}
-	/* Fully ordered: the status RUN is visible before ASYNC, so a reader that loads the
+	/*
+	 * Fully ordered: the status RUN is visible before ASYNC, so a reader that loads the
 	 * claim, then the status (mark_finished) cannot take the IDLE from before this run for
-	 * its end. */
+	 * its end.
+	 */
 	cas_claim(n, i, sidecar_claim_word(f->id, SIDECAR_CLAIM_STARTING),
 		  sidecar_claim_word(f->id, SIDECAR_CLAIM_ASYNC));
 	preempt_enable();
@@ -192,8 +203,10 @@ static int stop_slot(struct sidecar_node *n, u32 i, u64 owner)
 			return -EINVAL; /* SYNC, ORPHAN: not an asynchronous run */
 		}
 	}
-	/* The run is pinned (STOP_POSTING: it cannot be marked finished, read and followed by
-	 * another START), so this status is the claimed run's own. */
+	/*
+	 * The run is pinned (STOP_POSTING: it cannot be marked finished, read and followed by
+	 * another START), so this status is the claimed run's own.
+	 */
 	posted = stop_cpu(n, i, &was);
 	/*
 	 * Unpin, then wake the readers if the run is over already: their look while the claim
@@ -233,12 +246,16 @@ int sidecar_node_run(struct sidecar_file *f, unsigned long cpu)
 		cas_claim(n, i, sync, SIDECAR_CLAIM_AVAIL);
 		return not_started(n, i);
 	}
-	/* Woken by the response IPI's handler; the condition's acquire load pairs with the
-	 * core's release store of IDLE. */
+	/*
+	 * Woken by the response IPI's handler; the condition's acquire load pairs with the
+	 * core's release store of IDLE.
+	 */
 	rc = wait_event_interruptible(n->wq, cpu_idle(n, i));
 	if (rc) {
-		/* As upstream: a signal turns the request into a STOP, waited out. Bounded and
-		 * killable here: a CPU that does not answer keeps the claim as an orphan. */
+		/*
+		 * As upstream: a signal turns the request into a STOP, waited out. Bounded and
+		 * killable here: a CPU that does not answer keeps the claim as an orphan.
+		 */
 		stop_cpu(n, i, &was);
 		wait_event_killable_timeout(n->wq, cpu_idle(n, i), SIDECAR_STOP_TIMEOUT);
 		if (!cpu_idle(n, i) &&
@@ -338,8 +355,10 @@ int sidecar_node_read(struct sidecar_file *f, u32 __user *out, bool nonblock)
 	}
 }
 
-/* poll(): is one of F's runs finished and not yet read? Lock-free and exact (the claim is
- * loaded before the status, as in mark_finished). */
+/*
+ * poll(): is one of F's runs finished and not yet read? Lock-free and exact (the claim is
+ * loaded before the status, as in mark_finished).
+ */
 bool sidecar_node_pending(struct sidecar_file *f)
 {
 	struct sidecar_node *n = f->node;
@@ -367,13 +386,17 @@ void sidecar_node_response(struct sidecar_lhost_ipi *ipi)
 {
 	struct sidecar_node *n = container_of(ipi, struct sidecar_node, response);
 
-	/* Upstream mshv_vtl_sidecar_isr() clears the line and wakes the readers. The exchange
+	/*
+	 * Upstream mshv_vtl_sidecar_isr() clears the line and wakes the readers. The exchange
 	 * pairs with the core's store-release of needs_attention (park.c). Readers find their
-	 * runs by scanning, so nothing depends on which CPU raised it. */
+	 * runs by scanning, so nothing depends on which CPU raised it.
+	 */
 	if (READ_ONCE(n->control->needs_attention))
 		xchg(&n->control->needs_attention, 0);
-	/* What the woken test (a status, the claims) was written before the IPI was sent; the
-	 * wait queue's lock orders it against a waiter that is about to sleep. */
+	/*
+	 * What the woken test (a status, the claims) was written before the IPI was sent; the
+	 * wait queue's lock orders it against a waiter that is about to sleep.
+	 */
 	wake_up_all(&n->wq);
 }
 

@@ -107,8 +107,10 @@ struct sidecar_node {
 
 	/* Finished-CPU reporting: marking runs finished (upstream's scan mutex). */
 	struct mutex scan_lock;
-	/* RUN waiters, blocking readers, pollers, release and removal: woken by the response
-	 * IPI's handler and by START/STOP when a run ended while they could not report it. */
+	/*
+	 * RUN waiters, blocking readers, pollers, release and removal: woken by the response
+	 * IPI's handler and by START/STOP when a run ended while they could not report it.
+	 */
 	wait_queue_head_t wq;
 	/* The response IPI, to base_cpu. */
 	struct sidecar_lhost_ipi response;

@@ -115,27 +115,39 @@ static u64 node_stat(struct sidecar_node *n, size_t offset)
 	return sum;
 }
 
+#define NODE_STAT(dev, field) \
+	node_stat(node_of_dev(dev), offsetof(struct sidecar_kcpu_stats, field))
+
 static ssize_t commands_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(
-		buf, "%llu\n",
-		node_stat(node_of_dev(dev), offsetof(struct sidecar_kcpu_stats, commands)));
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, commands));
 }
 static DEVICE_ATTR_RO(commands);
 
 static ssize_t halts_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%llu\n",
-			  node_stat(node_of_dev(dev), offsetof(struct sidecar_kcpu_stats, halts)));
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, halts));
 }
 static DEVICE_ATTR_RO(halts);
 
+/* One attribute per line. */
+/* clang-format off */
 static struct attribute *sidecar_node_attrs[] = {
-	&dev_attr_base_cpu.attr,    &dev_attr_cpu_count.attr,    &dev_attr_sidecar_cpus.attr,
-	&dev_attr_claims.attr,      &dev_attr_orphans.attr,      &dev_attr_open_files.attr,
-	&dev_attr_allocations.attr, &dev_attr_request_ipis.attr, &dev_attr_response_ipis.attr,
-	&dev_attr_commands.attr,    &dev_attr_halts.attr,        NULL,
+	&dev_attr_base_cpu.attr,
+	&dev_attr_cpu_count.attr,
+	&dev_attr_sidecar_cpus.attr,
+	&dev_attr_claims.attr,
+	&dev_attr_orphans.attr,
+	&dev_attr_open_files.attr,
+	&dev_attr_allocations.attr,
+	&dev_attr_request_ipis.attr,
+	&dev_attr_response_ipis.attr,
+	&dev_attr_commands.attr,
+	&dev_attr_halts.attr,
+	NULL,
 };
+
+/* clang-format on */
 
 static const struct attribute_group sidecar_node_group = {
 	.attrs = sidecar_node_attrs,

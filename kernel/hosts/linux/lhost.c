@@ -68,13 +68,15 @@ void sidecar_lhost_ipi_quiesce(struct sidecar_lhost_ipi *ipi)
 
 	/* Acquire: pairs with the handler's clear; it started. */
 	while (smp_load_acquire(&ipi->pending)) {
-		msleep(1);
+		usleep_range(1000, 2000);
 		if (++waited % 10000 == 0)
 			pr_warn("an IPI to a sidecar or base CPU is pending for %u s\n",
 				waited / 1000);
 	}
-	/* The handler runs with interrupts off: an RCU read-side critical section, so a grace
-	 * period is the end of any handler still running. */
+	/*
+	 * The handler runs with interrupts off: an RCU read-side critical section, so a grace
+	 * period is the end of any handler still running.
+	 */
 	synchronize_rcu();
 }
 
@@ -196,8 +198,10 @@ int sidecar_lhost_cpu_start(struct sidecar_lhost_cpu *c)
 
 void sidecar_lhost_cpu_stop(struct sidecar_lhost_cpu *c)
 {
-	/* Nobody sends request IPIs any more; the last one (the REMOVE's) may still be on its
-	 * way, and its handler wakes the thread: let it run before the thread goes. */
+	/*
+	 * Nobody sends request IPIs any more; the last one (the REMOVE's) may still be on its
+	 * way, and its handler wakes the thread: let it run before the thread goes.
+	 */
 	sidecar_lhost_ipi_quiesce(&c->request);
 	if (c->thread) {
 		kthread_stop(c->thread);

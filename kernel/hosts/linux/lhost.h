@@ -31,8 +31,10 @@ struct sidecar_lhost_ipi {
 	call_single_data_t csd;
 	/* Non-zero from the sending edge until the handler starts. */
 	unsigned int pending;
-	/* Handled so far (written by the handler only, which never runs twice at once: every
-	 * send goes to the same CPU). */
+	/*
+	 * Handled so far (written by the handler only, which never runs twice at once: every
+	 * send goes to the same CPU).
+	 */
 	unsigned long count;
 	void (*handler)(struct sidecar_lhost_ipi *ipi);
 };
@@ -71,8 +73,10 @@ void sidecar_lhost_cpu_init(struct sidecar_lhost_cpu *c);
 int sidecar_lhost_cpu_start(struct sidecar_lhost_cpu *c);
 /* The request IPI. Any context. */
 void sidecar_lhost_cpu_ipi(struct sidecar_lhost_cpu *c);
-/* Once the core left (cpu_status REMOVED, or it never booted): ends the thread and waits
- * out the last request IPI. Sleeps. */
+/*
+ * Once the core left (cpu_status REMOVED, or it never booted): ends the thread and waits
+ * out the last request IPI. Sleeps.
+ */
 void sidecar_lhost_cpu_stop(struct sidecar_lhost_cpu *c);
 
 #endif /* SIDECAR_LHOST_H */

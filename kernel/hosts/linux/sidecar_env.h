@@ -55,8 +55,10 @@
 #undef X86_CR4_SMAP
 #endif
 
-/* sparse (make C=1) does not know GCC's x86 builtins; the synthetic VP reads the TSC with
- * one. A declaration is all it needs to check the calls. */
+/*
+ * sparse (make C=1) does not know GCC's x86 builtins; the synthetic VP reads the TSC with
+ * one. A declaration is all it needs to check the calls.
+ */
 #ifdef __CHECKER__
 unsigned long long __builtin_ia32_rdtsc(void);
 #endif
