@@ -156,7 +156,7 @@ plan="$ROOTFS/plan.sh"
 	echo "# Written by scripts/vm-test.sh: the steps of this run."
 	echo "phase cpus=1-3 guest=io"
 	for t in dev_abi_info dev_abi_errors dev_abi_reports dev_seed_calls dev_registers dev_translate \
-		dev_intercepts dev_release dev_fuzz; do
+		dev_intercepts dev_release dev_fuzz dev_roundtrip; do
 		echo "t $t"
 	done
 	# The default VP of sidecar-latency is 0, the base CPU (Linux's): drive CPU 1.
@@ -223,7 +223,7 @@ fi
 log "booting qemu (${ACCEL[*]}), at most ${BOOT_TIMEOUT}s"
 set +e
 timeout -s KILL "$BOOT_TIMEOUT" "${QEMU[@]}" "${ACCEL[@]}" -initrd "$INITRD" -append "$APPEND" </dev/null \
-	2>&1 | tee "$WORK/console.log" | tr -d '\r'
+	2>&1 | tee "$WORK/console.log" | tr -d '\r' | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g'
 qrc=${PIPESTATUS[0]}
 set -e
 

@@ -40,6 +40,25 @@ static void *late_cancel(void *arg)
 	return NULL;
 }
 
+static struct sidecar_vp *sync_vp;
+static int sync_rc;
+
+/* Synchronous commands until one fails (the client closed under it). */
+static void *sync_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct hv_register_assoc r = {.name = HV_X64_REGISTER_RIP};
+		sync_rc = sidecar_vp_test(sync_vp);
+		if (sync_rc)
+			break;
+		sync_rc = sidecar_vp_get_registers(sync_vp, 0, &r, 1);
+		if (sync_rc)
+			break;
+	}
+	return NULL;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -58,6 +77,7 @@ static void *interrupt_later(void *arg)
 int main(void)
 {
 	unsigned cpus[DEV_MAX_CPUS];
+	struct sidecar_client *c2;
 	struct sidecar_vp *vp;
 	bool intercept = true;
 	pthread_t t;
@@ -103,6 +123,16 @@ int main(void)
 	struct sidecar_vp_stats st;
 	sidecar_vp_get_stats(vp, &st);
 	CHECK(st.cancels >= 6);
+
+	/* Close while another thread issues synchronous commands: the thread's command ends
+	 * (0, or -ESHUTDOWN once the client is closed), close returns. */
+	REQUIRE(sidecar_vp_acquire(c2 = dev_client(), cpus[0], &sync_vp) == 0);
+	REQUIRE(pthread_create(&t, NULL, sync_loop, NULL) == 0);
+	usleep(100000);
+	sidecar_client_close(c2);
+	pthread_join(t, NULL);
+	CHECK_EQ(sync_rc, -ESHUTDOWN);
+	sidecar_vp_release(sync_vp);
 
 	/* Release of a running VP. */
 	CHECK_EQ(sidecar_vp_run(vp), 0);
