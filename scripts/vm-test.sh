@@ -10,8 +10,9 @@
 # -smp 4 under TCG (KVM only where the CPU shows vmx/svm and a smoke boot works). Inside,
 # /init (scripts/vm/init.sh) loads the module with several layouts and guests, runs the
 # suite on target "device" (each program where it applies), the kill -9 and bad-input tests,
-# a sidecar-latency smoke run, every --run PROGRAM (copied in with the shared libraries it
-# needs, run after the suite, each counted), and rmmod; any oops/WARN/BUG fails the step.
+# a sidecar-latency smoke run, and rmmod; then every --run PROGRAM (copied in with the shared
+# libraries it needs, run after the suite with the module loaded as cpus=1-3, each counted;
+# exit 77 is a skip); any oops/WARN/BUG fails the step.
 #
 # Ends with "N passed, M failed"; exits 0 only when M is 0, and 77 only when qemu or the
 # kernel packages cannot be installed. Work folder: $SIDECAR_VM_WORK (default build-vm/).
@@ -41,7 +42,7 @@ while [ $# -gt 0 ]; do
 		extra_args+=("$args")
 		;;
 	-h | --help)
-		sed -n '3,19p' "$0" | sed 's/^# \{0,1\}//'
+		awk 'NR > 3 && /^#/ { sub(/^# ?/, ""); print; next } NR > 3 { exit }' "$0"
 		exit 0
 		;;
 	*)
@@ -161,12 +162,6 @@ plan="$ROOTFS/plan.sh"
 	done
 	# The default VP of sidecar-latency is 0, the base CPU (Linux's): drive CPU 1.
 	echo "t sidecar-latency --target device --quick --vp 1"
-	for i in "${!extra_prog[@]}"; do
-		prog=extra/$i/$(basename "${extra_prog[$i]}")
-		mkdir -p "$ROOTFS/extra/$i"
-		copy_program "${extra_prog[$i]}" "$prog"
-		echo "x /$prog${extra_args[$i]}"
-	done
 	echo "endphase"
 	echo "phase cpus=1-3 guest=spin"
 	echo "t dev_cancel"
@@ -186,6 +181,17 @@ plan="$ROOTFS/plan.sh"
 	echo "t dev_seed_calls"
 	echo "t dev_hotplug"
 	echo "endphase"
+	# After the suite: the --run programs, with the module loaded as by default.
+	if [ ${#extra_prog[@]} -gt 0 ]; then
+		echo "phase cpus=1-3"
+		for i in "${!extra_prog[@]}"; do
+			prog=extra/$i/$(basename "${extra_prog[$i]}")
+			mkdir -p "$ROOTFS/extra/$i"
+			copy_program "${extra_prog[$i]}" "$prog"
+			echo "x /$prog${extra_args[$i]}"
+		done
+		echo "endphase"
+	fi
 } >"$plan"
 # Debugging aid: SIDECAR_VM_PLAN=FILE runs FILE's steps instead (same functions).
 [ -z "${SIDECAR_VM_PLAN:-}" ] || cp "$SIDECAR_VM_PLAN" "$plan"
