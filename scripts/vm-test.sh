@@ -85,10 +85,15 @@ if [ -z "$KVER" ]; then
 	log "no cloud kernel with its headers in /boot and /lib/modules: skipped"
 	exit 77
 fi
-[ -r "/boot/vmlinuz-$KVER" ] || { log "/boot/vmlinuz-$KVER is not readable: skipped"; exit 77; }
 log "kernel $KVER"
 
 mkdir -p "$WORK"
+# Debian's kernel images are root's (0600): qemu needs a readable copy otherwise.
+KERNEL="/boot/vmlinuz-$KVER"
+if [ ! -r "$KERNEL" ]; then
+	sudo -n cat "$KERNEL" >"$WORK/vmlinuz" 2>/dev/null || { log "cannot read $KERNEL: skipped"; exit 77; }
+	KERNEL="$WORK/vmlinuz"
+fi
 JOBS=$(($(nproc) < 2 ? $(nproc) : 2))
 
 # ---- the module: sparse-checked, no warning -----------------------------------------------------
@@ -203,7 +208,6 @@ INITRD="$WORK/initrd.gz"
 (cd "$ROOTFS" && find . | cpio -o -H newc --owner=0:0 --quiet | gzip -1 >"$INITRD")
 
 # ---- qemu ------------------------------------------------------------------------------------------
-KERNEL="/boot/vmlinuz-$KVER"
 # Short lockup and stall thresholds (8 s, 6 s), below dev_long_spin's 12 s of spinning
 # guests: a sidecar CPU that kept the scheduler or RCU out would be reported.
 APPEND="console=ttyS0 quiet tsc=reliable oops=panic panic=-1 watchdog_thresh=4 rcupdate.rcu_cpu_stall_timeout=6"
