@@ -9,7 +9,12 @@
  *  - one task per node (upstream sidecar_wait_loop) polls the node's fd, reads finished
  *    CPUs from the driver (which scans under its mutex), marks the VP Finished under its
  *    mutex and wakes the waiter: two sleeps and wake-ups per round trip at least;
- *  - synchronous commands use the driver's RUN ioctl, which sleeps in the driver;
+ *  - synchronous commands use the driver's RUN ioctl, which sleeps in the driver, where the
+ *    transport can interrupt it (the simulator: a cancel turns it into a STOP, as a signal
+ *    does upstream). Over a transport that cannot (the device: only a signal interrupts a
+ *    RUN, and a library sends none), they are started like a run (START), waited for like
+ *    a run (the node task's finished report) and cancelled like a run (STOP): see
+ *    seed_sync_started below;
  *  - the kernel signals upstream's way: fast line features are zero.
  */
 #include "futex.h"
@@ -231,7 +236,9 @@ int rt_seed_cancel(struct sidecar_vp *vp)
 	bool running = get_state(vp) == SEED_RUNNING;
 	bool sync = vp->in_sync;
 	pthread_mutex_unlock(&vp->seed_lock);
-	if (sync) {
+	/* Without `interrupt`, a synchronous command runs as a started one (RUNNING): the STOP
+	 * below cancels it. */
+	if (sync && vp->ops->interrupt) {
 		/* A signal to the thread in the RUN ioctl turns its request into a STOP. */
 		atomic_store_explicit(&vp->sync_cancel, 1, memory_order_release);
 		if (vp->ops->interrupt)
@@ -248,8 +255,46 @@ int rt_seed_cancel(struct sidecar_vp *vp)
 	return rc;
 }
 
+/*
+ * A synchronous command over a transport that cannot interrupt its RUN ioctl (the device).
+ * Waiting in RUN would make sidecar_vp_cancel() a silent no-op and leave release and close
+ * waiting out their whole stop timeout behind a command nobody can stop; a signal would
+ * work, but a library must not pick a signal number and install a handler behind the VMM's
+ * back. So the command is started like a run (START: an asynchronous claim), its end
+ * reported by the node task (read of the finished CPU, the seed's Finished state) and a
+ * cancel is a STOP, exactly as for sidecar_vp_run(). The price is the run path's second
+ * wake-up (the node task), paid only by these commands, not by the run/wait loop.
+ */
+static int seed_sync_started(struct sidecar_vp *vp, uint32_t command)
+{
+	pthread_mutex_lock(&vp->seed_lock);
+	if (vp->seed_dead || get_state(vp) != SEED_STOPPED) {
+		int rc = vp->seed_dead ? -ESHUTDOWN : -EBUSY;
+		pthread_mutex_unlock(&vp->seed_lock);
+		return rc;
+	}
+	set_state(vp, SEED_RUNNING);
+	pthread_mutex_unlock(&vp->seed_lock);
+
+	vp->page->command = command;
+	int rc = vp->ops->start(vp->drv_node, vp->cpu);
+	if (rc) {
+		pthread_mutex_lock(&vp->seed_lock);
+		set_state(vp, SEED_STOPPED);
+		pthread_mutex_unlock(&vp->seed_lock);
+		return rc;
+	}
+	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
+	/* Ends once the node task marked it Finished (0), or the client closed (-ESHUTDOWN: the
+	 * state stays RUNNING until the task sees the end, which close waits for). */
+	return rt_seed_wait(vp, -1);
+}
+
 int rt_seed_sync(struct sidecar_vp *vp, uint32_t command)
 {
+	if (!vp->ops->interrupt)
+		return seed_sync_started(vp, command);
+
 	pthread_mutex_lock(&vp->seed_lock);
 	if (vp->seed_dead || get_state(vp) != SEED_STOPPED) {
 		int rc = vp->seed_dead ? -ESHUTDOWN : -EBUSY;

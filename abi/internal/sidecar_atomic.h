@@ -35,9 +35,12 @@
 
 #ifdef __KERNEL__
 
+/* linux/atomic.h: xchg() and try_cmpxchg() are the instrumented wrappers defined there
+ * (asm/cmpxchg.h has only the arch_ forms); asm/barrier.h: smp_load_acquire,
+ * smp_store_release, smp_store_mb, smp_mb; asm/processor.h: cpu_relax. */
 #include <asm/barrier.h>
-#include <asm/cmpxchg.h>
 #include <asm/processor.h>
+#include <linux/atomic.h>
 #include <linux/compiler.h>
 
 #define sc_load_relaxed(p) READ_ONCE(*(p))

@@ -5,7 +5,9 @@
  *
  * The upstream driver has no direct extension, so a client over it runs SIDECAR_WAIT_SEED
  * only (the fast modes return -ENOTSUP). RUN cannot be cancelled from another thread
- * without a signal, which a library must not send on its own: `interrupt` is absent.
+ * without a signal, which a library must not send on its own: `interrupt` is absent, and
+ * the seed port then runs its synchronous commands with START instead, which a STOP cancels
+ * (runtime/seed.c, seed_sync_started).
  */
 #include "transport.h"
 
@@ -62,12 +64,9 @@ static void dev_node_info(struct sidecar_drv_node *node, struct sidecar_drv_node
 
 static int dev_ioctl(struct sidecar_drv_node *node, unsigned long req, uint32_t cpu)
 {
-	for (;;) {
-		if (ioctl(dn(node)->fd, req, (unsigned long)cpu) == 0)
-			return 0;
-		if (errno != EINTR || req != MSHV_VTL_SIDECAR_RUN)
-			return -errno;
-	}
+	if (ioctl(dn(node)->fd, req, (unsigned long)cpu) == 0)
+		return 0;
+	return -errno;
 }
 
 static int dev_start(struct sidecar_drv_node *node, uint32_t cpu)
@@ -80,10 +79,15 @@ static int dev_stop(struct sidecar_drv_node *node, uint32_t cpu)
 	return dev_ioctl(node, MSHV_VTL_SIDECAR_STOP, cpu);
 }
 
+/* `cancel` cannot reach a thread sleeping in the driver; the seed port does not use RUN on
+ * this transport (see above). A signal that interrupted the RUN turned it into a STOP the
+ * driver waited out (EINTR): the command has completed, its results are in the page. Never
+ * re-issued: the kernel consumed the page's command. */
 static int dev_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint32_t *cancel)
 {
 	(void)cancel;
-	return dev_ioctl(node, MSHV_VTL_SIDECAR_RUN, cpu);
+	int rc = dev_ioctl(node, MSHV_VTL_SIDECAR_RUN, cpu);
+	return rc == -EINTR ? 0 : rc;
 }
 
 static int dev_read(struct sidecar_drv_node *node, uint32_t *cpu, bool nonblock)
