@@ -16,9 +16,9 @@
 #include "backend.h"
 #include "gva_walk.h"
 
-#define X86_CR0_PE (1ull << 0)
-#define X86_CR0_AM (1ull << 18)
-#define X86_EFER_LMA (1ull << 10)
+#define SC_X86_CR0_PE (1ull << 0)
+#define SC_X86_CR0_AM (1ull << 18)
+#define SC_X86_EFER_LMA (1ull << 10)
 
 #define MTRR_VAR_COUNT 16
 #define MTRR_FIX_COUNT 11
@@ -125,11 +125,11 @@ static void fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_inter
 {
 	uint16_t state = cpl(vp);
 
-	if (vp->cr0 & X86_CR0_PE)
+	if (vp->cr0 & SC_X86_CR0_PE)
 		state |= HV_X64_EXEC_STATE_CR0_PE;
-	if (vp->cr0 & X86_CR0_AM)
+	if (vp->cr0 & SC_X86_CR0_AM)
 		state |= HV_X64_EXEC_STATE_CR0_AM;
-	if (vp->efer & X86_EFER_LMA)
+	if (vp->efer & SC_X86_EFER_LMA)
 		state |= HV_X64_EXEC_STATE_EFER_LMA;
 	h->vp_index = vp->vp_index;
 	h->instruction_length_and_cr8 = (uint8_t)((insn_len & 0xf) | ((vp->cr8 & 0xf) << 4));
@@ -323,7 +323,7 @@ static hv_status synth_get_register(struct sidecar_backend_vp *vp, uint8_t vtl, 
 	}
 	switch (name) {
 	case HV_X64_REGISTER_TSC:
-		out->reg64 = __builtin_ia32_rdtsc() + (uint64_t)vp->tsc_offset;
+		out->reg64 = sc_rdtsc() + (uint64_t)vp->tsc_offset;
 		break;
 	case HV_X64_REGISTER_MSR_MTRR_CAP:
 		out->reg64 = 0x508; /* WC supported, fixed ranges, 8 variable ranges */
@@ -358,7 +358,7 @@ static hv_status synth_set_register(struct sidecar_backend_vp *vp, uint8_t vtl, 
 		break;
 	}
 	if (name == HV_X64_REGISTER_TSC) {
-		vp->tsc_offset = (int64_t)(value->reg64 - __builtin_ia32_rdtsc());
+		vp->tsc_offset = (int64_t)(value->reg64 - sc_rdtsc());
 		return HV_STATUS_SUCCESS;
 	}
 	return HV_STATUS_ACCESS_DENIED; /* read-only */

@@ -12,33 +12,33 @@
 #include "gva_walk.h"
 
 /* Paging-structure entry bits (shared by all formats, 4- and 8-byte). */
-#define X86_PTE_P (1ull << 0)
-#define X86_PTE_RW (1ull << 1)
-#define X86_PTE_US (1ull << 2)
-#define X86_PTE_A (1ull << 5)
-#define X86_PTE_D (1ull << 6)
-#define X86_PTE_PS (1ull << 7)
-#define X86_PTE_XD (1ull << 63)
+#define SC_X86_PTE_P (1ull << 0)
+#define SC_X86_PTE_RW (1ull << 1)
+#define SC_X86_PTE_US (1ull << 2)
+#define SC_X86_PTE_A (1ull << 5)
+#define SC_X86_PTE_D (1ull << 6)
+#define SC_X86_PTE_PS (1ull << 7)
+#define SC_X86_PTE_XD (1ull << 63)
 
 /* Bits 51:12: the widest physical page address an 8-byte entry (or CR3) can hold. */
-#define X86_PTE_ADDR_MASK 0x000ffffffffff000ull
+#define SC_X86_PTE_ADDR_MASK 0x000ffffffffff000ull
 /* Bits 62:52 of a PAE entry are reserved (IA-32e paging leaves them to software). */
-#define X86_PAE_HIGH_RSVD 0x7ff0000000000000ull
+#define SC_X86_PAE_HIGH_RSVD 0x7ff0000000000000ull
 /* PAE PDPTE: R/W, U/S and 8:5 do not exist there and must be zero. */
-#define X86_PAE_PDPTE_RSVD 0x1e6ull
+#define SC_X86_PAE_PDPTE_RSVD 0x1e6ull
 /* 32-bit PDE with PS: bit 21 is reserved, 20:13 hold physical address bits 39:32 (PSE-36). */
-#define X86_PDE32_4M_RSVD (1ull << 21)
+#define SC_X86_PDE32_4M_RSVD (1ull << 21)
 
-#define X86_CR0_WP (1ull << 16)
-#define X86_CR0_PG (1ull << 31)
-#define X86_CR4_PSE (1ull << 4)
-#define X86_CR4_PAE (1ull << 5)
-#define X86_CR4_LA57 (1ull << 12)
-#define X86_CR4_SMEP (1ull << 20)
-#define X86_CR4_SMAP (1ull << 21)
-#define X86_EFER_LMA (1ull << 10)
-#define X86_EFER_NXE (1ull << 11)
-#define X86_RFLAGS_AC (1ull << 18)
+#define SC_X86_CR0_WP (1ull << 16)
+#define SC_X86_CR0_PG (1ull << 31)
+#define SC_X86_CR4_PSE (1ull << 4)
+#define SC_X86_CR4_PAE (1ull << 5)
+#define SC_X86_CR4_LA57 (1ull << 12)
+#define SC_X86_CR4_SMEP (1ull << 20)
+#define SC_X86_CR4_SMAP (1ull << 21)
+#define SC_X86_EFER_LMA (1ull << 10)
+#define SC_X86_EFER_NXE (1ull << 11)
+#define SC_X86_RFLAGS_AC (1ull << 18)
 
 #define SIDECAR_GVA_PAGE_SHIFT 12
 #define SIDECAR_GVA_PAGE_SIZE (1ull << SIDECAR_GVA_PAGE_SHIFT)
@@ -89,9 +89,9 @@ static void sidecar_gva_record(struct sidecar_gva_walk *w, uint64_t gpa, unsigne
 			       bool has_rights)
 {
 	if (has_rights) {
-		w->writable = w->writable && (entry & X86_PTE_RW);
-		w->user = w->user && (entry & X86_PTE_US);
-		w->nx = w->nx || (w->nxe && (entry & X86_PTE_XD));
+		w->writable = w->writable && (entry & SC_X86_PTE_RW);
+		w->user = w->user && (entry & SC_X86_PTE_US);
+		w->nx = w->nx || (w->nxe && (entry & SC_X86_PTE_XD));
 	}
 	if (w->nr_entries < SIDECAR_GVA_MAX_LEVELS) {
 		w->entry_gpa[w->nr_entries] = gpa;
@@ -126,9 +126,9 @@ static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, 
 		rc = sidecar_gva_read_entry(w->mem, gpa, 8, &e);
 		if (rc != HV_TRANSLATE_GVA_SUCCESS)
 			return rc;
-		if (!(e & X86_PTE_P))
+		if (!(e & SC_X86_PTE_P))
 			return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
-		if (e & X86_PTE_PS) {
+		if (e & SC_X86_PTE_PS) {
 			/* PML5E/PML4E have no large pages; PDPTE (1 GiB) and PDE (2 MiB) do,
 			 * and their address bits below the page size, except PAT (bit 12),
 			 * must be zero. */
@@ -143,10 +143,10 @@ static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, 
 			return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 		sidecar_gva_record(w, gpa, 8, e, true);
 		if (leaf) {
-			w->gpa = sidecar_gva_leaf_gpa(e & X86_PTE_ADDR_MASK, w->gva, shift);
+			w->gpa = sidecar_gva_leaf_gpa(e & SC_X86_PTE_ADDR_MASK, w->gva, shift);
 			return HV_TRANSLATE_GVA_SUCCESS;
 		}
-		table = e & X86_PTE_ADDR_MASK;
+		table = e & SC_X86_PTE_ADDR_MASK;
 	}
 	/* Not reached: level 1 is always a leaf. */
 	return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
@@ -154,7 +154,7 @@ static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, 
 
 static uint32_t sidecar_gva_walk_long(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs)
 {
-	bool la57 = regs->cr4 & X86_CR4_LA57;
+	bool la57 = regs->cr4 & SC_X86_CR4_LA57;
 	unsigned int va_bits = la57 ? 57 : 48;
 	uint64_t high = w->gva >> (va_bits - 1);
 
@@ -166,7 +166,7 @@ static uint32_t sidecar_gva_walk_long(struct sidecar_gva_walk *w, const struct s
 	if (high != 0 && high != (~0ull >> (va_bits - 1)))
 		return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 	/* CR3 bits 63:52 are control bits (PCID no-flush, LAM), not address. */
-	return sidecar_gva_walk_64(w, regs->cr3 & X86_PTE_ADDR_MASK, la57 ? 5 : 4, w->nxe ? 0 : X86_PTE_XD);
+	return sidecar_gva_walk_64(w, regs->cr3 & SC_X86_PTE_ADDR_MASK, la57 ? 5 : 4, w->nxe ? 0 : SC_X86_PTE_XD);
 }
 
 static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs)
@@ -179,14 +179,14 @@ static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w, const struct si
 	rc = sidecar_gva_read_entry(w->mem, gpa, 8, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & X86_PTE_P))
+	if (!(e & SC_X86_PTE_P))
 		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	/* PDPTEs carry no rights and no XD: bit 63 is reserved whatever NXE says. */
-	if (e & (w->pa_rsvd | X86_PAE_HIGH_RSVD | X86_PTE_XD | X86_PAE_PDPTE_RSVD))
+	if (e & (w->pa_rsvd | SC_X86_PAE_HIGH_RSVD | SC_X86_PTE_XD | SC_X86_PAE_PDPTE_RSVD))
 		return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 	/* Bit 5 of a PDPTE is reserved, not Accessed: the processor never writes it back. */
 	sidecar_gva_record(w, gpa, 0, e, false);
-	return sidecar_gva_walk_64(w, e & X86_PTE_ADDR_MASK, 2, X86_PAE_HIGH_RSVD | (w->nxe ? 0 : X86_PTE_XD));
+	return sidecar_gva_walk_64(w, e & SC_X86_PTE_ADDR_MASK, 2, SC_X86_PAE_HIGH_RSVD | (w->nxe ? 0 : SC_X86_PTE_XD));
 }
 
 static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sidecar_gva_walk_regs *regs,
@@ -200,12 +200,12 @@ static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sid
 	rc = sidecar_gva_read_entry(w->mem, gpa, 4, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & X86_PTE_P))
+	if (!(e & SC_X86_PTE_P))
 		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
-	if ((e & X86_PTE_PS) && (regs->cr4 & X86_CR4_PSE)) {
+	if ((e & SC_X86_PTE_PS) && (regs->cr4 & SC_X86_CR4_PSE)) {
 		uint64_t high = (e >> 13) & 0xff; /* physical address bits 39:32 */
 
-		if ((e & X86_PDE32_4M_RSVD) || (maxphyaddr < 40 && (high >> (maxphyaddr - 32))))
+		if ((e & SC_X86_PDE32_4M_RSVD) || (maxphyaddr < 40 && (high >> (maxphyaddr - 32))))
 			return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
 		sidecar_gva_record(w, gpa, 4, e, true);
 		w->gpa = sidecar_gva_leaf_gpa((e & 0xffc00000ull) | high << 32, w->gva, 22);
@@ -217,7 +217,7 @@ static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sid
 	rc = sidecar_gva_read_entry(w->mem, gpa, 4, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & X86_PTE_P))
+	if (!(e & SC_X86_PTE_P))
 		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	sidecar_gva_record(w, gpa, 4, e, true);
 	w->gpa = sidecar_gva_leaf_gpa(e & 0xfffff000ull, w->gva, 12);
@@ -252,17 +252,17 @@ static uint32_t sidecar_gva_check_access(const struct sidecar_gva_walk *w, const
 		return HV_TRANSLATE_GVA_SUCCESS;
 	}
 
-	if (wr && !w->writable && (regs->cr0 & X86_CR0_WP))
+	if (wr && !w->writable && (regs->cr0 & SC_X86_CR0_WP))
 		return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
 	if (exempt || !w->user)
 		return HV_TRANSLATE_GVA_SUCCESS;
-	if (ex && (regs->cr4 & X86_CR4_SMEP))
+	if (ex && (regs->cr4 & SC_X86_CR4_SMEP))
 		return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
-	if ((rd || wr) && (regs->cr4 & X86_CR4_SMAP)) {
+	if ((rd || wr) && (regs->cr4 & SC_X86_CR4_SMAP)) {
 		/* ENFORCE_SMAP wins over OVERRIDE_SMAP: it stands for implicit supervisor
 		 * accesses, which the processor checks whatever RFLAGS.AC says. */
 		bool smap = (flags & HV_TRANSLATE_GVA_ENFORCE_SMAP) ||
-			    (!(flags & HV_TRANSLATE_GVA_OVERRIDE_SMAP) && !(regs->rflags & X86_RFLAGS_AC));
+			    (!(flags & HV_TRANSLATE_GVA_OVERRIDE_SMAP) && !(regs->rflags & SC_X86_RFLAGS_AC));
 
 		if (smap)
 			return HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
@@ -275,13 +275,13 @@ static uint32_t sidecar_gva_check_access(const struct sidecar_gva_walk *w, const
 static void sidecar_gva_set_bits(const struct sidecar_gva_walk *w, bool dirty)
 {
 	for (unsigned int i = 0; i < w->nr_entries; i++) {
-		uint64_t bits = X86_PTE_A;
+		uint64_t bits = SC_X86_PTE_A;
 		uint64_t e;
 
 		if (!w->entry_size[i])
 			continue;
 		if (dirty && i == w->nr_entries - 1)
-			bits |= X86_PTE_D;
+			bits |= SC_X86_PTE_D;
 		if (sidecar_gva_read_entry(w->mem, w->entry_gpa[i], w->entry_size[i], &e) != HV_TRANSLATE_GVA_SUCCESS)
 			continue;
 		if ((e & bits) == bits)
@@ -302,13 +302,13 @@ static uint32_t sidecar_gva_translate_code(const struct sidecar_guest_memory *me
 					   const struct sidecar_gva_walk_regs *regs, uint64_t gvn, uint64_t flags,
 					   uint64_t *gpa)
 {
-	bool long_mode = regs->efer & X86_EFER_LMA;
+	bool long_mode = regs->efer & SC_X86_EFER_LMA;
 	unsigned int maxphyaddr = regs->maxphyaddr;
 	struct sidecar_gva_walk w = {
 		.mem = mem,
 		/* gvn bits 52..63 cannot be part of an address: dropped, on purpose. */
 		.gva = (gvn & (~0ull >> SIDECAR_GVA_PAGE_SHIFT)) << SIDECAR_GVA_PAGE_SHIFT,
-		.nxe = regs->efer & X86_EFER_NXE,
+		.nxe = regs->efer & SC_X86_EFER_NXE,
 		.writable = true,
 		.user = true,
 	};
@@ -320,14 +320,14 @@ static uint32_t sidecar_gva_translate_code(const struct sidecar_guest_memory *me
 		maxphyaddr = 52;
 	else if (maxphyaddr < 32)
 		maxphyaddr = 32;
-	w.pa_rsvd = X86_PTE_ADDR_MASK & ~((1ull << maxphyaddr) - 1);
+	w.pa_rsvd = SC_X86_PTE_ADDR_MASK & ~((1ull << maxphyaddr) - 1);
 
-	if (!(regs->cr0 & X86_CR0_PG)) {
+	if (!(regs->cr0 & SC_X86_CR0_PG)) {
 		w.gpa = w.gva;
 	} else {
 		if (long_mode)
 			rc = sidecar_gva_walk_long(&w, regs);
-		else if (regs->cr4 & X86_CR4_PAE)
+		else if (regs->cr4 & SC_X86_CR4_PAE)
 			rc = sidecar_gva_walk_pae(&w, regs);
 		else
 			rc = sidecar_gva_walk_32(&w, regs, maxphyaddr);

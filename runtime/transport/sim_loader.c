@@ -8,7 +8,10 @@
  *      the provider symbol is then defined, and this file's weak reference finds it;
  *   2. $SIDECAR_SIM_MODULE, a path to the module;
  *   3. the module by name, through the dynamic loader's search (the program's RUNPATH,
- *      LD_LIBRARY_PATH, the system's library directories);
+ *      LD_LIBRARY_PATH, the system's library directories); and, because a dlopen that a
+ *      sanitizer intercepts searches the sanitizer runtime's paths instead of the
+ *      caller's, the same list walked by hand (dlinfo RTLD_DI_SERINFO of the program and of
+ *      libsidecar itself);
  *   4. beside libsidecar.so, when this is the shared library (an installed tree that was
  *      moved, or a prefix the loader does not search);
  *   5. the library directory this libsidecar was configured to be installed to.
@@ -28,6 +31,7 @@
 #ifdef SIDECAR_WITH_SIM
 #include <dlfcn.h>
 #include <limits.h>
+#include <unistd.h>
 
 /* Defined when the simulator is linked into the program. */
 extern const struct sidecar_sim_provider sidecar_sim_provider __attribute__((weak));
@@ -70,6 +74,31 @@ static const struct sidecar_sim_provider *load(const char *path, char *err, size
 	return p;
 }
 
+/* The module in each directory of `handle`'s library search path (its RUNPATH,
+ * LD_LIBRARY_PATH, the system directories), in order. */
+static const struct sidecar_sim_provider *load_from_search_path(void *handle, char *why, size_t whylen, bool *tried)
+{
+	Dl_serinfo size;
+	const struct sidecar_sim_provider *p = NULL;
+
+	if (!handle || dlinfo(handle, RTLD_DI_SERINFOSIZE, &size) != 0)
+		return NULL;
+	Dl_serinfo *info = malloc(size.dls_size);
+	if (!info)
+		return NULL;
+	if (dlinfo(handle, RTLD_DI_SERINFOSIZE, info) == 0 && dlinfo(handle, RTLD_DI_SERINFO, info) == 0) {
+		for (unsigned i = 0; !p && i < info->dls_cnt; i++) {
+			char path[PATH_MAX];
+			int n = snprintf(path, sizeof(path), "%s/%s", info->dls_serpath[i].dls_name,
+					 SIDECAR_SIM_MODULE_NAME);
+			if (n > 0 && (size_t)n < sizeof(path) && access(path, R_OK) == 0)
+				p = load(path, why, whylen, tried);
+		}
+	}
+	free(info);
+	return p;
+}
+
 /* The module's path beside libsidecar.so, or false when this code is not in it. */
 static bool beside_library(char *path, size_t size)
 {
@@ -96,6 +125,21 @@ static const struct sidecar_sim_provider *find_provider(char *err, size_t errlen
 	if (env && *env)
 		return load(env, err, errlen, &tried);
 	p = load(SIDECAR_SIM_MODULE_NAME, why, sizeof(why), &tried);
+	if (!p) {
+		void *program = dlopen(NULL, RTLD_LAZY);
+		p = load_from_search_path(program, why, sizeof(why), &tried);
+		if (program)
+			dlclose(program);
+	}
+	if (!p) {
+		Dl_info self;
+		if (dladdr((void *)rt_transport_sim_open, &self) && self.dli_fname) {
+			void *lib = dlopen(self.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+			p = load_from_search_path(lib, why, sizeof(why), &tried);
+			if (lib)
+				dlclose(lib);
+		}
+	}
 	char beside[PATH_MAX];
 	if (!p && beside_library(beside, sizeof(beside)))
 		p = load(beside, why, sizeof(why), &tried);

@@ -49,6 +49,11 @@ uint64_t sc_now_ns(void);
 void *sc_zalloc(size_t size);
 void sc_free(void *p);
 
+static inline uint64_t sc_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
 static inline void sc_yield_point(void)
 {
 }

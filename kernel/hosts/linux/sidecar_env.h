@@ -15,6 +15,7 @@
  *   sc_zalloc()       kzalloc(GFP_KERNEL): the core allocates only while a CPU boots, in
  *                     its kernel thread, where sleeping is allowed
  *   sc_free()         kfree()
+ *   sc_rdtsc()        rdtsc() (asm/msr.h): the synthetic VP's TSC register
  *
  * The allocations are counted (sidecar_lhost_allocations) so that the driver can show in
  * sysfs, and say at unload, that none is left behind.
@@ -36,32 +37,7 @@
 #include <linux/timekeeping.h>
 #include <linux/types.h>
 
-/*
- * The core names the x86 control-register bits it needs itself (gva_walk.c, synthetic.c),
- * with the values of the kernel's asm/processor-flags.h, which the includes above pull in.
- * In the core's own translation units (Kbuild defines SIDECAR_CORE_UNIT for them; they
- * include nothing from the kernel after this header) the kernel's definitions give way, so
- * the core's apply without a redefinition warning. Other files keep the kernel's.
- */
-#ifdef SIDECAR_CORE_UNIT
-#undef X86_CR0_PE
-#undef X86_CR0_AM
-#undef X86_CR0_WP
-#undef X86_CR0_PG
-#undef X86_CR4_PSE
-#undef X86_CR4_PAE
-#undef X86_CR4_LA57
-#undef X86_CR4_SMEP
-#undef X86_CR4_SMAP
-#endif
-
-/*
- * sparse (make C=1) does not know GCC's x86 builtins; the synthetic VP reads the TSC with
- * one. A declaration is all it needs to check the calls.
- */
-#ifdef __CHECKER__
-unsigned long long __builtin_ia32_rdtsc(void);
-#endif
+#include <asm/msr.h>
 
 /* The core's allocations not yet freed (kernel/hosts/linux/lhost.c). */
 extern atomic_long_t sidecar_lhost_allocations;
@@ -69,6 +45,11 @@ extern atomic_long_t sidecar_lhost_allocations;
 static inline uint64_t sc_now_ns(void)
 {
 	return ktime_get_ns();
+}
+
+static inline uint64_t sc_rdtsc(void)
+{
+	return rdtsc();
 }
 
 static inline void sc_yield_point(void)

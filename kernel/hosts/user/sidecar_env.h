@@ -13,6 +13,7 @@
  *                                   kernel host lets the scheduler in
  *   void    *sc_zalloc(size_t)      zeroed memory, NULL on failure (setup paths only)
  *   void     sc_free(void *)
+ *   uint64_t sc_rdtsc(void)         the host CPU's time-stamp counter
  *
  * and include the atomic vocabulary (sidecar_atomic.h). Per-CPU services (halt, the IPIs,
  * the fault hook) are the host's struct sidecar_host_ops (kernel/core/kernel.h).
@@ -43,6 +44,11 @@ static inline uint64_t sc_now_ns(void)
 /* A thread of the simulator may spin as long as it likes: the host scheduler preempts it. */
 static inline void sc_yield_point(void)
 {
+}
+
+static inline uint64_t sc_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
 }
 
 static inline void *sc_zalloc(size_t size)

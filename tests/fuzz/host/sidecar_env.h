@@ -26,6 +26,11 @@ static inline uint64_t sc_now_ns(void)
 	return fuzz_now_ns();
 }
 
+static inline uint64_t sc_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
 static inline void sc_yield_point(void)
 {
 }
