@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The x86 instruction decoder the KVM backend uses to reconcile RIP (kernel/x86_insn.h):
+ * The x86 instruction decoder the KVM backend uses to reconcile RIP
+ * (kernel/backends/kvm/kvm_insn.h):
  * lengths across encodings and modes, prefixes, operand/address sizes, effective addresses,
  * and refusal of truncated or over-long input. Needs no /dev/kvm.
  */
 #include "check.h"
-#include "x86_insn.h"
+#include "kvm_insn.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -81,7 +82,7 @@ static void lengths(void)
 		const struct len_case *c = &cases[i];
 		struct x86_insn in;
 		uint8_t want = c->len;
-		bool ok = x86_insn_decode(c->bytes, sizeof(c->bytes), c->mode, &in);
+		bool ok = x86_insn_decode(c->bytes, sizeof(c->bytes), (enum x86_mode)c->mode, &in);
 		if (!ok || in.len != want) {
 			fprintf(stderr, "case %zu (mode %u, %02x %02x %02x): ok %d len %u, want %u\n", i, c->mode,
 				c->bytes[0], c->bytes[1], c->bytes[2], ok, ok ? in.len : 0, want);
@@ -89,7 +90,7 @@ static void lengths(void)
 			continue;
 		}
 		/* Truncated by one byte: refused. */
-		CHECK(!x86_insn_decode(c->bytes, want - 1u, c->mode, &in));
+		CHECK(!x86_insn_decode(c->bytes, want - 1u, (enum x86_mode)c->mode, &in));
 	}
 }
 
@@ -101,33 +102,34 @@ static void details(void)
 	unsigned int seg;
 
 	/* rep outsb */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0xf3, 0x6e}, 2, 32, &in));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0xf3, 0x6e}, 2, X86_MODE_PROT32, &in));
 	CHECK_EQ(in.rep, 0xf3);
 	CHECK_EQ(in.opcode, 0x6e);
 
 	/* in eax, dx with 66 in 16-bit code: 32-bit operand */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x66, 0xed}, 2, 16, &in));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x66, 0xed}, 2, X86_MODE_PROT16, &in));
 	CHECK_EQ(in.opsize, 4);
 
 	/* REX followed by a legacy prefix is ignored */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x48, 0x66, 0x89, 0x07}, 4, 64, &in));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x48, 0x66, 0x89, 0x07}, 4, X86_MODE_LONG64, &in));
 	CHECK_EQ(in.rex, 0);
 	CHECK_EQ(in.opsize, 2);
 
 	/* effective addresses */
-	g[3] = 0x100;                                                              /* bx */
-	g[6] = 0x20;                                                               /* si */
-	g[5] = 0x300;                                                              /* bp */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x40, 0x04}, 3, 16, &in)); /* [bx+si+4] */
-	REQUIRE(x86_insn_effective_address(&in, g, 0, &ea, &seg));
+	g[3] = 0x100;                                                                           /* bx */
+	g[6] = 0x20;                                                                            /* si */
+	g[5] = 0x300;                                                                           /* bp */
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x40, 0x04}, 3, X86_MODE_PROT16, &in)); /* [bx+si+4] */
+	REQUIRE(x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 	CHECK_EQ(ea, 0x124);
 	CHECK_EQ(seg, X86_SEG_DS);
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x46, 0xfe}, 3, 16, &in)); /* [bp-2] */
-	REQUIRE(x86_insn_effective_address(&in, g, 0, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x46, 0xfe}, 3, X86_MODE_PROT16, &in)); /* [bp-2] */
+	REQUIRE(x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 	CHECK_EQ(ea, 0x2fe);
 	CHECK_EQ(seg, X86_SEG_SS);
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x26, 0x89, 0x06, 0xff, 0xff}, 5, 16, &in)); /* es:[0xffff] */
-	REQUIRE(x86_insn_effective_address(&in, g, 0, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x26, 0x89, 0x06, 0xff, 0xff}, 5, X86_MODE_PROT16,
+				&in)); /* es:[0xffff] */
+	REQUIRE(x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 	CHECK_EQ(ea, 0xffff);
 	CHECK_EQ(seg, X86_SEG_ES);
 
@@ -135,35 +137,35 @@ static void details(void)
 	g[15] = 0x5000;
 	g[1] = 3;
 	/* mov [r15 + rcx*8 + 0x10], eax: 41 89 44 cf 10 */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x41, 0x89, 0x44, 0xcf, 0x10}, 5, 64, &in));
-	REQUIRE(x86_insn_effective_address(&in, g, 0, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x41, 0x89, 0x44, 0xcf, 0x10}, 5, X86_MODE_LONG64, &in));
+	REQUIRE(x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 	CHECK_EQ(ea, 0x5000 + 24 + 0x10);
 	/* RIP-relative: next RIP + disp */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x05, 0x00, 0x01, 0x00, 0x00}, 6, 64, &in));
-	CHECK(in.rip_relative);
-	REQUIRE(x86_insn_effective_address(&in, g, 0x7000, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0x05, 0x00, 0x01, 0x00, 0x00}, 6, X86_MODE_LONG64, &in));
+	REQUIRE(x86_insn_mem_operand(&in, g, 0x7000, &ea, &seg));
 	CHECK_EQ(ea, 0x7100);
 	/* 32-bit addressing wraps */
 	g[0] = 0xffffffffull;
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x67, 0x89, 0x48, 0x02}, 4, 64, &in)); /* [eax+2] */
-	REQUIRE(x86_insn_effective_address(&in, g, 0, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x67, 0x89, 0x48, 0x02}, 4, X86_MODE_LONG64, &in)); /* [eax+2] */
+	REQUIRE(x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 	CHECK_EQ(ea, 1);
 	/* registers and control registers have no memory operand */
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0xc0}, 2, 64, &in));
-	CHECK(!x86_insn_effective_address(&in, g, 0, &ea, &seg));
-	REQUIRE(x86_insn_decode((const uint8_t[]){0x0f, 0x22, 0x18}, 3, 64, &in)); /* mov cr3, rax (mod 0) */
-	CHECK(!x86_insn_has_mem_operand(&in));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x89, 0xc0}, 2, X86_MODE_LONG64, &in));
+	CHECK(!x86_insn_mem_operand(&in, g, 0, &ea, &seg));
+	REQUIRE(x86_insn_decode((const uint8_t[]){0x0f, 0x22, 0x18}, 3, X86_MODE_LONG64,
+				&in)); /* mov cr3, rax (mod 0) */
+	CHECK(!x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 
 	/* 15 prefixes and a NOP: 16 bytes, too long; 14 and a NOP: the longest legal */
 	uint8_t many[16];
 	memset(many, 0x66, sizeof(many));
 	many[15] = 0x90;
-	CHECK(!x86_insn_decode(many, sizeof(many), 64, &in));
+	CHECK(!x86_insn_decode(many, sizeof(many), X86_MODE_LONG64, &in));
 	many[14] = 0x90;
-	REQUIRE(x86_insn_decode(many, sizeof(many), 64, &in));
+	REQUIRE(x86_insn_decode(many, sizeof(many), X86_MODE_LONG64, &in));
 	CHECK_EQ(in.len, 15);
 	/* far call is invalid in 64-bit code */
-	CHECK(!x86_insn_decode((const uint8_t[]){0x9a, 1, 2, 3, 4, 5, 6}, 7, 64, &in));
+	CHECK(!x86_insn_decode((const uint8_t[]){0x9a, 1, 2, 3, 4, 5, 6}, 7, X86_MODE_LONG64, &in));
 }
 
 int main(void)

@@ -1,56 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small x86 instruction decoder: length, prefixes, opcode, ModRM/SIB, displacement and
- * immediate, and the effective address of the memory operand. No semantics beyond that.
- *
- * The KVM backend needs it to turn KVM's exits into Hyper-V intercepts: Hyper-V reports the
- * intercepting instruction's RIP and length, but KVM may already have moved RIP past the
- * instruction (port I/O on some kernels, HLT, MMIO writes), so the backend must find where
- * the instruction starts and how long it is, and verify that it is the one that caused the
- * exit (docs/kvm.md). Header-only (static inline) so that the kernel library's source list
- * need not change.
+ * x86 decoding for the KVM backend (kvm_insn.h says what and why): a small hand-written
+ * decoder. Length, prefixes, opcode, ModRM/SIB, displacement and immediate, and the effective
+ * address of the memory operand; no semantics beyond that.
  *
  * Coverage: all legacy, REX, VEX (C4/C5), EVEX (62) and XOP (8F) encodings of the one-byte,
- * 0F, 0F38 and 0F3A maps, in 16-, 32- and 64-bit code. Lengths follow Intel where the vendors
- * differ (a 66 prefix on a 64-bit near branch keeps a 32-bit displacement; AMD's SSE4a
- * EXTRQ/INSERTQ immediates are not decoded). The decoder never reads past `n` bytes and
- * rejects anything longer than 15 bytes.
+ * 0F, 0F38 and 0F3A maps, in 16-, 32- and 64-bit code (real mode decodes as 16-bit code).
+ * Lengths follow Intel where the vendors differ (a 66 prefix on a 64-bit near branch keeps a
+ * 32-bit displacement; AMD's SSE4a EXTRQ/INSERTQ immediates are not decoded). The decoder
+ * never reads past `n` bytes and rejects anything longer than 15 bytes.
  */
-#ifndef SIDECAR_KERNEL_X86_INSN_H
-#define SIDECAR_KERNEL_X86_INSN_H
+#include "kvm_insn.h"
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
+#include <string.h>
 
-#define X86_INSN_MAX_LEN 15
-
-/* Segment registers in encoding order; X86_SEG_NONE: no override. */
-enum x86_seg {
-	X86_SEG_ES,
-	X86_SEG_CS,
-	X86_SEG_SS,
-	X86_SEG_DS,
-	X86_SEG_FS,
-	X86_SEG_GS,
-	X86_SEG_NONE = 7,
-};
-
-enum x86_map {
-	X86_MAP_1BYTE,
-	X86_MAP_0F,
-	X86_MAP_0F38,
-	X86_MAP_0F3A,
-	X86_MAP_OTHER, /* EVEX maps 5/6, XOP maps 8..A */
-};
-
-/* REX bits (also filled in from VEX/EVEX/XOP, already un-inverted). */
-#define X86_REX_B 0x01
-#define X86_REX_X 0x02
-#define X86_REX_R 0x04
-#define X86_REX_W 0x08
-
-struct x86_insn {
+struct hand_insn {
 	uint8_t len;      /* bytes, 1..15 */
 	uint8_t mode;     /* code size in bits: 16, 32 or 64 */
 	uint8_t opsize;   /* operand size of GP forms in bytes: 2, 4 or 8 */
@@ -103,7 +67,7 @@ enum {
 #define X86_R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
 #define X86_R8(x) x, x, x, x, x, x, x, x
 
-static const uint8_t x86_insn_map1[256] = {
+static const uint8_t hand_map1[256] = {
 	/* 00 */ X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_IB, X86_OP_IZ, X86_OP_INV64, X86_OP_INV64,
 	/* 08 */ X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_IB, X86_OP_IZ, X86_OP_INV64, X86_OP_BAD,
 	/* 10 */ X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_IB, X86_OP_IZ, X86_OP_INV64, X86_OP_INV64,
@@ -135,7 +99,7 @@ static const uint8_t x86_insn_map1[256] = {
 	/* f8 */ X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_M, X86_OP_M,
 };
 
-static const uint8_t x86_insn_map0f[256] = {
+static const uint8_t hand_map0f[256] = {
 	/* 00 */ X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_M, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
 	/* 08 */ X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_M, X86_OP_NONE, X86_OP_MIB,
 	/* 10 */ X86_R16(X86_OP_M),
@@ -164,7 +128,7 @@ static const uint8_t x86_insn_map0f[256] = {
 #undef X86_R8
 /* clang-format on */
 
-static inline bool x86_insn_is_legacy_prefix(uint8_t b)
+static bool hand_is_legacy_prefix(uint8_t b)
 {
 	switch (b) {
 	case 0x26:
@@ -184,7 +148,7 @@ static inline bool x86_insn_is_legacy_prefix(uint8_t b)
 }
 
 /* Reads a little-endian immediate of `size` bytes at `*pos`; false if it does not fit. */
-static inline bool x86_insn_take(const uint8_t *b, size_t n, size_t *pos, unsigned int size, uint64_t *val)
+static bool hand_take(const uint8_t *b, size_t n, size_t *pos, unsigned int size, uint64_t *val)
 {
 	uint64_t v = 0;
 
@@ -197,25 +161,12 @@ static inline bool x86_insn_take(const uint8_t *b, size_t n, size_t *pos, unsign
 	return true;
 }
 
-static inline int64_t x86_insn_sext(uint64_t v, unsigned int size)
-{
-	switch (size) {
-	case 1:
-		return (int8_t)v;
-	case 2:
-		return (int16_t)v;
-	case 4:
-		return (int32_t)v;
-	}
-	return (int64_t)v;
-}
-
 /* ModRM, SIB and displacement. */
-static inline bool x86_insn_modrm(const uint8_t *b, size_t n, size_t *pos, struct x86_insn *in)
+static bool hand_modrm(const uint8_t *b, size_t n, size_t *pos, struct hand_insn *in)
 {
 	uint64_t v;
 
-	if (!x86_insn_take(b, n, pos, 1, &v))
+	if (!hand_take(b, n, pos, 1, &v))
 		return false;
 	in->has_modrm = true;
 	in->modrm = (uint8_t)v;
@@ -229,7 +180,7 @@ static inline bool x86_insn_modrm(const uint8_t *b, size_t n, size_t *pos, struc
 			in->disp_size = 2;
 	} else {
 		if (rm == 4) {
-			if (!x86_insn_take(b, n, pos, 1, &v))
+			if (!hand_take(b, n, pos, 1, &v))
 				return false;
 			in->has_sib = true;
 			in->sib = (uint8_t)v;
@@ -246,7 +197,7 @@ static inline bool x86_insn_modrm(const uint8_t *b, size_t n, size_t *pos, struc
 		}
 	}
 	if (in->disp_size) {
-		if (!x86_insn_take(b, n, pos, in->disp_size, &v))
+		if (!hand_take(b, n, pos, in->disp_size, &v))
 			return false;
 		in->disp = x86_insn_sext(v, in->disp_size);
 	}
@@ -254,20 +205,20 @@ static inline bool x86_insn_modrm(const uint8_t *b, size_t n, size_t *pos, struc
 }
 
 /* VEX/EVEX/XOP: the prefix bytes after the escape, then opcode, ModRM, immediate. */
-static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct x86_insn *in)
+static bool hand_vex(const uint8_t *b, size_t n, size_t *pos, struct hand_insn *in)
 {
 	uint64_t p0, p1 = 0, p2 = 0, v;
 	unsigned int mmmmm;
 
-	if (!x86_insn_take(b, n, pos, 1, &p0))
+	if (!hand_take(b, n, pos, 1, &p0))
 		return false;
 	if (in->vex == 0xc5) {
 		in->rex = (p0 & 0x80) ? 0 : X86_REX_R;
 		mmmmm = 1;
 	} else {
-		if (!x86_insn_take(b, n, pos, 1, &p1))
+		if (!hand_take(b, n, pos, 1, &p1))
 			return false;
-		if (in->vex == 0x62 && !x86_insn_take(b, n, pos, 1, &p2))
+		if (in->vex == 0x62 && !hand_take(b, n, pos, 1, &p2))
 			return false;
 		in->rex = (uint8_t)(((p0 & 0x80) ? 0 : X86_REX_R) | ((p0 & 0x40) ? 0 : X86_REX_X) |
 				    ((p0 & 0x20) ? 0 : X86_REX_B) | ((p1 & 0x80) ? X86_REX_W : 0));
@@ -277,7 +228,7 @@ static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct 
 		in->rex &= X86_REX_R | X86_REX_W;
 	if ((in->rex & X86_REX_W) && in->mode == 64)
 		in->opsize = 8;
-	if (!x86_insn_take(b, n, pos, 1, &v))
+	if (!hand_take(b, n, pos, 1, &v))
 		return false;
 	in->opcode = (uint8_t)v;
 
@@ -318,11 +269,11 @@ static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct 
 			return false;
 		}
 	}
-	if (modrm && !x86_insn_modrm(b, n, pos, in))
+	if (modrm && !hand_modrm(b, n, pos, in))
 		return false;
 	if (imm) {
 		in->imm_size = (uint8_t)imm;
-		if (!x86_insn_take(b, n, pos, imm, &in->imm))
+		if (!hand_take(b, n, pos, imm, &in->imm))
 			return false;
 	}
 	(void)p2;
@@ -334,12 +285,12 @@ static inline bool x86_insn_vex(const uint8_t *b, size_t n, size_t *pos, struct 
  * the bytes do not hold a complete instruction of at most 15 bytes (truncated, too long,
  * or an encoding that is invalid in that mode: far pointers in 64-bit code).
  */
-static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode, struct x86_insn *in)
+static bool hand_decode(const uint8_t *b, size_t n, unsigned int mode, struct hand_insn *in)
 {
 	size_t pos = 0;
 	bool addr_prefix = false;
 
-	*in = (struct x86_insn){.mode = (uint8_t)mode, .seg = X86_SEG_NONE, .map = X86_MAP_1BYTE};
+	*in = (struct hand_insn){.mode = (uint8_t)mode, .seg = X86_SEG_NONE, .map = X86_MAP_1BYTE};
 	if (n > X86_INSN_MAX_LEN)
 		n = X86_INSN_MAX_LEN;
 
@@ -349,7 +300,7 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 		if (pos >= n)
 			return false;
 		uint8_t c = b[pos];
-		if (x86_insn_is_legacy_prefix(c)) {
+		if (hand_is_legacy_prefix(c)) {
 			in->rex = 0;
 			in->has_rex = false;
 			switch (c) {
@@ -421,7 +372,7 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 			if (in->has_rex || in->opsize_prefix || in->rep || in->lock)
 				return false; /* #UD: VEX after these prefixes */
 			in->vex = op;
-			if (!x86_insn_vex(b, n, &pos, in))
+			if (!hand_vex(b, n, &pos, in))
 				return false;
 			in->len = (uint8_t)pos;
 			return true;
@@ -442,10 +393,10 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 			cls = in->map == X86_MAP_0F38 ? X86_OP_M : X86_OP_MIB;
 		} else {
 			in->map = X86_MAP_0F;
-			cls = x86_insn_map0f[op];
+			cls = hand_map0f[op];
 		}
 	} else {
-		cls = x86_insn_map1[op];
+		cls = hand_map1[op];
 		if (mode == 64 && op == 0x63)
 			cls = X86_OP_M; /* MOVSXD */
 	}
@@ -505,20 +456,20 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 	default:
 		return false;
 	}
-	if (modrm && !x86_insn_modrm(b, n, &pos, in))
+	if (modrm && !hand_modrm(b, n, &pos, in))
 		return false;
 	if ((cls == X86_OP_GRP3B || cls == X86_OP_GRP3Z) && ((in->modrm >> 3) & 7) < 2)
 		imm = cls == X86_OP_GRP3B ? 1 : in->opsize == 2 ? 2 : 4;
-	if (in->moffs_size && !x86_insn_take(b, n, &pos, in->moffs_size, &in->moffs))
+	if (in->moffs_size && !hand_take(b, n, &pos, in->moffs_size, &in->moffs))
 		return false;
 	if (imm) {
 		in->imm_size = (uint8_t)imm;
-		if (!x86_insn_take(b, n, &pos, imm, &in->imm))
+		if (!hand_take(b, n, &pos, imm, &in->imm))
 			return false;
 	}
 	if (imm2) {
 		in->imm2_size = (uint8_t)imm2;
-		if (!x86_insn_take(b, n, &pos, imm2, &in->imm2))
+		if (!hand_take(b, n, &pos, imm2, &in->imm2))
 			return false;
 	}
 	in->len = (uint8_t)pos;
@@ -527,18 +478,13 @@ static inline bool x86_insn_decode(const uint8_t *b, size_t n, unsigned int mode
 
 /* Whether the instruction has a ModRM (or moffs) memory operand. The control- and
  * debug-register moves (0F 20..23) encode registers whatever their mod field says. */
-static inline bool x86_insn_has_mem_operand(const struct x86_insn *in)
+static bool hand_has_mem_operand(const struct hand_insn *in)
 {
 	if (in->moffs_size)
 		return true;
 	if (!in->has_modrm || (in->modrm >> 6) == 3)
 		return false;
 	return !(in->map == X86_MAP_0F && !in->vex && in->opcode >= 0x20 && in->opcode <= 0x23);
-}
-
-static inline uint64_t x86_insn_addr_mask(unsigned int size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 }
 
 /*
@@ -548,14 +494,14 @@ static inline uint64_t x86_insn_addr_mask(unsigned int size)
  * access uses: the override, else SS for RSP/RBP-based addresses, else DS. Returns false if
  * there is no memory operand (or it uses a vector index, VSIB, which is not computed).
  */
-static inline bool x86_insn_effective_address(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip,
-					      uint64_t *ea, unsigned int *seg)
+static bool hand_effective_address(const struct hand_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
+				   unsigned int *seg)
 {
 	uint64_t mask = x86_insn_addr_mask(in->addrsize);
 	unsigned int dseg = X86_SEG_DS;
 	uint64_t a;
 
-	if (!x86_insn_has_mem_operand(in))
+	if (!hand_has_mem_operand(in))
 		return false;
 	if (in->moffs_size) {
 		a = in->moffs;
@@ -605,4 +551,59 @@ static inline bool x86_insn_effective_address(const struct x86_insn *in, const u
 	return true;
 }
 
-#endif /* SIDECAR_KERNEL_X86_INSN_H */
+static unsigned int mode_bits(enum x86_mode mode)
+{
+	return mode == X86_MODE_REAL ? 16 : (unsigned int)mode;
+}
+
+static uint8_t encoding_of(uint8_t vex)
+{
+	switch (vex) {
+	case 0xc4:
+	case 0xc5:
+		return X86_ENC_VEX;
+	case 0x62:
+		return X86_ENC_EVEX;
+	case 0x8f:
+		return X86_ENC_XOP;
+	default:
+		return X86_ENC_LEGACY;
+	}
+}
+
+bool x86_insn_decode(const uint8_t *b, size_t n, enum x86_mode mode, struct x86_insn *in)
+{
+	struct hand_insn h;
+
+	if (!hand_decode(b, n, mode_bits(mode), &h))
+		return false;
+	*in = (struct x86_insn){
+		.len = h.len,
+		.mode = (uint8_t)mode,
+		.opsize = h.opsize,
+		.addrsize = h.addrsize,
+		.seg = h.seg,
+		.rex = h.rex,
+		.has_rex = h.has_rex,
+		.rep = h.rep,
+		.lock = h.lock,
+		.encoding = encoding_of(h.vex),
+		.map = h.map,
+		.opcode = h.opcode,
+		.has_modrm = h.has_modrm,
+		.modrm = h.modrm,
+		.imm_size = h.imm_size,
+		.imm = h.imm,
+	};
+	memcpy(in->bytes, b, h.len);
+	return true;
+}
+
+bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
+			  unsigned int *seg)
+{
+	struct hand_insn h;
+
+	return hand_decode(in->bytes, in->len, mode_bits((enum x86_mode)in->mode), &h) &&
+	       hand_effective_address(&h, gpr, next_rip, ea, seg);
+}
