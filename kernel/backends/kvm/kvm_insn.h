@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * x86 instruction decoding for the KVM backend (docs/kvm.md, "RIP reconciliation").
+ * x86 instruction decoding for the KVM backend, by Zydis (docs/kvm.md, "RIP reconciliation").
  *
  * KVM may report an exit with RIP already past the instruction, so the backend must find where
- * the instruction starts, how long it is, and whether it is the one that exited. The decoder
- * (insn.c) reduces an instruction to the few facts the backend checks against the exit
- * (opcode, prefixes, operand and address size, the ModRM reg field, the immediate) and
+ * the instruction starts, how long it is, and whether it is the one that exited. Zydis
+ * decodes; this wrapper reduces its result to the few facts the backend checks against the
+ * exit (opcode, prefixes, operand and address size, the ModRM reg field, the immediate) and
  * computes the address of the explicit memory operand. The checks themselves stay in the
  * backend (io.c, mmio.c).
+ *
+ * The header needs no Zydis declarations: the tests and the backend use these types only.
  */
 #ifndef SIDECAR_KVM_INSN_H
 #define SIDECAR_KVM_INSN_H
@@ -20,8 +22,10 @@
 
 /*
  * The processor mode the bytes are decoded in. The values of the three protected/long modes
- * are the code size in bits (the backend masks addresses with them); real mode (and
- * virtual-8086 mode) is 16-bit code.
+ * are the code size in bits (the backend masks addresses with them); real mode is 16-bit code
+ * in which VEX, EVEX and XOP do not exist (C4/C5/62 are always LES/LDS/BOUND there, and 8F
+ * always POP), and where the instructions that need protected mode are invalid.
+ * Virtual-8086 mode decodes as real mode.
  */
 enum x86_mode {
 	X86_MODE_REAL = 0,
@@ -89,7 +93,7 @@ struct x86_insn {
 /*
  * Decodes the instruction at b[0..n) in `mode`. Returns false if the bytes do not hold one
  * complete, valid instruction of at most 15 bytes (truncated, too long, or invalid in that
- * mode). The operand's address is computed by x86_insn_mem_operand() when it is asked.
+ * mode). Operands are not decoded: x86_insn_mem_operand() does that when it is asked.
  */
 bool x86_insn_decode(const uint8_t *b, size_t n, enum x86_mode mode, struct x86_insn *in);
 
@@ -98,8 +102,8 @@ bool x86_insn_decode(const uint8_t *b, size_t n, enum x86_mode mode, struct x86_
  * operand, from the GP registers in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
  * R8..R15) and the address of the next instruction (for RIP-relative operands). *seg receives
  * the segment the access uses: the override, else SS for RSP/RBP-based addresses, else DS.
- * Returns false if there is no such operand (or it uses a vector index, VSIB, which is not
- * computed).
+ * Returns false if there is no such operand: none at all, an address that is not accessed
+ * (LEA, MPX's MIB forms), or one with a vector index (VSIB: gathers and scatters).
  */
 bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
 			  unsigned int *seg);

@@ -13,7 +13,7 @@
  *   convert.c    state conversion between KVM's structures and Hyper-V's
  *   state.c      moving the caches and the FPU image in and out of KVM
  *   locate.c     the VP's view of its address space, and locating the exiting instruction
- *   insn.c       x86 decoding, kvm_insn.h
+ *   insn.c       x86 decoding (Zydis), kvm_insn.h
  *   io.c         port I/O exits
  *   mmio.c       MMIO exits, and execution from unbacked GPAs
  *   exits.c      the intercept messages' common parts, HLT and shutdown exits, run errors
