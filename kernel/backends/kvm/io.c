@@ -9,8 +9,9 @@
  * emulator, which would clobber the VMM's registers on completion: they are completed at once,
  * and the registers from before the instruction put back.
  *
- * The last plain IN/OUT site is remembered (struct io_site): a device loop that exits at the
- * same instruction again is answered from the bytes around RIP alone, without decoding.
+ * The last IO_SITES plain IN/OUT sites are remembered (struct io_site): a device loop that
+ * exits at the same instructions again is answered from the bytes around RIP alone, without
+ * decoding (a Zydis decode costs ten times the lookup; docs/kvm.md, "Cost").
  */
 #include "kvm_internal.h"
 
@@ -129,10 +130,22 @@ static bool io_site_match(const struct io_site *site, unsigned int mode, const s
 	       !memcmp(site->after, c->after, ha);
 }
 
+static const struct io_site *io_site_find(const struct sidecar_backend_vp *vp, unsigned int mode,
+					  const struct io_exit *x, bool advances, const struct io_code *c)
+{
+	for (unsigned int i = 0; i < IO_SITES; i++)
+		if (io_site_match(&vp->io_sites[i], mode, x, (uint16_t)vp->regs.rdx, advances, c))
+			return &vp->io_sites[i];
+	return NULL;
+}
+
+/* Into the next entry in turn (an exit that matched one is never remembered again). */
 static void io_site_remember(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x, bool advances,
 			     const struct io_code *c, const struct x86_insn *in, uint64_t back)
 {
-	struct io_site *site = &vp->io_site;
+	struct io_site *site = &vp->io_sites[vp->io_site_next];
+
+	vp->io_site_next = (uint8_t)((vp->io_site_next + 1) % IO_SITES);
 
 	*site = (struct io_site){
 		.valid = true,
@@ -256,8 +269,9 @@ int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct 
 
 	c.hb = kvm_read_before(vp, mode, rip_exit, c.before);
 	c.ha = kvm_read_linear(vp, mode, linear(&vp->sregs, mode, X86_SEG_CS, rip_exit), c.after, sizeof(c.after));
-	if (io_site_match(&vp->io_site, mode, &x, (uint16_t)vp->regs.rdx, advances, &c))
-		return io_plain(vp, mode, &x, &vp->io_site.insn, (rip_exit - vp->io_site.back) & ip_mask(mode), msg);
+	const struct io_site *site = io_site_find(vp, mode, &x, advances, &c);
+	if (site)
+		return io_plain(vp, mode, &x, &site->insn, (rip_exit - site->back) & ip_mask(mode), msg);
 
 	struct x86_insn a = {0}, b;
 	enum io_kind ka = c.ha && x86_insn_decode(c.after, c.ha, (enum x86_mode)mode, &a)

@@ -87,13 +87,16 @@ struct kvm_be {
 	uint32_t mxcsr_mask;
 };
 
+/* How many plain IN/OUT sites a VP remembers (struct io_site). */
+#define IO_SITES 4
+
 /* A port I/O exit whose completion is left to the next KVM_RUN. */
 enum pending_io {
 	PENDING_NONE,
 	PENDING_FAST_PIO,
 };
 
-/* The last plain IN/OUT resolved by decoding (io.c), for a device loop that exits at the same
+/* A plain IN/OUT resolved by decoding (io.c), for a device loop that exits at the same
  * instruction again. The choice there is a function of exactly these inputs, so equal inputs
  * give the same instruction: no invalidation. */
 struct io_site {
@@ -142,7 +145,11 @@ struct sidecar_backend_vp {
 	bool rcache_valid;
 	uint64_t rcache_page, rcache_gpa;
 
-	struct io_site io_site;
+	/* The last IO_SITES plain IN/OUT sites, replaced in turn: a driver that polls a status
+	 * port and writes a data port exits at two sites alternately, and each would evict the
+	 * other from a single entry. */
+	struct io_site io_sites[IO_SITES];
+	uint8_t io_site_next;
 
 	enum pending_io pending;
 	bool pending_lazy_ok;     /* the probe's verdict for this direction */
