@@ -17,11 +17,17 @@
  *
  * The four are measured in --rounds interleaved blocks (raw, raw+sync, raw+fpu, sidecar,
  * raw, ...), each after a short warm-up, so that a shared machine's slow phases hit all of
- * them alike (SPEC section 5). Prints min/p50/p99/max of each over all blocks, the ratio of
- * the p50s (the goal: sidecar <= 1.10 x raw) and the spread of the per-round ratios.
+ * them alike. Prints min/p50/p99/max of each over all blocks, the ratio of the p50s (the
+ * goal: sidecar <= 1.10 x raw) and the spread of the per-round ratios.
  * Exit 77 when /dev/kvm is missing or unusable.
  *
- *   sidecar-kvm-bench [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--smoke]
+ * --sites N: the guest does N `out 0x80, al` in a row, then jumps back (default 1), so that the
+ * exits come from N instructions in turn. The backend remembers the last few I/O sites it
+ * located (docs/kvm.md, "Cost"): with more sites than that, no exit finds its site remembered
+ * and every one is located by decoding. That measures the decoding path; the default guest
+ * measures the common one.
+ *
+ *   sidecar-kvm-bench [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--sites N] [--smoke]
  */
 #include <sidecar/client.h>
 
@@ -44,8 +50,22 @@
 #define GUEST_RIP 0x1000
 #define GUEST_PORT 0x80
 
-/* 1000: out 0x80, al; jmp 1000 */
-static const uint8_t guest_code[] = {0xe6, GUEST_PORT, 0xeb, 0xfc};
+#define MAX_SITES 32
+
+/* 1000: N times `out 0x80, al`; jmp 1000 (built by set_guest_code) */
+static uint8_t guest_code[2 * MAX_SITES + 2];
+static size_t guest_code_size;
+
+static void set_guest_code(unsigned int sites)
+{
+	for (unsigned int i = 0; i < sites; i++) {
+		guest_code[2 * i] = 0xe6;
+		guest_code[2 * i + 1] = GUEST_PORT;
+	}
+	guest_code[2 * sites] = 0xeb;
+	guest_code[2 * sites + 1] = (uint8_t) - (int)(2 * sites + 2);
+	guest_code_size = 2 * sites + 2;
+}
 
 static uint64_t now_ns(void)
 {
@@ -122,7 +142,7 @@ static int raw_setup(struct raw_vm *r)
 	r->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r->mem == MAP_FAILED)
 		return -errno;
-	memcpy(r->mem + GUEST_RIP, guest_code, sizeof(guest_code));
+	memcpy(r->mem + GUEST_RIP, guest_code, guest_code_size);
 	struct kvm_userspace_memory_region region = {
 		.slot = 0, .guest_phys_addr = 0, .memory_size = mem_size, .userspace_addr = (uintptr_t)r->mem};
 	if (ioctl(r->vm, KVM_SET_USER_MEMORY_REGION, &region))
@@ -286,7 +306,7 @@ static int sidecar_setup(int sidecar_cpu, struct sidecar_client **c, struct side
 		snprintf(err, len, "setup: %s", sidecar_strerror(rc));
 		return rc;
 	}
-	memcpy((uint8_t *)mem + GUEST_RIP, guest_code, sizeof(guest_code));
+	memcpy((uint8_t *)mem + GUEST_RIP, guest_code, guest_code_size);
 	struct hv_register_assoc regs[3];
 	memset(regs, 0, sizeof(regs));
 	regs[0].name = HV_X64_REGISTER_CS;
@@ -309,7 +329,8 @@ static void print_row(const char *name, struct stats s)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--smoke]\n",
+	fprintf(stderr,
+		"usage: %s [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--sites N] [--smoke]\n",
 		argv0);
 }
 
@@ -321,13 +342,15 @@ static uint64_t block_p50(const uint64_t *v, size_t n, uint64_t *tmp)
 
 int main(int argc, char **argv)
 {
-	size_t iterations = 20000, rounds = 10, warmup = 200;
+	size_t iterations = 20000, rounds = 10, warmup = 200, sites = 1;
 	int client_cpu = 0, sidecar_cpu = 1;
 	bool smoke = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--smoke")) {
 			smoke = true;
+		} else if (!strcmp(argv[i], "--sites") && i + 1 < argc) {
+			sites = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--iterations") && i + 1 < argc) {
 			iterations = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
@@ -346,10 +369,11 @@ int main(int argc, char **argv)
 		rounds = 2;
 		warmup = 20;
 	}
-	if (rounds == 0 || iterations < rounds) {
+	if (rounds == 0 || iterations < rounds || sites == 0 || sites > MAX_SITES) {
 		usage(argv[0]);
 		return 2;
 	}
+	set_guest_code((unsigned int)sites);
 	size_t block = iterations / rounds;
 	iterations = block * rounds;
 
@@ -438,8 +462,8 @@ int main(int argc, char **argv)
 		     sf = summarize(raw[RAW_FPU], iterations), ss = summarize(side, iterations);
 	qsort(ratio, rounds, sizeof(*ratio), cmp_double);
 	printf("kvm round trip, %zu rounds of %zu iterations (each after %zu warm-up), client cpu %d, sidecar cpu %d, "
-	       "wait mode poll\n",
-	       rounds, block, warmup, client_cpu, sidecar_cpu);
+	       "wait mode poll, %zu OUT site(s)\n",
+	       rounds, block, warmup, client_cpu, sidecar_cpu, sites);
 	printf("%-10s %10s %10s %10s %10s   (microseconds)\n", "", "min", "p50", "p99", "max");
 	print_row("raw", sr);
 	print_row("raw+sync", ssync);

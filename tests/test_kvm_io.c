@@ -130,6 +130,73 @@ static void reexecute(struct kvm_test *t)
 	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0x12ab);
 }
 
+/*
+ * The backend remembers the IN/OUT sites it located, to skip decoding when an exit comes
+ * again from the same code. A status/data loop (two sites in turn) must be reported right
+ * every time, and a remembered site must not answer for an exit that only its code bytes or
+ * its DX tell apart.
+ */
+static void site_memory(struct kvm_test *t)
+{
+	static const uint8_t loop[] = {
+		0xec,       /* 3000: in al, dx (the status port) */
+		0xe6, 0xf8, /* 3001: out 0xf8, al (the data port) */
+		0xeb, 0xfb, /* 3003: jmp 3000 */
+	};
+	static const uint8_t out_ee[] = {
+		0xe6, 0xee, /* 3100: out 0xee, al */
+		0xf4,       /* 3102: hlt */
+	};
+	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
+
+	memcpy(t->mem + 0x3000, loop, sizeof(loop));
+	kt_real_mode(t, 0x3000);
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDX] = 0x3fd;
+	for (int i = 0; i < 10; i++) {
+		kt_run(t);
+		check_io(t, 0x3fd, 1, false, 0x3000, 1);
+		ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = (uint64_t)(0x60 + i);
+		kt_skip(t, &kt_io(t)->header);
+		kt_run(t);
+		check_io(t, 0xf8, 1, true, 0x3001, 2);
+		CHECK_EQ(kt_io(t)->rax & 0xff, (uint64_t)(0x60 + i));
+		kt_skip(t, &kt_io(t)->header);
+	}
+
+	/* Code bytes: `in al, dx` with DX = 0xfd, then `in al, 0xfd` in its place: the same
+	 * exit (port, size, direction, DX), another instruction. */
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDX] = 0xfd;
+	for (int i = 0; i < 2; i++) {
+		kt_run(t);
+		check_io(t, 0xfd, 1, false, 0x3000, 1);
+		REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, 0x3000) == 0);
+	}
+	t->mem[0x3000] = 0xe4;
+	t->mem[0x3001] = 0xfd;
+	t->mem[0x3002] = 0xee; /* out dx, al */
+	kt_run(t);
+	check_io(t, 0xfd, 1, false, 0x3000, 2);
+	CHECK_EQ(kt_io(t)->instruction_bytes[1], 0xfd);
+
+	/* DX: `out 0xee, al` with DX = 0xee may be reported as its last byte, `out dx, al`
+	 * (where KVM moves RIP past the OUT, the shortest instruction that explains the exit
+	 * wins; both execute the same). With another DX only the whole instruction does. */
+	memcpy(t->mem + 0x3100, out_ee, sizeof(out_ee));
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, 0x3100) == 0);
+		ctx->gps[SIDECAR_CPU_CONTEXT_RDX] = (i & 1) ? 0x3fd : 0xee;
+		kt_run(t);
+		const struct hv_x64_io_port_intercept_message *io = kt_io(t);
+		CHECK_EQ(kt_type(t), HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT);
+		CHECK_EQ(io->port_number, 0xee);
+		CHECK_EQ(io->header.rip + kt_len(&io->header), 0x3102);
+		if (i & 1)
+			CHECK_EQ(io->header.rip, 0x3100);
+		else
+			CHECK(io->header.rip == 0x3100 || io->header.rip == 0x3101);
+	}
+}
+
 /* INS/OUTS: string and REP flags, and the registers from before the instruction. */
 static void string_io(struct kvm_test *t)
 {
@@ -250,6 +317,7 @@ int main(void)
 		real_mode_loop(&t, modes[i]);
 	REQUIRE(sidecar_vp_set_wait_mode(t.vp, SIDECAR_WAIT_ADAPTIVE) == 0);
 	reexecute(&t);
+	site_memory(&t);
 	string_io(&t);
 	long_mode(&t);
 	struct sidecar_vp_stats st;
