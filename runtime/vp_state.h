@@ -82,8 +82,7 @@ static inline uint32_t vp_state_finish(_Atomic uint32_t *state, uint32_t done)
 		if ((st & VP_STATE_MASK) != VP_RUNNING || vp_word_seq(st) != (done & VP_SEQ_MASK))
 			return 0;
 		uint32_t fin = (st & ~(VP_STATE_MASK | VP_WAITER)) | VP_FINISHED;
-		if (atomic_compare_exchange_weak_explicit(state, &st, fin, memory_order_seq_cst,
-							  memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(state, &st, fin, memory_order_seq_cst, memory_order_relaxed))
 			return st;
 	}
 }

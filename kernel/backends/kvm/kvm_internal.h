@@ -324,6 +324,23 @@ struct completion_fill {
 };
 
 int kvm_kick_signal_install(int sig);
+/* immediate_exit, shared with the kickers (run.c, enter.c). */
+static inline void store_immediate_exit(struct kvm_run *run, uint8_t v)
+{
+	/* The byte is read by the kernel at KVM_RUN entry and written by kickers on other
+	 * threads: an atomic store keeps the compiler from tearing or eliding it. */
+	__atomic_store_n(&run->immediate_exit, v, __ATOMIC_RELAXED);
+}
+
+/* After a KVM_RUN that returned EINTR: clear immediate_exit, then look at the stop
+ * condition again. The clear is an exchange: when it takes a kicker's 1 away, it reads that
+ * store, which came after the kicker's stop store and fence (kvm_vp_kick), so it
+ * synchronizes with the kicker and the look sees the stop. */
+static inline void clear_immediate_exit(struct kvm_run *run)
+{
+	(void)__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 int kvm_enter(struct sidecar_backend_vp *vp);
 int kvm_complete_io(struct sidecar_backend_vp *vp, const struct completion_fill *fill,
 		    struct sidecar_command_error *err);
