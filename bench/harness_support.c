@@ -45,6 +45,7 @@ int hs_error_count(void)
 struct hs_state {
 	struct sidecar_vp vp;
 	alignas(64) _Atomic uint32_t done_seq;
+	struct rt_seed_slot seed;
 };
 
 struct hs_state *hs_state_new(void)
@@ -56,8 +57,9 @@ struct hs_state *hs_state_new(void)
 		return NULL;
 	memset(s, 0, size);
 	atomic_init(&s->vp.state, vp_word(0, VP_STOPPED));
-	pthread_mutex_init(&s->vp.seed_lock, NULL);
-	pthread_cond_init(&s->vp.seed_cond, NULL);
+	s->vp.seed = &s->seed;
+	pthread_mutex_init(&s->seed.lock, NULL);
+	pthread_cond_init(&s->seed.cond, NULL);
 	return s;
 }
 
@@ -65,8 +67,8 @@ void hs_state_free(struct hs_state *s)
 {
 	if (!s)
 		return;
-	pthread_cond_destroy(&s->vp.seed_cond);
-	pthread_mutex_destroy(&s->vp.seed_lock);
+	pthread_cond_destroy(&s->seed.cond);
+	pthread_mutex_destroy(&s->seed.lock);
 	free(s);
 }
 
@@ -167,24 +169,24 @@ bool hs_seed_state_cycle(struct hs_state *s, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++) {
 		/* rt_seed_run: Stopped -> Running. */
-		pthread_mutex_lock(&vp->seed_lock);
-		ok &= atomic_load_explicit(&vp->seed_state, memory_order_relaxed) == SEED_STOPPED;
-		atomic_store_explicit(&vp->seed_state, SEED_RUNNING, memory_order_seq_cst);
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_lock(&vp->seed->lock);
+		ok &= atomic_load_explicit(&vp->seed->state, memory_order_relaxed) == SEED_STOPPED;
+		atomic_store_explicit(&vp->seed->state, SEED_RUNNING, memory_order_seq_cst);
+		pthread_mutex_unlock(&vp->seed->lock);
 		/* The reader task: Running -> Finished, wake the waker. */
-		pthread_mutex_lock(&vp->seed_lock);
-		if (atomic_load_explicit(&vp->seed_state, memory_order_relaxed) == SEED_RUNNING) {
-			atomic_store_explicit(&vp->seed_state, SEED_FINISHED, memory_order_seq_cst);
-			pthread_cond_broadcast(&vp->seed_cond);
+		pthread_mutex_lock(&vp->seed->lock);
+		if (atomic_load_explicit(&vp->seed->state, memory_order_relaxed) == SEED_RUNNING) {
+			atomic_store_explicit(&vp->seed->state, SEED_FINISHED, memory_order_seq_cst);
+			pthread_cond_broadcast(&vp->seed->cond);
 		} else {
 			ok = false;
 		}
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_unlock(&vp->seed->lock);
 		/* rt_seed_wait: Finished -> Stopped. */
-		pthread_mutex_lock(&vp->seed_lock);
-		ok &= atomic_load_explicit(&vp->seed_state, memory_order_relaxed) == SEED_FINISHED;
-		atomic_store_explicit(&vp->seed_state, SEED_STOPPED, memory_order_seq_cst);
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_lock(&vp->seed->lock);
+		ok &= atomic_load_explicit(&vp->seed->state, memory_order_relaxed) == SEED_FINISHED;
+		atomic_store_explicit(&vp->seed->state, SEED_STOPPED, memory_order_seq_cst);
+		pthread_mutex_unlock(&vp->seed->lock);
 	}
 	return ok;
 }

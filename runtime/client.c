@@ -15,8 +15,12 @@
 static void client_free(struct sidecar_client *c)
 {
 	for (uint32_t i = 0; c->nodes && i < c->node_count; i++) {
-		free(c->nodes[i].in_use);
-		free(c->nodes[i].vps);
+		struct rt_node *n = &c->nodes[i];
+		for (uint32_t j = 0; n->seed && j < n->info.cpu_count; j++)
+			rt_seed_slot_free(atomic_load_explicit(&n->seed[j], memory_order_relaxed));
+		free(n->seed);
+		free(n->in_use);
+		free(n->vps);
 	}
 	free(c->nodes);
 	if (c->event_fd >= 0)
@@ -69,7 +73,8 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 		end = n->info.base_cpu + n->info.cpu_count;
 		n->in_use = calloc(n->info.cpu_count, sizeof(*n->in_use));
 		n->vps = calloc(n->info.cpu_count, sizeof(*n->vps));
-		if (!n->in_use || !n->vps)
+		n->seed = calloc(n->info.cpu_count, sizeof(*n->seed));
+		if (!n->in_use || !n->vps || !n->seed)
 			goto fail;
 	}
 	c->cpu_count = end;
@@ -152,10 +157,10 @@ void sidecar_client_close(struct sidecar_client *c)
 				continue;
 			atomic_fetch_or(&vp->state, VP_DEAD);
 			sidecar_futex_wake(&vp->state, INT_MAX);
-			pthread_mutex_lock(&vp->seed_lock);
-			vp->seed_dead = true;
-			pthread_cond_broadcast(&vp->seed_cond);
-			pthread_mutex_unlock(&vp->seed_lock);
+			pthread_mutex_lock(&vp->seed->lock);
+			vp->seed->dead = true;
+			pthread_cond_broadcast(&vp->seed->cond);
+			pthread_mutex_unlock(&vp->seed->lock);
 		}
 	}
 	uint64_t deadline = sidecar_now_ns() + (uint64_t)atomic_load(&c->stop_timeout_ns);

@@ -6,11 +6,23 @@
 #include <sched.h>
 #include <unistd.h>
 
+static bool seed_finished(const struct rt_seed_slot *slot)
+{
+	return atomic_load(&((struct rt_seed_slot *)slot)->state) == SEED_FINISHED;
+}
+
 static bool vp_finished(struct sidecar_vp *vp)
 {
 	if (vp_mode(vp) == SIDECAR_WAIT_SEED)
-		return atomic_load(&vp->seed_state) == SEED_FINISHED;
+		return seed_finished(vp->seed);
 	return (atomic_load(&vp->state) & VP_STATE_MASK) == VP_FINISHED;
+}
+
+/* Where a VP's "counted" mark lives: its seed slot in SEED mode (the node task reports a
+ * seed run through the slot), the accessor otherwise. */
+static _Atomic bool *counted_of(struct sidecar_vp *vp)
+{
+	return vp_mode(vp) == SIDECAR_WAIT_SEED ? &vp->seed->ev_counted : &vp->ev_counted;
 }
 
 /*
@@ -29,7 +41,16 @@ static bool vp_finished(struct sidecar_vp *vp)
  * re-check is seq_cst, so whichever of a counter and a collector comes second sees the
  * other's work: a VP ends counted iff it ends FINISHED.
  *
- * Settling the fd. After changing the count, a thread marks the fd dirty and tries to become
+ * A hook that finished a VP counts it after its CAS; were the owner to collect the VP in
+ * between, the count would appear for a VP already collected and be taken back by the
+ * hook's re-check a moment later: the fd readable for nothing, briefly. So the hook
+ * announces itself (hook_busy) before its CAS while an event loop is armed, and the owner,
+ * collecting a VP from FINISHED, waits for it (a few instructions: runtime/vp_wait.c,
+ * wait_hook); the seed task counts under the slot's lock, which its collector takes too.
+ * What remains is the arming itself racing a completion (counted by the arming scan and
+ * taken back on its re-check), once per client.
+ *
+Settling the fd. After changing the count, a thread marks the fd dirty and tries to become
  * the settler (an exchange on ev_busy). The settler, while the fd is dirty, clears the mark,
  * reads the count and writes or drains the eventfd to match it (ev_level is what it last
  * made the fd); then it lets go and looks at the mark again. A thread that cannot become the
@@ -66,30 +87,44 @@ void rt_event_settle(struct sidecar_client *c, bool wait)
 	}
 }
 
-static bool count(struct sidecar_vp *vp)
+static bool count(struct sidecar_client *c, _Atomic bool *counted)
 {
-	if (atomic_exchange_explicit(&vp->ev_counted, true, memory_order_seq_cst))
+	if (atomic_exchange_explicit(counted, true, memory_order_seq_cst))
 		return false;
-	atomic_fetch_add_explicit(&vp->client->ev_finished, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&c->ev_finished, 1, memory_order_seq_cst);
 	return true;
 }
 
-static bool uncount(struct sidecar_vp *vp)
+static bool uncount(struct sidecar_client *c, _Atomic bool *counted)
 {
-	if (!atomic_exchange_explicit(&vp->ev_counted, false, memory_order_seq_cst))
+	if (!atomic_exchange_explicit(counted, false, memory_order_seq_cst))
 		return false;
-	atomic_fetch_sub_explicit(&vp->client->ev_finished, 1, memory_order_seq_cst);
+	atomic_fetch_sub_explicit(&c->ev_finished, 1, memory_order_seq_cst);
 	return true;
 }
 
 /* Counts `vp` if it is FINISHED, for as long as it stays so. */
 bool rt_event_count_if_finished(struct sidecar_vp *vp)
 {
-	if (!vp_finished(vp) || !count(vp))
+	_Atomic bool *counted = counted_of(vp);
+
+	if (!vp_finished(vp) || !count(vp->client, counted))
 		return false;
 	if (!vp_finished(vp))
-		uncount(vp); /* collected meanwhile: its collector may have found nothing to take back */
+		uncount(vp->client,
+			counted); /* collected meanwhile: its collector may have found nothing to take back */
 	return true;
+}
+
+void rt_event_seed_finished(struct sidecar_client *c, struct rt_seed_slot *slot)
+{
+	if (!atomic_load_explicit(&c->event_armed, memory_order_seq_cst))
+		return;
+	if (!seed_finished(slot) || !count(c, &slot->ev_counted))
+		return;
+	if (!seed_finished(slot))
+		uncount(c, &slot->ev_counted);
+	rt_event_settle(c, false);
 }
 
 void rt_event_finished(struct sidecar_vp *vp, int delta)
@@ -100,6 +135,6 @@ void rt_event_finished(struct sidecar_vp *vp, int delta)
 	 * caller's transition came before, also seq_cst). */
 	if (!atomic_load_explicit(&c->event_armed, memory_order_seq_cst))
 		return;
-	if (delta > 0 ? rt_event_count_if_finished(vp) : uncount(vp))
+	if (delta > 0 ? rt_event_count_if_finished(vp) : uncount(c, counted_of(vp)))
 		rt_event_settle(c, delta < 0);
 }

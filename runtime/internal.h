@@ -15,11 +15,29 @@
 
 #include "vp_state.h"
 
-/* The seed port's per-VP state (upstream VpState), guarded by seed_lock. */
+/* The seed port's per-VP state (upstream VpState), guarded by its slot's lock. */
 enum seed_state {
 	SEED_STOPPED,
 	SEED_RUNNING,
 	SEED_FINISHED,
+};
+
+/*
+ * The seed port's state of one CPU. As upstream keeps its VpState in the node for the
+ * client's life, the slot lives as long as the client (allocated at the first acquire of the
+ * CPU, freed with the client): the node task may use it after the accessor that last ran it
+ * was released (a late report of a run that would not stop), so there is nothing to wait out
+ * before an accessor is freed.
+ */
+struct rt_seed_slot {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;               /* the "waker" */
+	_Atomic int state;                 /* enum seed_state; written under lock */
+	bool dead;                         /* the client was closed; under lock */
+	bool in_sync;                      /* a synchronous command is in flight; under lock */
+	_Atomic uint32_t sync_cancel;      /* turns a RUN ioctl into a STOP */
+	_Atomic bool ev_counted;           /* counted in client->ev_finished (event.c) */
+	_Atomic uint64_t response_signals; /* finished reports the node task read */
 };
 
 struct rt_node {
@@ -28,14 +46,14 @@ struct rt_node {
 	struct sidecar_drv_node_info info;
 	uint32_t index;
 	_Atomic uint8_t *in_use;           /* exclusive accessors, per CPU */
-	_Atomic(struct sidecar_vp *) *vps; /* the held accessor per CPU (the seed task's map) */
+	_Atomic(struct sidecar_vp *) *vps; /* the held accessor per CPU (close, event-fd arming) */
+	/* The seed port's per-CPU state, published once (release) and kept for the client's
+	 * life; the node task reads it (acquire). */
+	_Atomic(struct rt_seed_slot *) *seed;
 	/* The seed port's reader task (upstream sidecar_wait_loop). */
 	pthread_t task;
 	bool task_running;
 	int task_stop_fd;
-	/* Non-zero while the task uses a VP it loaded from vps[]: rt_vp_detach, having
-	 * cleared the entry, waits it out before the VP may be freed. */
-	_Atomic uint32_t task_in_vp;
 };
 
 /* Delay points on the run/wait path, for the delay-injection and race tests
@@ -108,17 +126,14 @@ struct sidecar_vp {
 	_Atomic uint64_t st_runs, st_intercepts, st_cancels, st_polled, st_sleeps, st_request_signals;
 	/* Written by the completion hook on the sidecar CPU's thread. */
 	alignas(64) _Atomic uint64_t st_response_signals;
+	_Atomic uint32_t hook_busy; /* hooks counting this VP for the event fd (vp_wait.c) */
 	struct sidecar_drv_notify notify;
 
-	/* Seed mode. */
-	alignas(64) pthread_mutex_t seed_lock;
-	pthread_cond_t seed_cond;
-	_Atomic int seed_state; /* enum seed_state; written under seed_lock */
-	bool seed_dead;
-	bool in_sync;                 /* a RUN ioctl is in flight */
-	_Atomic uint32_t sync_cancel; /* turns a RUN ioctl into a STOP */
+	/* Seed mode: the CPU's slot (the node's), and its report count when acquired. */
+	struct rt_seed_slot *seed;
+	uint64_t seed_responses_base;
 
-	_Atomic bool ev_counted; /* counted in client->ev_finished (runtime/event.c) */
+	_Atomic bool ev_counted; /* fast modes: counted in client->ev_finished (runtime/event.c) */
 
 	/* Results of the last failed command. */
 	hv_status hv_status;
@@ -132,6 +147,9 @@ static inline enum sidecar_wait_mode vp_mode(const struct sidecar_vp *vp)
 
 /* vp.c */
 void rt_vp_free(struct sidecar_vp *vp);
+/* seed.c: the CPU's slot, allocated on first use (client lock held); its teardown. */
+struct rt_seed_slot *rt_seed_slot_get(struct rt_node *node, uint32_t index);
+void rt_seed_slot_free(struct rt_seed_slot *slot);
 /* Stops the VP (bounded) and gives it back to the driver. Client lock held, client open. */
 void rt_vp_detach(struct sidecar_vp *vp);
 /* client.c: drops a reference; the last one frees the client and releases the driver. */
@@ -164,6 +182,8 @@ bool rt_seed_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns);
 /* event.c: event-fd accounting, after a transition to (+1) or out of (-1) FINISHED; and, for
  * the arming (client.c), counting a VP found FINISHED and settling the fd. */
 void rt_event_finished(struct sidecar_vp *vp, int delta);
+/* The node task's report of a seed run (the slot may outlive any accessor). */
+void rt_event_seed_finished(struct sidecar_client *c, struct rt_seed_slot *slot);
 bool rt_event_count_if_finished(struct sidecar_vp *vp);
 void rt_event_settle(struct sidecar_client *c, bool wait);
 /* Results of a completed command: 0, -SIDECAR_EKERNEL (copies the string), -ENOENT. */

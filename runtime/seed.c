@@ -28,14 +28,53 @@
 #include <time.h>
 #include <unistd.h>
 
+static void slot_set(struct rt_seed_slot *slot, enum seed_state s)
+{
+	atomic_store_explicit(&slot->state, s, memory_order_seq_cst);
+}
+
+static enum seed_state slot_get(struct rt_seed_slot *slot)
+{
+	return (enum seed_state)atomic_load_explicit(&slot->state, memory_order_relaxed);
+}
+
 static void set_state(struct sidecar_vp *vp, enum seed_state s)
 {
-	atomic_store_explicit(&vp->seed_state, s, memory_order_seq_cst);
+	slot_set(vp->seed, s);
 }
 
 static enum seed_state get_state(struct sidecar_vp *vp)
 {
-	return (enum seed_state)atomic_load_explicit(&vp->seed_state, memory_order_relaxed);
+	return slot_get(vp->seed);
+}
+
+struct rt_seed_slot *rt_seed_slot_get(struct rt_node *node, uint32_t index)
+{
+	struct rt_seed_slot *slot = atomic_load_explicit(&node->seed[index], memory_order_relaxed);
+
+	if (slot)
+		return slot;
+	slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return NULL;
+	pthread_mutex_init(&slot->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&slot->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Release: pairs with the node task's acquire load; the slot is whole when seen. */
+	atomic_store_explicit(&node->seed[index], slot, memory_order_release);
+	return slot;
+}
+
+void rt_seed_slot_free(struct rt_seed_slot *slot)
+{
+	if (!slot)
+		return;
+	pthread_mutex_destroy(&slot->lock);
+	pthread_cond_destroy(&slot->cond);
+	free(slot);
 }
 
 /* ---- the node task ------------------------------------------------------------------------ */
@@ -63,27 +102,21 @@ static void *seed_task(void *arg)
 				return NULL; /* the driver went away */
 			if (cpu < node->info.base_cpu || cpu - node->info.base_cpu >= node->info.cpu_count)
 				continue;
-			/* Announce before loading: pairs with rt_vp_detach's seq_cst store of NULL
-			 * followed by its load of task_in_vp. Either it sees us here and waits, or
-			 * we load NULL. */
-			atomic_fetch_add_explicit(&node->task_in_vp, 1, memory_order_seq_cst);
-			struct sidecar_vp *vp =
-				atomic_load_explicit(&node->vps[cpu - node->info.base_cpu], memory_order_seq_cst);
-			if (!vp) {
-				atomic_fetch_sub_explicit(&node->task_in_vp, 1, memory_order_release);
+			/* The CPU's slot outlives every accessor of it: nothing to wait out.
+			 * Acquire: pairs with the release that published it. */
+			struct rt_seed_slot *slot =
+				atomic_load_explicit(&node->seed[cpu - node->info.base_cpu], memory_order_acquire);
+			if (!slot)
 				continue;
-			}
 			/* One finished CPU read = one completion IPI the sidecar CPU sent. */
-			atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
-			pthread_mutex_lock(&vp->seed_lock);
-			if (get_state(vp) == SEED_RUNNING) {
-				set_state(vp, SEED_FINISHED);
-				rt_event_finished(vp, +1);
-				pthread_cond_broadcast(&vp->seed_cond);
+			atomic_fetch_add_explicit(&slot->response_signals, 1, memory_order_relaxed);
+			pthread_mutex_lock(&slot->lock);
+			if (slot_get(slot) == SEED_RUNNING) {
+				slot_set(slot, SEED_FINISHED);
+				rt_event_seed_finished(node->client, slot);
+				pthread_cond_broadcast(&slot->cond);
 			}
-			pthread_mutex_unlock(&vp->seed_lock);
-			/* Pairs with rt_vp_detach's acquire load: our uses of vp are over. */
-			atomic_fetch_sub_explicit(&node->task_in_vp, 1, memory_order_release);
+			pthread_mutex_unlock(&slot->lock);
 		}
 	}
 	return NULL;
@@ -137,24 +170,24 @@ void rt_seed_stop_task(struct rt_node *node)
 
 int rt_seed_run(struct sidecar_vp *vp)
 {
-	pthread_mutex_lock(&vp->seed_lock);
-	if (vp->seed_dead) {
-		pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
+	if (vp->seed->dead) {
+		pthread_mutex_unlock(&vp->seed->lock);
 		return -ESHUTDOWN;
 	}
 	if (get_state(vp) != SEED_STOPPED) {
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_unlock(&vp->seed->lock);
 		return -EBUSY;
 	}
 	set_state(vp, SEED_RUNNING);
-	pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_unlock(&vp->seed->lock);
 
 	vp->page->command = SIDECAR_COMMAND_RUN_VP;
 	int rc = vp->ops->start(vp->drv_node, vp->cpu);
 	if (rc) {
-		pthread_mutex_lock(&vp->seed_lock);
+		pthread_mutex_lock(&vp->seed->lock);
 		set_state(vp, SEED_STOPPED);
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_unlock(&vp->seed->lock);
 		return rc;
 	}
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
@@ -179,17 +212,17 @@ int rt_seed_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 
 	if (timeout_ns >= 0)
 		deadline_ts(timeout_ns, &ts);
-	pthread_mutex_lock(&vp->seed_lock);
-	if (get_state(vp) == SEED_STOPPED && !vp->seed_dead) {
-		pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
+	if (get_state(vp) == SEED_STOPPED && !vp->seed->dead) {
+		pthread_mutex_unlock(&vp->seed->lock);
 		return -EINVAL;
 	}
 	bool slept = false;
-	while (get_state(vp) == SEED_RUNNING && !vp->seed_dead) {
+	while (get_state(vp) == SEED_RUNNING && !vp->seed->dead) {
 		slept = true;
 		if (timeout_ns < 0) {
-			pthread_cond_wait(&vp->seed_cond, &vp->seed_lock);
-		} else if (pthread_cond_timedwait(&vp->seed_cond, &vp->seed_lock, &ts) == ETIMEDOUT) {
+			pthread_cond_wait(&vp->seed->cond, &vp->seed->lock);
+		} else if (pthread_cond_timedwait(&vp->seed->cond, &vp->seed->lock, &ts) == ETIMEDOUT) {
 			if (get_state(vp) == SEED_RUNNING) {
 				rc = -ETIMEDOUT;
 				break;
@@ -198,13 +231,13 @@ int rt_seed_wait(struct sidecar_vp *vp, int64_t timeout_ns)
 	}
 	if (slept)
 		atomic_fetch_add_explicit(&vp->st_sleeps, 1, memory_order_relaxed);
-	if (rc == 0 && vp->seed_dead)
+	if (rc == 0 && vp->seed->dead)
 		rc = -ESHUTDOWN;
 	if (rc == 0) {
 		set_state(vp, SEED_STOPPED);
 		rt_event_finished(vp, -1);
 	}
-	pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_unlock(&vp->seed->lock);
 	return rc;
 }
 
@@ -212,8 +245,8 @@ int rt_seed_try(struct sidecar_vp *vp)
 {
 	int rc;
 
-	pthread_mutex_lock(&vp->seed_lock);
-	if (vp->seed_dead)
+	pthread_mutex_lock(&vp->seed->lock);
+	if (vp->seed->dead)
 		rc = -ESHUTDOWN;
 	else if (get_state(vp) == SEED_STOPPED)
 		rc = -EINVAL;
@@ -224,7 +257,7 @@ int rt_seed_try(struct sidecar_vp *vp)
 		rt_event_finished(vp, -1);
 		rc = 0;
 	}
-	pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_unlock(&vp->seed->lock);
 	return rc;
 }
 
@@ -232,15 +265,15 @@ int rt_seed_cancel(struct sidecar_vp *vp)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
 	bool running = get_state(vp) == SEED_RUNNING;
-	bool sync = vp->in_sync;
-	pthread_mutex_unlock(&vp->seed_lock);
+	bool sync = vp->seed->in_sync;
+	pthread_mutex_unlock(&vp->seed->lock);
 	/* Without `interrupt`, a synchronous command runs as a started one (RUNNING): the STOP
 	 * below cancels it. */
 	if (sync && vp->ops->interrupt) {
 		/* A signal to the thread in the RUN ioctl turns its request into a STOP. */
-		atomic_store_explicit(&vp->sync_cancel, 1, memory_order_release);
+		atomic_store_explicit(&vp->seed->sync_cancel, 1, memory_order_release);
 		if (vp->ops->interrupt)
 			vp->ops->interrupt(vp->drv_node);
 		atomic_fetch_add_explicit(&vp->st_cancels, 1, memory_order_relaxed);
@@ -267,21 +300,21 @@ int rt_seed_cancel(struct sidecar_vp *vp)
  */
 static int seed_sync_started(struct sidecar_vp *vp, uint32_t command)
 {
-	pthread_mutex_lock(&vp->seed_lock);
-	if (vp->seed_dead || get_state(vp) != SEED_STOPPED) {
-		int rc = vp->seed_dead ? -ESHUTDOWN : -EBUSY;
-		pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
+	if (vp->seed->dead || get_state(vp) != SEED_STOPPED) {
+		int rc = vp->seed->dead ? -ESHUTDOWN : -EBUSY;
+		pthread_mutex_unlock(&vp->seed->lock);
 		return rc;
 	}
 	set_state(vp, SEED_RUNNING);
-	pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_unlock(&vp->seed->lock);
 
 	vp->page->command = command;
 	int rc = vp->ops->start(vp->drv_node, vp->cpu);
 	if (rc) {
-		pthread_mutex_lock(&vp->seed_lock);
+		pthread_mutex_lock(&vp->seed->lock);
 		set_state(vp, SEED_STOPPED);
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_unlock(&vp->seed->lock);
 		return rc;
 	}
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
@@ -295,25 +328,25 @@ int rt_seed_sync(struct sidecar_vp *vp, uint32_t command)
 	if (!vp->ops->interrupt)
 		return seed_sync_started(vp, command);
 
-	pthread_mutex_lock(&vp->seed_lock);
-	if (vp->seed_dead || get_state(vp) != SEED_STOPPED) {
-		int rc = vp->seed_dead ? -ESHUTDOWN : -EBUSY;
-		pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
+	if (vp->seed->dead || get_state(vp) != SEED_STOPPED) {
+		int rc = vp->seed->dead ? -ESHUTDOWN : -EBUSY;
+		pthread_mutex_unlock(&vp->seed->lock);
 		return rc;
 	}
-	vp->in_sync = true;
-	atomic_store_explicit(&vp->sync_cancel, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&vp->seed_lock);
+	vp->seed->in_sync = true;
+	atomic_store_explicit(&vp->seed->sync_cancel, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&vp->seed->lock);
 
 	vp->page->command = command;
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
-	int rc = vp->ops->run(vp->drv_node, vp->cpu, &vp->sync_cancel);
+	int rc = vp->ops->run(vp->drv_node, vp->cpu, &vp->seed->sync_cancel);
 	if (rc == 0) /* the RUN ioctl returns on the completion IPI */
-		atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&vp->seed->response_signals, 1, memory_order_relaxed);
 
-	pthread_mutex_lock(&vp->seed_lock);
-	vp->in_sync = false;
-	pthread_mutex_unlock(&vp->seed_lock);
+	pthread_mutex_lock(&vp->seed->lock);
+	vp->seed->in_sync = false;
+	pthread_mutex_unlock(&vp->seed->lock);
 	return rc;
 }
 
@@ -322,9 +355,9 @@ bool rt_seed_quiesce(struct sidecar_vp *vp, uint64_t timeout_ns)
 	uint64_t deadline = sidecar_now_ns() + timeout_ns;
 
 	for (;;) {
-		pthread_mutex_lock(&vp->seed_lock);
-		bool busy = get_state(vp) == SEED_RUNNING || vp->in_sync;
-		pthread_mutex_unlock(&vp->seed_lock);
+		pthread_mutex_lock(&vp->seed->lock);
+		bool busy = get_state(vp) == SEED_RUNNING || vp->seed->in_sync;
+		pthread_mutex_unlock(&vp->seed->lock);
 		if (!busy)
 			return true;
 		if (sidecar_now_ns() > deadline)

@@ -125,7 +125,9 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 		vp->ops->release_direct(vp->drv_node, vp->cpu, false);
 		vp->direct = false;
 	}
-	atomic_store_explicit(&vp->seed_state, SEED_STOPPED, memory_order_relaxed);
+	/* A run the last accessor abandoned may still be reported later: the driver keeps
+	 * its claim until then (a START gets -EBUSY), and the report finds STOPPED. */
+	atomic_store_explicit(&vp->seed->state, SEED_STOPPED, memory_order_relaxed);
 	vp->features = 0;
 	atomic_store_explicit(&vp->mode, mode, memory_order_relaxed);
 	return 0;
@@ -176,20 +178,20 @@ int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp
 	vp->index = index;
 	vp->notify.fn = rt_fast_notify;
 	vp->notify.ctx = vp;
-	pthread_mutex_init(&vp->seed_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&vp->seed_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	vp->seed = rt_seed_slot_get(node, index);
+	if (!vp->seed) {
+		free(vp);
+		atomic_store(&node->in_use[index], 0);
+		rc = -ENOMEM;
+		goto out;
+	}
+	vp->seed_responses_base = atomic_load_explicit(&vp->seed->response_signals, memory_order_relaxed);
 
 	/* The default: ADAPTIVE where the target has the fast path, else the seed's. */
 	rc = rt_vp_apply_mode(vp, SIDECAR_WAIT_ADAPTIVE);
 	if (rc == -ENOTSUP)
 		rc = rt_vp_apply_mode(vp, SIDECAR_WAIT_SEED);
 	if (rc) {
-		pthread_mutex_destroy(&vp->seed_lock);
-		pthread_cond_destroy(&vp->seed_cond);
 		free(vp);
 		atomic_store(&node->in_use[index], 0);
 		goto out;
@@ -233,20 +235,14 @@ void rt_vp_detach(struct sidecar_vp *vp)
 		vp->ops->release_direct(vp->drv_node, vp->cpu, !quiet);
 		vp->direct = false;
 	}
-	/* The seed task may hold `vp` from a late finished-CPU report (a run that would not
-	 * stop): unpublish, then wait it out. Pairs with its seq_cst increment of task_in_vp
-	 * followed by its load of the entry; the acquire load pairs with its release
-	 * decrement. A short wait: the task takes only locks the detacher does not hold. */
-	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_seq_cst);
-	while (atomic_load_explicit(&vp->node->task_in_vp, memory_order_seq_cst))
-		sched_yield();
+	/* A late finished-CPU report of a run that would not stop lands in the CPU's seed slot,
+	 * which outlives the accessor: nothing holds `vp` but its owner. */
+	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_release);
 	atomic_store(&vp->node->in_use[vp->index], 0);
 }
 
 void rt_vp_free(struct sidecar_vp *vp)
 {
-	pthread_mutex_destroy(&vp->seed_lock);
-	pthread_cond_destroy(&vp->seed_cond);
 	free(vp);
 }
 
@@ -273,7 +269,7 @@ static bool vp_busy(struct sidecar_vp *vp)
 {
 	if (is_fast(vp_mode(vp)))
 		return (atomic_load(&vp->state) & VP_STATE_MASK) != VP_STOPPED;
-	return atomic_load(&vp->seed_state) != SEED_STOPPED || vp->in_sync;
+	return atomic_load(&vp->seed->state) != SEED_STOPPED || vp->seed->in_sync;
 }
 
 int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
@@ -553,5 +549,7 @@ void sidecar_vp_get_stats(const struct sidecar_vp *vp, struct sidecar_vp_stats *
 	out->polled_completions = atomic_load_explicit(&vp->st_polled, memory_order_relaxed);
 	out->sleeps = atomic_load_explicit(&vp->st_sleeps, memory_order_relaxed);
 	out->request_signals = atomic_load_explicit(&vp->st_request_signals, memory_order_relaxed);
-	out->response_signals = atomic_load_explicit(&vp->st_response_signals, memory_order_relaxed);
+	out->response_signals = atomic_load_explicit(&vp->st_response_signals, memory_order_relaxed) +
+				atomic_load_explicit(&vp->seed->response_signals, memory_order_relaxed) -
+				vp->seed_responses_base;
 }

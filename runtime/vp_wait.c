@@ -46,14 +46,40 @@ static inline void stat_inc(_Atomic uint64_t *s)
 
 /* The command `seq` finished and we saw it ourselves: RUNNING[|WAITER](seq) -> STOPPED, or
  * FINISHED(seq) -> STOPPED if the hook got there first. */
+/* The completion hook that moved the VP to FINISHED may still be counting it for the event
+ * fd (rt_fast_finish): let it finish, so that our uncount finds its count and the fd never
+ * stays readable for a VP we collected. It has a few instructions left (and one
+ * non-blocking eventfd call); a hook thread preempted for longer than the bound only leaves
+ * the fd readable until it settles it itself. Acquire: pairs with the hook's release. */
+static void wait_hook(struct sidecar_vp *vp)
+{
+	uint64_t deadline = 0;
+
+	for (unsigned spins = 0; atomic_load_explicit(&vp->hook_busy, memory_order_acquire); spins++) {
+		if (spins < 256) {
+			sc_relax();
+			continue;
+		}
+		uint64_t now = sidecar_now_ns();
+		if (!deadline)
+			deadline = now + 10000000; /* 10 ms */
+		else if (now > deadline)
+			return;
+		sched_yield();
+	}
+}
+
 static int collect(struct sidecar_vp *vp, uint32_t seq)
 {
 	RT_DELAY(vp->client, RT_DELAY_COLLECT);
 	uint32_t st = vp_state_collect(&vp->state, seq);
 	if (!st)
 		return -ESHUTDOWN;
-	if ((st & VP_STATE_MASK) == VP_FINISHED)
+	if ((st & VP_STATE_MASK) == VP_FINISHED &&
+	    atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed)) {
+		wait_hook(vp);
 		rt_event_finished(vp, -1);
+	}
 	return 0;
 }
 
@@ -71,11 +97,17 @@ void rt_fast_finish(struct sidecar_vp *vp)
 	/* Acquire: pairs with the kernel's release of done_seq (the command's results). */
 	uint32_t done = sc_load_acquire(&vp->fast->done_seq);
 
+	/* With an event loop armed, announce the counting to come (seq_cst, before the CAS:
+	 * an owner that collects what the CAS finished sees it, collect()). */
+	bool armed = atomic_load_explicit(&vp->client->event_armed, memory_order_relaxed);
+	if (armed)
+		atomic_fetch_add_explicit(&vp->hook_busy, 1, memory_order_seq_cst);
 	RT_DELAY(vp->client, RT_DELAY_HOOK_BEFORE_CAS);
 	uint32_t st = vp_state_finish(&vp->state, done);
-	if (!st)
-		return;
-	rt_event_finished(vp, +1);
+	if (st)
+		rt_event_finished(vp, +1);
+	if (armed)
+		atomic_fetch_sub_explicit(&vp->hook_busy, 1, memory_order_release); /* pairs with wait_hook */
 	if (st & VP_WAITER)
 		sidecar_futex_wake(&vp->state, 1);
 }
