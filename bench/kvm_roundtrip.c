@@ -29,6 +29,8 @@
  *
  *   sidecar-kvm-bench [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--sites N] [--smoke]
  */
+#include "bench_cpu.h"
+#include "futex.h"
 #include <sidecar/client.h>
 
 #include <errno.h>
@@ -67,13 +69,6 @@ static void set_guest_code(unsigned int sites)
 	guest_code_size = 2 * sites + 2;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -103,15 +98,6 @@ static struct stats summarize(uint64_t *v, size_t n)
 	s.p99 = v[(n * 99 + 99) / 100 - 1];
 	s.max = v[n - 1];
 	return s;
-}
-
-static int pin_self(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /* ---- the raw loop ------------------------------------------------------------------------ */
@@ -198,12 +184,12 @@ static int raw_loop(struct raw_vm *r, uint64_t *lat, size_t n, size_t warmup, en
 
 	r->run->kvm_valid_regs = kind == RAW_SYNC ? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS : 0;
 	for (size_t i = 0; i < warmup + n; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = sidecar_now_ns();
 		if (ioctl(r->vcpu, KVM_RUN, NULL) < 0)
 			return -errno;
 		if (fpu && ioctl(r->vcpu, get, r->xsave) < 0)
 			return -errno;
-		uint64_t t1 = now_ns();
+		uint64_t t1 = sidecar_now_ns();
 		if (r->run->exit_reason != KVM_EXIT_IO || r->run->io.port != GUEST_PORT) {
 			fprintf(stderr, "raw loop: unexpected exit %u\n", r->run->exit_reason);
 			return -EIO;
@@ -232,7 +218,7 @@ static void *raw_main(void *arg)
 {
 	struct raw_thread *t = arg;
 
-	if (t->cpu >= 0 && pin_self(t->cpu))
+	if (t->cpu >= 0 && bench_pin_self(t->cpu))
 		t->rc = -EINVAL;
 	for (;;) {
 		sem_wait(&t->go);
@@ -266,9 +252,9 @@ static int sidecar_loop(struct sidecar_vp *vp, uint64_t *lat, size_t n, size_t w
 
 	for (size_t i = 0; i < warmup + n; i++) {
 		bool intercept = false;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = sidecar_now_ns();
 		int rc = sidecar_vp_run_sync(vp, &intercept);
-		uint64_t t1 = now_ns();
+		uint64_t t1 = sidecar_now_ns();
 		if (rc || !intercept || msg->header.type != HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT ||
 		    io->port_number != GUEST_PORT) {
 			fprintf(stderr, "sidecar loop: %s %s\n", sidecar_strerror(rc), sidecar_vp_error_string(vp));
@@ -419,7 +405,7 @@ int main(int argc, char **argv)
 	}
 
 	/* The sidecar: client here, sidecar CPU there. */
-	if (client_cpu >= 0 && pin_self(client_cpu)) {
+	if (client_cpu >= 0 && bench_pin_self(client_cpu)) {
 		fprintf(stderr, "cannot pin to cpu %d\n", client_cpu);
 		return 1;
 	}

@@ -228,16 +228,26 @@ uint32_t sidecar_client_node_count(const struct sidecar_client *c)
 	return c ? c->node_count : 0;
 }
 
+struct rt_node *rt_node_of_cpu(const struct sidecar_client *c, uint32_t cpu, uint32_t *index)
+{
+	for (uint32_t i = 0; i < c->node_count; i++) {
+		struct rt_node *n = &c->nodes[i];
+		if (cpu >= n->info.base_cpu && cpu - n->info.base_cpu < n->info.cpu_count) {
+			*index = cpu - n->info.base_cpu;
+			return n;
+		}
+	}
+	return NULL;
+}
+
 int sidecar_client_base_cpu(const struct sidecar_client *c, uint32_t cpu)
 {
+	uint32_t index;
+
 	if (!c)
 		return -EINVAL;
-	for (uint32_t i = 0; i < c->node_count; i++) {
-		const struct rt_node *n = &c->nodes[i];
-		if (cpu >= n->info.base_cpu && cpu - n->info.base_cpu < n->info.cpu_count)
-			return (int)n->info.base_cpu;
-	}
-	return -EINVAL;
+	const struct rt_node *n = rt_node_of_cpu(c, cpu, &index);
+	return n ? (int)n->info.base_cpu : -EINVAL;
 }
 
 int sidecar_client_guest_memory(struct sidecar_client *c, void **base, size_t *size)

@@ -152,6 +152,8 @@ struct rt_seed_slot *rt_seed_slot_get(struct rt_node *node, uint32_t index);
 void rt_seed_slot_free(struct rt_seed_slot *slot);
 /* Stops the VP (bounded) and gives it back to the driver. Client lock held, client open. */
 void rt_vp_detach(struct sidecar_vp *vp);
+/* client.c: the node holding CPU `cpu` (its index there in *index), or NULL. */
+struct rt_node *rt_node_of_cpu(const struct sidecar_client *c, uint32_t cpu, uint32_t *index);
 /* client.c: drops a reference; the last one frees the client and releases the driver. */
 void rt_client_put(struct sidecar_client *c);
 /* Opens a client over an existing driver instance (tests: a simulator shared by clients). */

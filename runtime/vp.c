@@ -12,18 +12,6 @@
 #define POLL_DEFAULT_NS 1000000u /* SIDECAR_WAIT_POLL: 1 ms windows, both sides */
 #define ADAPTIVE_CAP_NS 200000u  /* SIDECAR_WAIT_ADAPTIVE: KVM's halt_poll_ns */
 
-static struct rt_node *node_of_cpu(struct sidecar_client *c, uint32_t cpu, uint32_t *index)
-{
-	for (uint32_t i = 0; i < c->node_count; i++) {
-		struct rt_node *n = &c->nodes[i];
-		if (cpu >= n->info.base_cpu && cpu - n->info.base_cpu < n->info.cpu_count) {
-			*index = cpu - n->info.base_cpu;
-			return n;
-		}
-	}
-	return NULL;
-}
-
 static bool is_fast(enum sidecar_wait_mode mode)
 {
 	return mode != SIDECAR_WAIT_SEED;
@@ -142,7 +130,7 @@ int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp
 	if (!c || !out)
 		return -EINVAL;
 	*out = NULL;
-	struct rt_node *node = node_of_cpu(c, cpu, &index);
+	struct rt_node *node = rt_node_of_cpu(c, cpu, &index);
 	if (!node)
 		return -EINVAL;
 	/* A node's base CPU is Linux's on every target: the sidecar kernel never runs it, and

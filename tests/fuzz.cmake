@@ -29,7 +29,8 @@ function(sidecar_fuzz_includes t)
   endif()
   target_include_directories(${t} PRIVATE ${env}
     ${PROJECT_SOURCE_DIR}/kernel/core ${PROJECT_SOURCE_DIR}/driver/sim ${PROJECT_SOURCE_DIR}/runtime
-    ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/abi/include ${PROJECT_SOURCE_DIR}/abi/internal)
+    ${PROJECT_SOURCE_DIR}/runtime/include ${PROJECT_SOURCE_DIR}/runtime/os ${PROJECT_SOURCE_DIR}/abi/include
+    ${PROJECT_SOURCE_DIR}/abi/internal)
 endfunction()
 
 if(SIDECAR_FUZZ)

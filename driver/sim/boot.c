@@ -26,19 +26,7 @@
 #define SIM_REQUEST_VECTOR 0xf0
 #define SIM_RESPONSE_VECTOR 0xf3
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#define fail sidecar_sim_fail
 
 /* ---- the host's hooks ------------------------------------------------------------------- */
 

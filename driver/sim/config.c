@@ -20,19 +20,19 @@ void sidecar_sim_config_default(struct sidecar_sim_config *cfg)
 	cfg->report = SIDECAR_SIM_REPORT_SCAN;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int sidecar_sim_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (errlen) {
+	if (err && errlen) {
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
+	return rc;
 }
+
+#define fail(err, errlen, ...) sidecar_sim_fail(err, errlen, -EINVAL, __VA_ARGS__)
 
 /* Parses all of [s, end) as an unsigned integer (decimal, or hex with 0x). */
 static bool parse_u64(const char *s, const char *end, uint64_t *out)

@@ -72,6 +72,10 @@ static inline bool sidecar_sim_config_linux_cpu(const struct sidecar_sim_config 
 	return i == 0 || (i < SIDECAR_MAX_CPUS_PER_NODE && (cfg->linux_cpu[i / 64] >> (i % 64)) & 1);
 }
 
+/* Writes a sentence into err (when there is room) and returns rc: the simulator's one way of
+ * saying why something failed. */
+int sidecar_sim_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Fills `cfg` with the defaults. */
 void sidecar_sim_config_default(struct sidecar_sim_config *cfg);
 

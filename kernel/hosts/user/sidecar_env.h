@@ -21,6 +21,7 @@
 #ifndef SIDECAR_ENV_H
 #define SIDECAR_ENV_H
 
+#include "futex.h"
 #include "sidecar_atomic.h"
 
 #include <errno.h>
@@ -35,10 +36,7 @@
 
 static inline uint64_t sc_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return sidecar_now_ns(); /* the runtime's clock (runtime/os/futex.h) */
 }
 
 /* A thread of the simulator may spin as long as it likes: the host scheduler preempts it. */
