@@ -10,7 +10,8 @@
 #   3. ADAPTIVE <= 1.2 x FUTEX CPU per round trip with 1 ms of guest work at 15 VPs
 #      (sidecar-bench scaling_work/{adaptive,futex}, threads:15, the VMM threads' CPU)
 #
-#   scripts/many-core.sh [--quick] [--budget SECONDS] [--build-dir DIR] [--cpus LIST] [OUT_DIR]
+#   scripts/many-core.sh [--quick] [--budget SECONDS] [--build-dir DIR | --prebuilt DIR] [--cpus LIST]
+#                        [OUT_DIR]
 #
 # OUT_DIR (default out/many-core) receives everything: system.txt (lscpu, NUMA nodes, SMT
 # siblings), build.log (apt-update.log and deps.log when it tried to install),
@@ -22,6 +23,10 @@
 #                  step runs under `timeout` and is sized from what is left, and the sweep's
 #                  time per CPU pair shrinks with the square of the CPU count
 #   --build-dir D  the CMake build (default build-many-core; reused when it exists)
+#   --prebuilt D   no dependencies, no build: run the programs of a build made elsewhere and
+#                  carried here (scripts/many-core-bundle.sh makes one: D/bench/, D/lib/ with
+#                  the simulator module, D/deplibs/ with the libraries they need); for a
+#                  machine without the build's packages and without a network
 #   --cpus LIST    the CPUs to sweep (taskset syntax, e.g. 0-7,16-23); default: every CPU
 #                  this process may use, or an evenly spread subset when there is not the
 #                  time for all of them (the run says which)
@@ -37,6 +42,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 quick=0
 budget=""
 build_dir=""
+prebuilt=""
 cpus_opt=""
 out=""
 
@@ -55,6 +61,11 @@ while [ $# -gt 0 ]; do
 	--build-dir)
 		[ $# -ge 2 ] || { echo "many-core.sh: --build-dir needs a value" >&2; exit 2; }
 		build_dir=$2
+		shift
+		;;
+	--prebuilt)
+		[ $# -ge 2 ] || { echo "many-core.sh: --prebuilt needs a value" >&2; exit 2; }
+		prebuilt=$2
 		shift
 		;;
 	--cpus)
@@ -173,7 +184,21 @@ say "many-core run: budget ${budget}s$([ "$quick" = 1 ] && echo ', --quick'), ou
 say "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(getconf _NPROCESSORS_ONLN) CPUs online, NUMA nodes: $(find /sys/devices/system/node -maxdepth 1 -name 'node[0-9]*' 2>/dev/null | wc -l), SMT: $(cat /sys/devices/system/cpu/smt/active 2>/dev/null || echo '?') (system.txt)"
 
 # ---- dependencies ---------------------------------------------------------------------------
+if [ -n "$prebuilt" ]; then
+	case "$prebuilt" in /*) ;; *) prebuilt=$root/$prebuilt ;; esac
+	[ -x "$prebuilt/bench/sidecar-latency" ] || { say "--prebuilt $prebuilt: no bench/sidecar-latency there"; exit 1; }
+	build_dir=$prebuilt
+	export LD_LIBRARY_PATH="$prebuilt/lib:$prebuilt/deplibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	export SIDECAR_SIM_MODULE="$prebuilt/lib/libsidecar-sim.so.0"
+	# Without gnuplot, the bundle's stand-in keeps each plot's script for drawing elsewhere.
+	if ! have gnuplot && [ -x "$prebuilt/bin/gnuplot" ]; then
+		export PATH="$prebuilt/bin:$PATH"
+		say "no gnuplot here: the plots' gnuplot scripts are saved as .gp beside their PNG names"
+	fi
+	say "prebuilt programs from $prebuilt (no dependencies installed, no build)"
+fi
 missing=()
+[ -n "$prebuilt" ] || {
 for t in cmake cc c++ pkg-config; do have "$t" || missing+=("$t"); done
 if have pkg-config; then
 	pkg-config --exists libcjson 2>/dev/null || missing+=("libcjson (sidecar-latency)")
@@ -206,10 +231,12 @@ fi
 for t in cmake cc c++; do
 	have "$t" || { say "cannot build without $t: giving up"; exit 1; }
 done
+}
 have gnuplot || say "gnuplot is missing: no PNGs (the JSON and tables are still written)"
 have python3 || say "python3 is missing: the summary's goal figures cannot be computed (raw outputs are kept)"
 
 # ---- build ------------------------------------------------------------------------------------
+if [ -z "$prebuilt" ]; then
 secs=$(min 300 $(($(left) - 60)))
 say "building into $build_dir (at most ${secs}s)"
 if ! step "$secs" "$out/build.log" "$root/scripts/build.sh" "$build_dir" -DBUILD_TESTING=OFF; then
@@ -218,6 +245,7 @@ if ! step "$secs" "$out/build.log" "$root/scripts/build.sh" "$build_dir" -DBUILD
 	say "retrying the build without -Werror (at most ${secs}s)"
 	step "$secs" "$out/build.log" "$root/scripts/build.sh" "$build_dir" -DBUILD_TESTING=OFF -DSIDECAR_WERROR=OFF ||
 		{ say "the build failed (build.log): giving up"; exit 1; }
+fi
 fi
 lat=$build_dir/bench/sidecar-latency
 bench=$build_dir/bench/sidecar-bench
