@@ -117,6 +117,7 @@ t --client-cpu 99999
 t --sidecar-cpu 4095 --iterations 1
 t --target sim:bogus=1 --iterations 1
 t --target sim:cpus=1 --vp 7 --iterations 1
+t --vp 0 --iterations 1
 t --work-ns 1 --target sim:work_ns=2
 t --target sim:guest=spin
 t --pin-sweep --quick

@@ -136,11 +136,16 @@ int lat_probe_target(const struct lat_cfg *cfg, const char *target)
 	rc = sidecar_vp_acquire(c, cfg->vp, &vp);
 	if (rc)
 		fprintf(stderr, "sidecar-latency: cannot acquire VP %u of '%s': %s%s\n", cfg->vp, target,
-			sidecar_strerror(rc), rc == -EINVAL ? " (--vp names a CPU the target does not have)" : "");
+			sidecar_strerror(rc),
+			rc == -EINVAL ? " (--vp names a CPU the target does not have)"
+			: rc == -ENOENT
+				? " (a node's first CPU is its base CPU, which Linux runs: node 0's first sidecar CPU "
+				  "is 1)"
+				: "");
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	if (rc)
-		return rc == -EINVAL ? LAT_EXIT_USAGE : LAT_EXIT_FAIL;
+		return rc == -EINVAL || rc == -ENOENT ? LAT_EXIT_USAGE : LAT_EXIT_FAIL;
 	return LAT_EXIT_OK;
 }
 

@@ -177,8 +177,8 @@ static bool all_booted(struct sidecar_sim *sim)
 	for (uint32_t i = 0; i < sim->node_count; i++) {
 		struct sim_node *n = &sim->nodes[i];
 		for (uint32_t j = 0; j < n->cpu_count; j++)
-			if (atomic_load_explicit((_Atomic uint8_t *)&n->control->cpu_status[j], memory_order_acquire) ==
-			    SIDECAR_CPU_RUN)
+			/* Acquire: pairs with the kernel's release of IDLE (the booted pages). */
+			if (sc_load_acquire(&n->control->cpu_status[j]) == SIDECAR_CPU_RUN)
 				return false;
 	}
 	return true;
