@@ -184,6 +184,78 @@ static bool all_booted(struct sidecar_sim *sim)
 	return true;
 }
 
+/* The simulator's own memory and the VP backend (the "hypervisor" under the kernel). */
+static int sim_alloc(struct sidecar_sim *sim, char *err, size_t errlen)
+{
+	const struct sidecar_sim_config *cfg = &sim->cfg;
+
+	sim->nodes = calloc(cfg->nodes, sizeof(*sim->nodes));
+	sim->output = calloc(1, sizeof(*sim->output));
+	if (posix_memalign((void **)&sim->params, SIDECAR_PAGE_SIZE, sizeof(*sim->params)) == 0)
+		memset(sim->params, 0, sizeof(*sim->params));
+	else
+		sim->params = NULL;
+	if (!sim->nodes || !sim->output || !sim->params)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		sim->nodes[i].event_fd = -1;
+		sim->nodes[i].sim = sim;
+	}
+	sim->guest_mem = map_zeroed(cfg->mem);
+	if (!sim->guest_mem)
+		return fail(err, errlen, -ENOMEM, "cannot map %llu bytes of guest memory",
+			    (unsigned long long)cfg->mem);
+	sim->backend.ops =
+		cfg->backend == SIDECAR_SIM_BACKEND_KVM ? &sidecar_backend_kvm_ops : &sidecar_backend_synthetic_ops;
+	sim->backend.cfg = (struct sidecar_backend_config){
+		.mem = sim->guest_mem,
+		.mem_size = cfg->mem,
+		.guest = cfg->guest,
+		.work_ns = cfg->work_ns,
+		.io_port = cfg->io_port,
+		.maxphyaddr = sidecar_uhost_maxphyaddr(),
+	};
+	int rc = sim->backend.ops->init(&sim->backend);
+	if (rc)
+		return fail(err, errlen, rc, "backend %s: %s", sim->backend.ops->name, strerror(-rc));
+	sim->backend_ready = true;
+	return 0;
+}
+
+/* Starts every sidecar CPU in parallel and waits (boot timeout) until each reported; a CPU
+ * that reported REMOVED instead (no VP) fails the boot with its reason. */
+static int boot_cpus(struct sidecar_sim *sim, char *err, size_t errlen)
+{
+	uint32_t ordinal = 0;
+	int rc = 0;
+
+	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
+		for (uint32_t j = 0; !rc && j < sim->nodes[i].cpu_count; j++)
+			if (!sim->nodes[i].cpus[j].linux_cpu)
+				rc = start_cpu(sim, &sim->nodes[i].cpus[j], ordinal++, err, errlen);
+	if (rc)
+		return rc;
+	uint64_t deadline = sidecar_now_ns() + SIM_BOOT_TIMEOUT_NS;
+	while (!all_booted(sim)) {
+		if (sidecar_now_ns() > deadline)
+			return fail(err, errlen, -ETIMEDOUT, "sidecar boot timed out");
+		usleep(100);
+	}
+	for (uint32_t i = 0; i < sim->node_count; i++) {
+		struct sim_node *n = &sim->nodes[i];
+		for (uint32_t j = 0; j < n->cpu_count; j++) {
+			if (n->cpus[j].linux_cpu || n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
+				continue;
+			const struct sidecar_kcpu *k = &n->cpus[j].host.k;
+			const struct sidecar_command_error *e = &k->command_page->error;
+			return fail(err, errlen, k->boot_error ? k->boot_error : -EIO,
+				    "sidecar cpu %u failed to boot: %.*s", n->cpus[j].cpu, e->len,
+				    (const char *)e->buf);
+		}
+	}
+	return 0;
+}
+
 int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim **out, char *err, size_t errlen)
 {
 	struct sidecar_sim *sim;
@@ -202,88 +274,24 @@ int sidecar_sim_create(const struct sidecar_sim_config *cfg, struct sidecar_sim 
 	pthread_mutex_init(&sim->lifecycle_lock, NULL);
 	sim->node_count = cfg->nodes;
 	sim->total_cpus = cfg->nodes * (cfg->cpus + 1);
-	sim->nodes = calloc(cfg->nodes, sizeof(*sim->nodes));
-	sim->output = calloc(1, sizeof(*sim->output));
-	if (posix_memalign((void **)&sim->params, SIDECAR_PAGE_SIZE, sizeof(*sim->params)) == 0)
-		memset(sim->params, 0, sizeof(*sim->params));
-	else
-		sim->params = NULL;
-	if (!sim->nodes || !sim->output || !sim->params) {
-		rc = fail(err, errlen, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (uint32_t i = 0; i < sim->node_count; i++) {
-		sim->nodes[i].event_fd = -1;
-		sim->nodes[i].sim = sim;
-	}
 
-	sim->guest_mem = map_zeroed(cfg->mem);
-	if (!sim->guest_mem) {
-		rc = fail(err, errlen, -ENOMEM, "cannot map %llu bytes of guest memory", (unsigned long long)cfg->mem);
-		goto fail;
-	}
-	sim->backend.ops =
-		cfg->backend == SIDECAR_SIM_BACKEND_KVM ? &sidecar_backend_kvm_ops : &sidecar_backend_synthetic_ops;
-	sim->backend.cfg = (struct sidecar_backend_config){
-		.mem = sim->guest_mem,
-		.mem_size = cfg->mem,
-		.guest = cfg->guest,
-		.work_ns = cfg->work_ns,
-		.io_port = cfg->io_port,
-		.maxphyaddr = sidecar_uhost_maxphyaddr(),
-	};
-	rc = sim->backend.ops->init(&sim->backend);
-	if (rc) {
-		rc = fail(err, errlen, rc, "backend %s: %s", sim->backend.ops->name, strerror(-rc));
-		goto fail;
-	}
-	sim->backend_ready = true;
-
-	rc = boot_shim(sim, err, errlen);
+	rc = sim_alloc(sim, err, errlen);
+	if (!rc)
+		rc = boot_shim(sim, err, errlen);
 	if (!rc)
 		rc = kernel_init(sim, err, errlen);
 	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
 		rc = sim_driver_probe(&sim->nodes[i]);
+	if (rc && errlen && !err[0])
+		fail(err, errlen, rc, "sidecar boot failed: %s", strerror(-rc));
+	if (!rc)
+		rc = boot_cpus(sim, err, errlen);
 	if (rc) {
-		if (errlen && !err[0])
-			fail(err, errlen, rc, "sidecar boot failed: %s", strerror(-rc));
-		goto fail;
-	}
-
-	/* Boot every CPU in parallel. */
-	uint32_t ordinal = 0;
-	for (uint32_t i = 0; !rc && i < sim->node_count; i++)
-		for (uint32_t j = 0; !rc && j < sim->nodes[i].cpu_count; j++)
-			if (!sim->nodes[i].cpus[j].linux_cpu)
-				rc = start_cpu(sim, &sim->nodes[i].cpus[j], ordinal++, err, errlen);
-	if (rc)
-		goto fail;
-	uint64_t deadline = sidecar_now_ns() + SIM_BOOT_TIMEOUT_NS;
-	while (!all_booted(sim)) {
-		if (sidecar_now_ns() > deadline) {
-			rc = fail(err, errlen, -ETIMEDOUT, "sidecar boot timed out");
-			goto fail;
-		}
-		usleep(100);
-	}
-	for (uint32_t i = 0; i < sim->node_count; i++) {
-		struct sim_node *n = &sim->nodes[i];
-		for (uint32_t j = 0; j < n->cpu_count; j++) {
-			if (n->cpus[j].linux_cpu || n->control->cpu_status[j] == SIDECAR_CPU_IDLE)
-				continue;
-			const struct sidecar_kcpu *k = &n->cpus[j].host.k;
-			const struct sidecar_command_error *e = &k->command_page->error;
-			rc = fail(err, errlen, k->boot_error ? k->boot_error : -EIO,
-				  "sidecar cpu %u failed to boot: %.*s", n->cpus[j].cpu, e->len, (const char *)e->buf);
-			goto fail;
-		}
+		sidecar_sim_destroy(sim);
+		return rc;
 	}
 	*out = sim;
 	return 0;
-
-fail:
-	sidecar_sim_destroy(sim);
-	return rc;
 }
 
 /* ---- shutdown ----------------------------------------------------------------------------- */

@@ -189,6 +189,89 @@ static const char *const key_names[K_COUNT] = {
 	"nodes", "cpus", "backend", "mem", "pin", "guest", "work_ns", "io_port", "report", "linux", "strict",
 };
 
+/* One key's value, [v, stop), into cfg. */
+static int apply_key(int key, const char *v, const char *stop, struct sidecar_sim_config *cfg, char *err, size_t errlen)
+{
+	uint64_t n;
+	switch (key) {
+	case K_NODES:
+		if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_NODES)
+			return bad_value(err, errlen, "nodes", "1..128", v, stop);
+		cfg->nodes = (uint32_t)n;
+		break;
+	case K_CPUS:
+		/* The node also has its base CPU: at most 4031 more fit its status bytes. */
+		if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_CPUS_PER_NODE - 1)
+			return bad_value(err, errlen, "cpus", "1..4031 (sidecar cpus per node, besides the base cpu)",
+					 v, stop);
+		cfg->cpus = (uint32_t)n;
+		break;
+	case K_BACKEND:
+		if (equals(v, stop, "synthetic"))
+			cfg->backend = SIDECAR_SIM_BACKEND_SYNTHETIC;
+		else if (equals(v, stop, "kvm"))
+			cfg->backend = SIDECAR_SIM_BACKEND_KVM;
+		else
+			return bad_value(err, errlen, "backend", "synthetic or kvm", v, stop);
+		break;
+	case K_MEM:
+		if (!parse_size(v, stop, &n) || n == 0 || n % SIDECAR_PAGE_SIZE || n > SIDECAR_SIM_MAX_MEM)
+			return bad_value(err, errlen, "mem", "a multiple of 4K up to 256G (e.g. 64M)", v, stop);
+		cfg->mem = n;
+		break;
+	case K_PIN: {
+		int rc = parse_list("pin", PIN_WANTS, v, stop, SIDECAR_SIM_MAX_PIN - 1, add_pin, cfg, err, errlen);
+		if (rc)
+			return rc;
+		break;
+	}
+	case K_LINUX: {
+		int rc = parse_list("linux", LINUX_WANTS, v, stop, SIDECAR_MAX_CPUS_PER_NODE - 1, add_linux, cfg, err,
+				    errlen);
+		if (rc)
+			return rc;
+		break;
+	}
+	case K_STRICT:
+		if (equals(v, stop, "fixed"))
+			cfg->strict_upstream = false;
+		else if (equals(v, stop, "upstream"))
+			cfg->strict_upstream = true;
+		else
+			return bad_value(err, errlen, "strict", "fixed or upstream", v, stop);
+		break;
+	case K_GUEST:
+		if (equals(v, stop, "io"))
+			cfg->guest = SIDECAR_GUEST_IO;
+		else if (equals(v, stop, "spin"))
+			cfg->guest = SIDECAR_GUEST_SPIN;
+		else if (equals(v, stop, "halt"))
+			cfg->guest = SIDECAR_GUEST_HALT;
+		else
+			return bad_value(err, errlen, "guest", "io, spin or halt", v, stop);
+		break;
+	case K_WORK_NS:
+		if (!parse_u64(v, stop, &n) || n > SIDECAR_SIM_MAX_WORK_NS)
+			return bad_value(err, errlen, "work_ns", "0..10000000000", v, stop);
+		cfg->work_ns = n;
+		break;
+	case K_IO_PORT:
+		if (!parse_u64(v, stop, &n) || n > 0xffff)
+			return bad_value(err, errlen, "io_port", "0..65535", v, stop);
+		cfg->io_port = (uint16_t)n;
+		break;
+	case K_REPORT:
+		if (equals(v, stop, "scan"))
+			cfg->report = SIDECAR_SIM_REPORT_SCAN;
+		else if (equals(v, stop, "lockfree"))
+			cfg->report = SIDECAR_SIM_REPORT_LOCKFREE;
+		else
+			return bad_value(err, errlen, "report", "scan or lockfree", v, stop);
+		break;
+	}
+	return 0;
+}
+
 int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out, char *err, size_t errlen)
 {
 	struct sidecar_sim_config cfg;
@@ -246,84 +329,9 @@ int sidecar_sim_config_parse(const char *target, struct sidecar_sim_config *out,
 		seen[key] = true;
 		last_key = key;
 
-		uint64_t n;
-		switch (key) {
-		case K_NODES:
-			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_NODES)
-				return bad_value(err, errlen, "nodes", "1..128", v, stop);
-			cfg.nodes = (uint32_t)n;
-			break;
-		case K_CPUS:
-			/* The node also has its base CPU: at most 4031 more fit its status bytes. */
-			if (!parse_u64(v, stop, &n) || n < 1 || n > SIDECAR_MAX_CPUS_PER_NODE - 1)
-				return bad_value(err, errlen, "cpus",
-						 "1..4031 (sidecar cpus per node, besides the base cpu)", v, stop);
-			cfg.cpus = (uint32_t)n;
-			break;
-		case K_BACKEND:
-			if (equals(v, stop, "synthetic"))
-				cfg.backend = SIDECAR_SIM_BACKEND_SYNTHETIC;
-			else if (equals(v, stop, "kvm"))
-				cfg.backend = SIDECAR_SIM_BACKEND_KVM;
-			else
-				return bad_value(err, errlen, "backend", "synthetic or kvm", v, stop);
-			break;
-		case K_MEM:
-			if (!parse_size(v, stop, &n) || n == 0 || n % SIDECAR_PAGE_SIZE || n > SIDECAR_SIM_MAX_MEM)
-				return bad_value(err, errlen, "mem", "a multiple of 4K up to 256G (e.g. 64M)", v, stop);
-			cfg.mem = n;
-			break;
-		case K_PIN: {
-			int rc = parse_list("pin", PIN_WANTS, v, stop, SIDECAR_SIM_MAX_PIN - 1, add_pin, &cfg, err,
-					    errlen);
-			if (rc)
-				return rc;
-			break;
-		}
-		case K_LINUX: {
-			int rc = parse_list("linux", LINUX_WANTS, v, stop, SIDECAR_MAX_CPUS_PER_NODE - 1, add_linux,
-					    &cfg, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		}
-		case K_STRICT:
-			if (equals(v, stop, "fixed"))
-				cfg.strict_upstream = false;
-			else if (equals(v, stop, "upstream"))
-				cfg.strict_upstream = true;
-			else
-				return bad_value(err, errlen, "strict", "fixed or upstream", v, stop);
-			break;
-		case K_GUEST:
-			if (equals(v, stop, "io"))
-				cfg.guest = SIDECAR_GUEST_IO;
-			else if (equals(v, stop, "spin"))
-				cfg.guest = SIDECAR_GUEST_SPIN;
-			else if (equals(v, stop, "halt"))
-				cfg.guest = SIDECAR_GUEST_HALT;
-			else
-				return bad_value(err, errlen, "guest", "io, spin or halt", v, stop);
-			break;
-		case K_WORK_NS:
-			if (!parse_u64(v, stop, &n) || n > SIDECAR_SIM_MAX_WORK_NS)
-				return bad_value(err, errlen, "work_ns", "0..10000000000", v, stop);
-			cfg.work_ns = n;
-			break;
-		case K_IO_PORT:
-			if (!parse_u64(v, stop, &n) || n > 0xffff)
-				return bad_value(err, errlen, "io_port", "0..65535", v, stop);
-			cfg.io_port = (uint16_t)n;
-			break;
-		case K_REPORT:
-			if (equals(v, stop, "scan"))
-				cfg.report = SIDECAR_SIM_REPORT_SCAN;
-			else if (equals(v, stop, "lockfree"))
-				cfg.report = SIDECAR_SIM_REPORT_LOCKFREE;
-			else
-				return bad_value(err, errlen, "report", "scan or lockfree", v, stop);
-			break;
-		}
+		int rc = apply_key(key, v, stop, &cfg, err, errlen);
+		if (rc)
+			return rc;
 		s = comma ? comma + 1 : end;
 		if (comma && s == end)
 			return fail(err, errlen, "sim target: empty option (trailing ',')");

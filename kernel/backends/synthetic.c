@@ -215,7 +215,9 @@ static int synth_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_contex
 
 enum reg_kind { REG_NONE, REG_U64, REG_RO_U64, REG_SEGMENT, REG_TABLE, REG_U128 };
 
-/* Where register `name` lives in the VP, and how. */
+/* Where register `name` lives in the VP, and how: one table (a range check per register
+ * array, then a case per single register) that GET and SET both use, which is why it is
+ * long and why it stays one function. */
 static enum reg_kind locate(struct sidecar_backend_vp *vp, uint32_t name, void **where)
 {
 #define AT(field, kind) (*where = &vp->field, kind)
