@@ -168,21 +168,19 @@ void rt_seed_stop_task(struct rt_node *node)
 
 /* ---- run / wait / cancel -------------------------------------------------------------------- */
 
-int rt_seed_run(struct sidecar_vp *vp)
+/* Stopped -> Running, then `command` and the driver's START (an asynchronous claim). */
+static int seed_start(struct sidecar_vp *vp, uint32_t command)
 {
 	pthread_mutex_lock(&vp->seed->lock);
-	if (vp->seed->dead) {
+	if (vp->seed->dead || get_state(vp) != SEED_STOPPED) {
+		int rc = vp->seed->dead ? -ESHUTDOWN : -EBUSY;
 		pthread_mutex_unlock(&vp->seed->lock);
-		return -ESHUTDOWN;
-	}
-	if (get_state(vp) != SEED_STOPPED) {
-		pthread_mutex_unlock(&vp->seed->lock);
-		return -EBUSY;
+		return rc;
 	}
 	set_state(vp, SEED_RUNNING);
 	pthread_mutex_unlock(&vp->seed->lock);
 
-	vp->page->command = SIDECAR_COMMAND_RUN_VP;
+	vp->page->command = command;
 	int rc = vp->ops->start(vp->drv_node, vp->cpu);
 	if (rc) {
 		pthread_mutex_lock(&vp->seed->lock);
@@ -192,6 +190,11 @@ int rt_seed_run(struct sidecar_vp *vp)
 	}
 	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
 	return 0;
+}
+
+int rt_seed_run(struct sidecar_vp *vp)
+{
+	return seed_start(vp, SIDECAR_COMMAND_RUN_VP);
 }
 
 static void deadline_ts(int64_t timeout_ns, struct timespec *ts)
@@ -300,24 +303,9 @@ int rt_seed_cancel(struct sidecar_vp *vp)
  */
 static int seed_sync_started(struct sidecar_vp *vp, uint32_t command)
 {
-	pthread_mutex_lock(&vp->seed->lock);
-	if (vp->seed->dead || get_state(vp) != SEED_STOPPED) {
-		int rc = vp->seed->dead ? -ESHUTDOWN : -EBUSY;
-		pthread_mutex_unlock(&vp->seed->lock);
+	int rc = seed_start(vp, command);
+	if (rc)
 		return rc;
-	}
-	set_state(vp, SEED_RUNNING);
-	pthread_mutex_unlock(&vp->seed->lock);
-
-	vp->page->command = command;
-	int rc = vp->ops->start(vp->drv_node, vp->cpu);
-	if (rc) {
-		pthread_mutex_lock(&vp->seed->lock);
-		set_state(vp, SEED_STOPPED);
-		pthread_mutex_unlock(&vp->seed->lock);
-		return rc;
-	}
-	atomic_fetch_add_explicit(&vp->st_request_signals, 1, memory_order_relaxed);
 	/* Ends once the node task marked it Finished (0), or the client closed (-ESHUTDOWN: the
 	 * state stays RUNNING until the task sees the end, which close waits for). */
 	return rt_seed_wait(vp, -1);

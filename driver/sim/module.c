@@ -16,40 +16,23 @@ static void sim_drv_release_op(struct sidecar_drv *drv)
 	sidecar_sim_destroy((struct sidecar_sim *)drv);
 }
 
+/* The upstream driver's operations, which both tables have. */
+#define SIM_UPSTREAM_OPS                                                                                       \
+	.name = "sim", .node_count = sim_drv_node_count, .node = sim_drv_node, .node_info = sim_drv_node_info, \
+	.start = sim_drv_start, .stop = sim_drv_stop, .run = sim_drv_run, .read = sim_drv_read,                \
+	.poll_fd = sim_drv_poll_fd, .interrupt = sim_drv_interrupt, .guest_memory = sim_drv_guest_memory,      \
+	.shutdown = sim_drv_shutdown_op, .release = sim_drv_release_op
+
 const struct sidecar_drv_ops sidecar_sim_drv_ops = {
-	.name = "sim",
-	.node_count = sim_drv_node_count,
-	.node = sim_drv_node,
-	.node_info = sim_drv_node_info,
-	.start = sim_drv_start,
-	.stop = sim_drv_stop,
-	.run = sim_drv_run,
-	.read = sim_drv_read,
-	.poll_fd = sim_drv_poll_fd,
-	.interrupt = sim_drv_interrupt,
+	SIM_UPSTREAM_OPS,
 	.claim_direct = sim_drv_claim_direct,
 	.release_direct = sim_drv_release_direct,
 	.kick = sim_drv_kick,
-	.guest_memory = sim_drv_guest_memory,
-	.shutdown = sim_drv_shutdown_op,
-	.release = sim_drv_release_op,
 };
 
 /* The upstream driver's operations only: strict=upstream. */
 const struct sidecar_drv_ops sidecar_sim_drv_ops_upstream = {
-	.name = "sim",
-	.node_count = sim_drv_node_count,
-	.node = sim_drv_node,
-	.node_info = sim_drv_node_info,
-	.start = sim_drv_start,
-	.stop = sim_drv_stop,
-	.run = sim_drv_run,
-	.read = sim_drv_read,
-	.poll_fd = sim_drv_poll_fd,
-	.interrupt = sim_drv_interrupt,
-	.guest_memory = sim_drv_guest_memory,
-	.shutdown = sim_drv_shutdown_op,
-	.release = sim_drv_release_op,
+	SIM_UPSTREAM_OPS,
 };
 
 static int sim_open(const char *target, struct sidecar_drv_handle *out, char *err, size_t errlen)

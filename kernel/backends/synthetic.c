@@ -15,6 +15,7 @@
  */
 #include "backend.h"
 #include "gva_walk.h"
+#include "regs_home.h"
 
 #define SC_X86_CR0_PE (1ull << 0)
 #define SC_X86_CR0_AM (1ull << 18)
@@ -413,10 +414,7 @@ static void synth_register_page_load(struct sidecar_backend_vp *vp, struct sidec
 	uint32_t dirty = page->dirty;
 
 	if (dirty & HV_X64_REGISTER_PAGE_DIRTY_GENERAL_PURPOSE) {
-		for (int i = 0; i < 16; i++)
-			if (i != 4)
-				ctx->gps[i] = page->gp_registers[i];
-		vp->rsp = page->gp_registers[4];
+		vp->rsp = sidecar_regs_home_load_page_gps(ctx, page);
 	}
 	if (dirty & HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER)
 		vp->rip = page->rip;

@@ -101,6 +101,11 @@ struct sidecar_backend_ops {
 				   struct hv_x64_register_page *page);
 };
 
+/* Writes a formatted reason into `err` (a backend's run error; kernel/core/dispatch.c): cut to
+ * the buffer, never NUL terminated, as the ABI wants. */
+void sidecar_kernel_format_error(struct sidecar_command_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The backends. */
 extern const struct sidecar_backend_ops sidecar_backend_synthetic_ops;
 extern const struct sidecar_backend_ops sidecar_backend_kvm_ops;

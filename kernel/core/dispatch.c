@@ -17,20 +17,35 @@
 #include "kernel.h"
 #include "regs_home.h"
 
-void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
+static void format_error(struct sidecar_command_error *err, const char *fmt, va_list ap)
 {
-	char buf[sizeof(page->error.buf) + 1];
+	char buf[sizeof(err->buf) + 1];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(err->buf))
+		n = sizeof(err->buf);
+	memcpy(err->buf, buf, (size_t)n);
+	err->len = (uint8_t)n;
+}
+
+void sidecar_kernel_format_error(struct sidecar_command_error *err, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	format_error(err, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(page->error.buf))
-		n = sizeof(page->error.buf);
-	memcpy(page->error.buf, buf, (size_t)n);
-	page->error.len = (uint8_t)n;
+}
+
+void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_error(&page->error, fmt, ap);
+	va_end(ap);
 	page->has_error = 1;
 }
 

@@ -72,3 +72,11 @@ bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name, c
 	}
 	return false;
 }
+
+uint64_t sidecar_regs_home_load_page_gps(struct sidecar_cpu_context_x64 *ctx, const struct hv_x64_register_page *page)
+{
+	for (int i = 0; i < 16; i++)
+		if (i != SIDECAR_CPU_CONTEXT_CR2) /* RSP's slot holds CR2 */
+			ctx->gps[i] = page->gp_registers[i];
+	return page->gp_registers[4];
+}

@@ -20,6 +20,10 @@ bool sidecar_regs_home_set(struct sidecar_cpu_context_x64 *ctx, uint32_t name, c
 /* Does `name` live in the FXSAVE image (XMM, x87/MMX, the FP/XMM control-status words)? */
 bool sidecar_regs_home_is_fx(uint32_t name);
 
+/* A register page's general-purpose registers into the CPU context (all but RSP, whose home
+ * is the VP's); returns RSP for the caller's VP. For a page with the GP dirty bit. */
+uint64_t sidecar_regs_home_load_page_gps(struct sidecar_cpu_context_x64 *ctx, const struct hv_x64_register_page *page);
+
 /* Index into ctx->gps for a GP register name (RAX..R15 but RSP, and CR2), or -1. */
 int sidecar_regs_home_gp_index(uint32_t name);
 

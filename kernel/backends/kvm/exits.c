@@ -11,22 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void kvm_set_err(struct sidecar_command_error *err, const char *fmt, ...)
-{
-	char buf[sizeof(err->buf) + 1];
-	va_list ap;
-
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(err->buf))
-		n = sizeof(err->buf);
-	memcpy(err->buf, buf, (size_t)n);
-	err->len = (uint8_t)n;
-}
-
 void kvm_fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h, uint8_t access,
 		     uint64_t rip, unsigned int insn_len)
 {

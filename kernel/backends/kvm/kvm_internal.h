@@ -281,7 +281,7 @@ uint64_t kvm_add_count(uint64_t rcx, const struct x86_insn *in, uint64_t n);
 
 /* ---- exits.c --------------------------------------------------------------------------------- */
 
-void kvm_set_err(struct sidecar_command_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define kvm_set_err sidecar_kernel_format_error /* the core's (kernel/core/backend.h) */
 void kvm_fill_header(const struct sidecar_backend_vp *vp, struct hv_x64_intercept_message_header *h, uint8_t access,
 		     uint64_t rip, unsigned int insn_len);
 int kvm_handle_hlt(struct sidecar_backend_vp *vp, struct hv_message *msg);

@@ -4,6 +4,7 @@
  * fields applied before the next run (docs/kvm.md, register names).
  */
 #include "kvm_internal.h"
+#include "regs_home.h"
 
 #include <string.h>
 
@@ -37,10 +38,7 @@ void kvm_register_page_load(struct sidecar_backend_vp *vp, struct sidecar_cpu_co
 	uint32_t dirty = page->dirty;
 
 	if (dirty & HV_X64_REGISTER_PAGE_DIRTY_GENERAL_PURPOSE) {
-		for (int i = 0; i < 16; i++)
-			if (i != 4)
-				ctx->gps[i] = page->gp_registers[i];
-		vp->regs.rsp = page->gp_registers[4];
+		vp->regs.rsp = sidecar_regs_home_load_page_gps(ctx, page);
 		vp->dirty |= KVM_SYNC_X86_REGS;
 	}
 	if (dirty & HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER) {
