@@ -402,6 +402,89 @@ static void addresses(void)
 	CHECK(!x86_insn_mem_operand(&in, g, 0, &ea, &seg));
 }
 
+/* What a store's operand is: its size, whether it is only written (a read-modify-write
+ * reads it first), and where the bytes it stores come from. */
+static void accesses(void)
+{
+	struct x86_insn in;
+	struct x86_mem_access a;
+	uint64_t g[16] = {0};
+
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x66, 0x89, 0x27)); /* mov [rdi], sp */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 2);
+	CHECK(a.written && !a.read);
+	CHECK_EQ(a.src_kind, X86_SRC_GPR);
+	CHECK_EQ(a.src_reg, 4);
+	CHECK_EQ(a.src_offset, 0);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x88, 0x27)); /* mov [rdi], ah */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.src_kind, X86_SRC_GPR);
+	CHECK_EQ(a.src_reg, 0);
+	CHECK_EQ(a.src_offset, 1);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x40, 0x88, 0x27)); /* mov [rdi], spl */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.src_reg, 4);
+	CHECK_EQ(a.src_offset, 0);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x48, 0xc7, 0x07, 0xf0, 0xff, 0xff, 0xff)); /* mov qword [rdi], -16 */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 8);
+	CHECK_EQ(a.src_kind, X86_SRC_IMM);
+	CHECK_EQ(a.imm, ~0xfull);
+	REQUIRE(DEC(X86_MODE_PROT32, &in, 0x66, 0xa3, 0x00, 0x10, 0x00, 0x80)); /* mov [0x80001000], ax */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 2);
+	CHECK_EQ(a.src_kind, X86_SRC_GPR); /* the accumulator, implied by the opcode */
+	CHECK_EQ(a.src_reg, 0);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x48, 0x8c, 0x1f)); /* mov [rdi], ds: 16 bits whatever REX.W */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 2);
+	CHECK_EQ(a.src_kind, X86_SRC_SREG);
+	CHECK_EQ(a.src_reg, X86_SEG_DS);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0xf3, 0x0f, 0x7f, 0x4f, 0x20)); /* movdqu [rdi+0x20], xmm1 */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 16);
+	CHECK_EQ(a.src_kind, X86_SRC_XMM);
+	CHECK_EQ(a.src_reg, 1);
+	CHECK_EQ(in.mandatory, 0xf3);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x0f, 0x7f, 0x4f, 0x20)); /* movq [rdi+0x20], mm1 */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 8);
+	CHECK_EQ(a.src_kind, X86_SRC_MM);
+	CHECK_EQ(in.mandatory, 0);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x0f, 0x17, 0x17)); /* movhps [rdi], xmm2: the upper half */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 8);
+	CHECK_EQ(a.src_kind, X86_SRC_XMM);
+	CHECK_EQ(a.src_offset, 8);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x0f, 0x94, 0x07)); /* setz [rdi] */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 1);
+	CHECK_EQ(a.src_kind, X86_SRC_SETCC);
+	CHECK_EQ(a.src_reg, 4);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x0f, 0x38, 0xf1, 0x07)); /* movbe [rdi], eax */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.src_kind, X86_SRC_GPR_BSWAP);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0xd9, 0x3f)); /* fnstcw [rdi] */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK_EQ(a.size, 2);
+	CHECK_EQ(a.src_kind, X86_SRC_FCW);
+	/* read-modify-writes, and stores whose bytes are not described */
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x01, 0x07)); /* add [rdi], eax */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK(a.written && a.read);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x87, 0x07)); /* xchg [rdi], eax */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK(a.written && a.read);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0xdb, 0x0b)); /* fisttp dword [rbx] */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK(a.written && !a.read);
+	CHECK_EQ(a.src_kind, X86_SRC_NONE);
+	REQUIRE(DEC(X86_MODE_LONG64, &in, 0x8b, 0x07)); /* mov eax, [rdi] */
+	REQUIRE(x86_insn_mem_access(&in, g, 0, &a));
+	CHECK(!a.written && a.read);
+}
+
 int main(void)
 {
 	lengths();
@@ -409,5 +492,6 @@ int main(void)
 	prefixes();
 	invalid();
 	addresses();
+	accesses();
 	return check_report("test_kvm_insn");
 }

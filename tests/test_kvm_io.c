@@ -259,6 +259,66 @@ static void string_io(struct kvm_test *t)
 	CHECK_EQ(memcmp(t->mem + 0x5000, "wxyz", 4), 0);
 }
 
+/*
+ * OUTS comes back with RIP past it (KVM's emulator wrote RSI and RIP back): the message must
+ * name it with its prefixes, and nothing of the instruction before. Entered right before it,
+ * or through `jmp bx` elsewhere (then the backend knows no instruction boundary near it).
+ */
+#define SCODE 0x3200ull
+#define SJMP 0x3100ull
+
+static void outs_case(struct kvm_test *t, const char *what, const uint8_t *code, size_t n, unsigned int at,
+		      unsigned int len, bool direct)
+{
+	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
+	const struct hv_x64_io_port_intercept_message *io = kt_io(t);
+	int failures = check_failures;
+
+	memcpy(t->mem + SCODE, code, n);
+	t->mem[SCODE + n] = 0xf4;
+	t->mem[SJMP] = 0xff;
+	t->mem[SJMP + 1] = 0xe3;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RBX] = SCODE;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RSI] = 0x4100;
+	ctx->gps[SIDECAR_CPU_CONTEXT_RDX] = 0x500;
+	REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, direct ? SCODE : SJMP) == 0);
+	kt_run(t);
+	check_io(t, 0x500, 1, true, SCODE + at, len);
+	CHECK_EQ(io->access_info, 1 | HV_X64_IO_ACCESS_STRING_OP);
+	CHECK_EQ(memcmp(io->instruction_bytes, code + at, len), 0);
+	CHECK_EQ(io->rsi, 0x4100);
+	CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RSI], 0x4100);
+	if (check_failures != failures)
+		fprintf(stderr, "  in: %s (%s)\n", what, direct ? "entered before it" : "entered through jmp bx");
+}
+
+static void outs_prefixes(struct kvm_test *t)
+{
+	static const uint8_t fs_outs[] = {0x90, 0x64, 0x6e}; /* fs outsb */
+	static const uint8_t mov64[] = {0xb0, 0x64, 0x6e};   /* mov al, 0x64; outsb */
+	static const uint8_t mov3e[] = {0xb0, 0x3e, 0x6e};   /* mov al, 0x3e; outsb */
+	static const uint8_t ds_outs[] = {0x90, 0x3e, 0x6e}; /* ds outsb */
+
+	kt_real_mode(t, SCODE);
+	struct hv_register_assoc fs = regseg(HV_X64_REGISTER_FS, 0x10000, 0xffff, 0x1000, 0x93);
+	REQUIRE(sidecar_vp_set_registers(t->vp, 0, &fs, 1) == 0);
+	t->mem[0x4100] = 'a';  /* DS:SI (and CS:SI) */
+	t->mem[0x14100] = 'b'; /* FS:SI */
+	for (int d = 0; d < 2; d++) {
+		/* The override is the instruction's: without it, the data would be DS:SI's. */
+		outs_case(t, "64 6e", fs_outs, sizeof(fs_outs), 1, 2, d);
+		/* The byte before is FS's value, but FS:SI does not hold the data sent. */
+		outs_case(t, "mov al, 0x64; 6e", mov64, sizeof(mov64), 2, 1, d);
+		/* DS's value: both read the same byte; the instruction is the one without. */
+		outs_case(t, "mov al, 0x3e; 6e", mov3e, sizeof(mov3e), 2, 1, d);
+	}
+	/* A redundant DS override: part of the instruction where the VP entered right before
+	 * it; without a known boundary the instruction is taken without it (docs/kvm.md, "RIP
+	 * reconciliation"). */
+	outs_case(t, "nop; 3e 6e", ds_outs, sizeof(ds_outs), 1, 2, true);
+	outs_case(t, "3e 6e by its bytes", ds_outs, sizeof(ds_outs), 2, 1, false);
+}
+
 /* 64-bit code: OUT with a REX prefix, IN of a dword, and the execution state. */
 static void long_mode(struct kvm_test *t)
 {
@@ -319,6 +379,7 @@ int main(void)
 	reexecute(&t);
 	site_memory(&t);
 	string_io(&t);
+	outs_prefixes(&t);
 	long_mode(&t);
 	struct sidecar_vp_stats st;
 	sidecar_vp_get_stats(t.vp, &st);

@@ -87,15 +87,26 @@ int kvm_enter(struct sidecar_backend_vp *vp)
  * KVM_RUN returns EINTR after finishing the operation (api.rst). An operation that needs
  * more round trips (an MMIO access split in fragments, the write half of a read-modify-write)
  * comes back as another MMIO/IO exit, and is fed until KVM says EINTR. The caches are
- * refreshed from the result; the kick signal, if any, stays pending.
+ * refreshed from the result; the kick signal, if any, stays pending. `pieces`, if given,
+ * receives the MMIO write exits seen, the current one first.
  */
-int kvm_complete_io(struct sidecar_backend_vp *vp, const struct completion_fill *fill,
+int kvm_complete_io(struct sidecar_backend_vp *vp, const struct completion_fill *fill, struct mmio_pieces *pieces,
 		    struct sidecar_command_error *err)
 {
 	struct kvm_run *run = vp->run;
 	int rc = -EIO;
 
-	for (int i = 0; i < 64; i++) {
+	if (pieces)
+		pieces->n = 0;
+	for (int i = 0; i < MMIO_PIECES; i++) {
+		/* After the last piece of a write KVM resumes nothing (no emulation, and no guest
+		 * entry with immediate_exit set): every write exit here is the instruction's. */
+		if (pieces && run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write) {
+			pieces->p[pieces->n].gpa = run->mmio.phys_addr;
+			pieces->p[pieces->n].len = run->mmio.len;
+			memcpy(pieces->p[pieces->n].data, run->mmio.data, sizeof(pieces->p[0].data));
+			pieces->n++;
+		}
 		if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write) {
 			if (fill && fill->have)
 				memcpy(run->mmio.data, fill->data, sizeof(run->mmio.data));

@@ -52,7 +52,7 @@ int kvm_handle_hlt(struct sidecar_backend_vp *vp, struct hv_message *msg)
 	struct x86_insn in;
 	uint64_t start;
 
-	if (!kvm_decode_ending_at(vp, mode, vp->regs.rip, is_hlt, NULL, &in, &start)) {
+	if (!kvm_decode_ending_at(vp, mode, vp->regs.rip, TIES_BY_BYTES, is_hlt, NULL, &in, &start)) {
 		start = (vp->regs.rip - 1) & ip_mask(mode);
 		in.len = 1;
 	}

@@ -5,8 +5,9 @@
  * Cost: a Zydis decode is about ten times the hand-written decoder it replaced (docs/kvm.md,
  * "Cost"), so the exit paths decode as little as they can: the I/O-site memory (io.c) spares
  * the common port I/O exit any decoding, the backward search (locate.c) tries the shortest
- * candidates first and stops at the first that matches, and operands are decoded only where
- * an address is needed (x86_insn_mem_operand, MMIO exits only).
+ * candidates first and stops at the first that matches (then tries only prefix bytes in front
+ * of it), and operands are decoded only where an access must be checked (x86_insn_mem_access,
+ * MMIO exits only).
  */
 #include "kvm_insn.h"
 
@@ -130,6 +131,8 @@ bool x86_insn_decode(const uint8_t *b, size_t n, enum x86_mode mode, struct x86_
 	 * REPNE to it): the raw prefixes say what KVM's emulator will do. */
 	for (unsigned int i = 0; i < zi.raw.prefix_count; i++) {
 		uint8_t p = zi.raw.prefixes[i].value;
+		if (zi.raw.prefixes[i].type == ZYDIS_PREFIX_TYPE_MANDATORY)
+			in->mandatory = p;
 		if (p == 0xf2 || p == 0xf3)
 			in->rep = p;
 		else if (p == 0xf0)
@@ -181,8 +184,90 @@ static unsigned int segment_index(ZydisRegister r)
 	}
 }
 
-bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
-			  unsigned int *seg)
+/* Mnemonics whose store is the other operand's bytes unchanged: the data of such a write is
+ * known from the registers (or the immediate), and an MMIO exit's data must be it. */
+static bool plain_move(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_MOV:
+	case ZYDIS_MNEMONIC_MOVNTI:
+	case ZYDIS_MNEMONIC_MOVD:
+	case ZYDIS_MNEMONIC_MOVQ:
+	case ZYDIS_MNEMONIC_MOVNTQ:
+	case ZYDIS_MNEMONIC_MOVUPS:
+	case ZYDIS_MNEMONIC_MOVUPD:
+	case ZYDIS_MNEMONIC_MOVAPS:
+	case ZYDIS_MNEMONIC_MOVAPD:
+	case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_MOVDQA:
+	case ZYDIS_MNEMONIC_MOVNTDQ:
+	case ZYDIS_MNEMONIC_MOVNTPS:
+	case ZYDIS_MNEMONIC_MOVNTPD:
+	case ZYDIS_MNEMONIC_MOVSS:
+	case ZYDIS_MNEMONIC_MOVSD: /* the SSE one: the string MOVSD has no explicit operand */
+	case ZYDIS_MNEMONIC_MOVLPS:
+	case ZYDIS_MNEMONIC_MOVLPD:
+	case ZYDIS_MNEMONIC_MOVHPS:
+	case ZYDIS_MNEMONIC_MOVHPD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The source operand of a plain move into acc's src_* fields; X86_SRC_NONE if it is of a kind
+ * not described there. */
+static void move_source(const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *src, struct x86_mem_access *acc)
+{
+	if (src->type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		acc->src_kind = X86_SRC_IMM;
+		acc->imm = src->imm.is_signed ? (uint64_t)src->imm.value.s : src->imm.value.u;
+		return;
+	}
+	if (src->type != ZYDIS_OPERAND_TYPE_REGISTER)
+		return;
+	ZydisRegister r = src->reg.value;
+	ZyanI8 id;
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR8:
+	case ZYDIS_REGCLASS_GPR16:
+	case ZYDIS_REGCLASS_GPR32:
+	case ZYDIS_REGCLASS_GPR64:
+		/* AL and AH are both RAX to the widest enclosing register; AH..BH are its second
+		 * byte. */
+		id = ZydisRegisterGetId(ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r));
+		if (id < 0 || id > 15)
+			return;
+		acc->src_kind = X86_SRC_GPR;
+		acc->src_offset = (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH) ? 1 : 0;
+		break;
+	case ZYDIS_REGCLASS_XMM:
+		id = ZydisRegisterGetId(r);
+		acc->src_kind = X86_SRC_XMM;
+		/* MOVHPS/MOVHPD store the upper quadword. */
+		if (zi->mnemonic == ZYDIS_MNEMONIC_MOVHPS || zi->mnemonic == ZYDIS_MNEMONIC_MOVHPD)
+			acc->src_offset = 8;
+		break;
+	case ZYDIS_REGCLASS_MMX:
+		id = ZydisRegisterGetId(r);
+		acc->src_kind = X86_SRC_MM;
+		break;
+	case ZYDIS_REGCLASS_SEGMENT:
+		id = (ZyanI8)segment_index(r);
+		acc->src_kind = X86_SRC_SREG;
+		break;
+	default:
+		return;
+	}
+	if (id < 0 || id > 15) {
+		acc->src_kind = X86_SRC_NONE;
+		return;
+	}
+	acc->src_reg = (uint8_t)id;
+}
+
+bool x86_insn_mem_access(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip,
+			 struct x86_mem_access *acc)
 {
 	ZydisDecoder d;
 	ZydisDecoderContext ctx;
@@ -216,7 +301,72 @@ bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uin
 			return false;
 		a += v * (m->mem.scale ? m->mem.scale : 1);
 	}
-	*ea = a & x86_insn_addr_mask(zi.address_width / 8);
-	*seg = segment_index(m->mem.segment);
+	*acc = (struct x86_mem_access){
+		.ea = a & x86_insn_addr_mask(zi.address_width / 8),
+		.seg = segment_index(m->mem.segment),
+		.size = m->size / 8,
+		.written = (m->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0,
+		.read = (m->actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0,
+		.src_kind = X86_SRC_NONE,
+	};
+	if (!acc->written)
+		return true;
+	switch (zi.mnemonic) {
+	case ZYDIS_MNEMONIC_SETB:
+	case ZYDIS_MNEMONIC_SETBE:
+	case ZYDIS_MNEMONIC_SETL:
+	case ZYDIS_MNEMONIC_SETLE:
+	case ZYDIS_MNEMONIC_SETNB:
+	case ZYDIS_MNEMONIC_SETNBE:
+	case ZYDIS_MNEMONIC_SETNL:
+	case ZYDIS_MNEMONIC_SETNLE:
+	case ZYDIS_MNEMONIC_SETNO:
+	case ZYDIS_MNEMONIC_SETNP:
+	case ZYDIS_MNEMONIC_SETNS:
+	case ZYDIS_MNEMONIC_SETNZ:
+	case ZYDIS_MNEMONIC_SETO:
+	case ZYDIS_MNEMONIC_SETP:
+	case ZYDIS_MNEMONIC_SETS:
+	case ZYDIS_MNEMONIC_SETZ:
+		acc->src_kind = X86_SRC_SETCC;
+		acc->src_reg = zi.opcode & 0xf; /* 0F 90+cc */
+		return true;
+	case ZYDIS_MNEMONIC_SMSW:
+		acc->src_kind = X86_SRC_CR0;
+		return true;
+	case ZYDIS_MNEMONIC_FNSTCW:
+		acc->src_kind = X86_SRC_FCW;
+		return true;
+	case ZYDIS_MNEMONIC_FNSTSW:
+		acc->src_kind = X86_SRC_FSW;
+		return true;
+	default:
+		break;
+	}
+	if (zi.mnemonic != ZYDIS_MNEMONIC_MOVBE && !plain_move(zi.mnemonic))
+		return true;
+	/* The other visible operand it reads: explicit, or implied by the opcode (the
+	 * accumulator of MOV moffs). */
+	for (unsigned int i = 0; i < zi.operand_count_visible; i++)
+		if (&ops[i] != m && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_READ)) {
+			move_source(&zi, &ops[i], acc);
+			break;
+		}
+	if (zi.mnemonic == ZYDIS_MNEMONIC_MOVBE && acc->src_kind == X86_SRC_GPR)
+		acc->src_kind = X86_SRC_GPR_BSWAP;
+	else if (zi.mnemonic == ZYDIS_MNEMONIC_MOVBE)
+		acc->src_kind = X86_SRC_NONE;
+	return true;
+}
+
+bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
+			  unsigned int *seg)
+{
+	struct x86_mem_access acc;
+
+	if (!x86_insn_mem_access(in, gpr, next_rip, &acc))
+		return false;
+	*ea = acc.ea;
+	*seg = acc.seg;
 	return true;
 }

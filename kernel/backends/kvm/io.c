@@ -82,6 +82,45 @@ static bool io_match(struct sidecar_backend_vp *vp, const struct x86_insn *in, u
 	return io_kind_of(in, a->x, vp->regs.rdx) == a->want;
 }
 
+/*
+ * An OUTS behind RIP, exactly. Only a plain OUTS gets there: KVM writes nothing back before
+ * an INS exit (it needs the data first), and leaves RIP on a REP string instruction through
+ * the iteration that takes the count to 0. KVM's emulator had written RSI back, so it must be
+ * what this instruction leaves (zero-extended under 32-bit addressing in 64-bit code), and
+ * the exit's data is what its segment (DS or the override) and address size read: the memory
+ * at RSI from before the instruction, element by element in the direction of DF.
+ */
+static bool io_string_match(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start, void *arg)
+{
+	const struct io_match_arg *a = arg;
+	const struct io_exit *x = a->x;
+	const struct kvm_regs *r = &vp->regs;
+	uint64_t amask = x86_insn_addr_mask(in->addrsize);
+
+	(void)start;
+	if (!x->out || in->rep || io_kind_of(in, x, r->rdx) != IO_STRING)
+		return false;
+	if (in->addrsize == 4 && in->mode == X86_MODE_LONG64 && (r->rsi >> 32))
+		return false;
+
+	const uint8_t *data = (const uint8_t *)vp->run + vp->run->io.data_offset;
+	uint64_t bytes = (uint64_t)x->size * x->count;
+	uint64_t rsi = kvm_unstep(r->rsi, in, r->rflags, bytes) & amask;
+	unsigned int seg = in->seg != X86_SEG_NONE ? in->seg : X86_SEG_DS;
+	bool down = r->rflags & X86_RFLAGS_DF;
+	uint8_t elem[4];
+
+	if (bytes > PAGE_SIZE_4K)
+		return false;
+	for (uint32_t i = 0; i < x->count; i++) {
+		uint64_t off = (down ? rsi - (uint64_t)i * x->size : rsi + (uint64_t)i * x->size) & amask;
+		if (kvm_read_linear(vp, in->mode, linear(&vp->sregs, in->mode, seg, off), elem, x->size) != x->size ||
+		    memcmp(elem, data + (size_t)i * x->size, x->size))
+			return false;
+	}
+	return true;
+}
+
 /* Whether the data of an OUT exit is RAX's, as for a plain OUT (not OUTS). */
 static bool out_data_is_rax(struct sidecar_backend_vp *vp, const struct io_exit *x)
 {
@@ -213,7 +252,8 @@ static int io_string(struct sidecar_backend_vp *vp, unsigned int mode, const str
 	struct io_match_arg str = {.x = x, .want = IO_STRING};
 	struct x86_insn sb;
 	uint64_t sb_start = 0;
-	bool have_sb = kvm_decode_ending_in(vp, mode, rip_exit, c->before, c->hb, io_match, &str, &sb, &sb_start);
+	bool have_sb = kvm_decode_ending_in(vp, mode, rip_exit, c->before, c->hb, TIES_BY_FLOW, io_string_match, &str,
+					    &sb, &sb_start);
 
 	if (ka != IO_STRING && !have_sb) {
 		kvm_set_err(err, "kvm: port %#x %s exit at RIP %#llx: cannot decode the instruction", x->port,
@@ -223,7 +263,7 @@ static int io_string(struct sidecar_backend_vp *vp, unsigned int mode, const str
 	if (!x->out && ka == IO_STRING)
 		ins_fill_from_guest(vp, mode, x, a);
 	uint64_t rflags_exit = vp->regs.rflags;
-	int rc = kvm_complete_io(vp, NULL, err);
+	int rc = kvm_complete_io(vp, NULL, NULL, err);
 	if (rc)
 		return rc;
 
@@ -285,7 +325,8 @@ int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct 
 	if (ka == IO_FAST && !advances) {
 		in = &a;
 		start = rip_exit;
-	} else if (kvm_decode_ending_in(vp, mode, rip_exit, c.before, c.hb, io_match, &fast, &b, &b_start) &&
+	} else if (kvm_decode_ending_in(vp, mode, rip_exit, c.before, c.hb, TIES_BY_BYTES, io_match, &fast, &b,
+					&b_start) &&
 		   (advances ? ka != IO_STRING || (x.out && out_data_is_rax(vp, &x)) : ka == IO_NONE)) {
 		/* Behind RIP. When an INS/OUTS for the same port sits at RIP as well (an
 		 * unfinished REP stays there), an OUT must have written RAX to be the plain one;

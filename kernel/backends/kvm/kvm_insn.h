@@ -79,6 +79,8 @@ struct x86_insn {
 	/* The last F2/F3 prefix, or 0. KVM's emulator, like the processors, repeats INS, OUTS,
 	 * MOVS, STOS and LODS under either, so both count as REP here. */
 	uint8_t rep;
+	/* The prefix (66, F2 or F3) that selects the instruction, as F3 makes 0F 7F a MOVDQU, or 0. */
+	uint8_t mandatory;
 	bool lock;
 	uint8_t encoding; /* enum x86_encoding */
 	uint8_t map;      /* enum x86_map */
@@ -107,6 +109,65 @@ bool x86_insn_decode(const uint8_t *b, size_t n, enum x86_mode mode, struct x86_
  */
 bool x86_insn_mem_operand(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip, uint64_t *ea,
 			  unsigned int *seg);
+
+/* Where the bytes a store takes from the VP's state come from (struct x86_mem_access). */
+enum x86_src_kind {
+	X86_SRC_NONE,      /* none of the below: what is stored is not described */
+	X86_SRC_GPR,       /* a GP register, encoding order (AH..BH: RAX..RBX at byte offset 1) */
+	X86_SRC_GPR_BSWAP, /* likewise, its bytes reversed (MOVBE) */
+	X86_SRC_IMM,       /* the immediate, sign-extended */
+	X86_SRC_XMM,       /* an XMM register */
+	X86_SRC_MM,        /* an MMX register */
+	X86_SRC_SREG,      /* a segment register's selector (enum x86_seg) */
+	X86_SRC_SETCC,     /* SETcc: 1 if condition src_reg (the opcode's low nibble) holds, else 0 */
+	X86_SRC_CR0,       /* SMSW */
+	X86_SRC_FCW,       /* FNSTCW */
+	X86_SRC_FSW,       /* FNSTSW */
+};
+
+/* What the explicit memory operand of an instruction accesses, and for a store whose bytes
+ * are a register's, the immediate or a condition (MOV, MOVNTI, MOVBE, MOVD/MOVQ, the SSE and
+ * MMX moves, SETcc, SMSW, FNSTCW, FNSTSW) which bytes it stores. */
+struct x86_mem_access {
+	uint64_t ea;        /* as x86_insn_mem_operand() */
+	unsigned int seg;   /* likewise */
+	unsigned int size;  /* bytes accessed */
+	bool written;       /* the instruction writes the operand (perhaps conditionally) */
+	bool read;          /* it reads it (perhaps conditionally), as a read-modify-write does */
+	uint8_t src_kind;   /* enum x86_src_kind */
+	uint8_t src_reg;    /* the register, for GPR, XMM, MM and SREG */
+	uint8_t src_offset; /* the stored bytes start at this byte of the source (AH, MOVHPS) */
+	uint64_t imm;       /* X86_SRC_IMM */
+};
+
+/*
+ * x86_insn_mem_operand() and what the access is: its size, whether it writes, the source of
+ * the bytes of a plain move. Returns false where x86_insn_mem_operand() does.
+ */
+bool x86_insn_mem_access(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip,
+			 struct x86_mem_access *acc);
+
+/* Whether `b` is a prefix byte in `mode`: the legacy prefixes, and REX in 64-bit code (40..4F
+ * are INC/DEC elsewhere). */
+static inline bool x86_is_prefix(uint8_t b, enum x86_mode mode)
+{
+	switch (b) {
+	case 0x26:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x64:
+	case 0x65:
+	case 0x66:
+	case 0x67:
+	case 0xf0:
+	case 0xf2:
+	case 0xf3:
+		return true;
+	default:
+		return mode == X86_MODE_LONG64 && (b & 0xf0) == 0x40;
+	}
+}
 
 static inline uint64_t x86_insn_addr_mask(unsigned int size)
 {

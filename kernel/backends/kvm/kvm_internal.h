@@ -151,6 +151,12 @@ struct sidecar_backend_vp {
 	struct io_site io_sites[IO_SITES];
 	uint8_t io_site_next;
 
+	/* Where the guest last entered (run.c, before each KVM_RUN that may run it): an
+	 * instruction boundary from which the code can be decoded forward (locate.c). */
+	bool entry_valid;
+	uint8_t entry_mode;
+	uint64_t entry_rip, entry_cs_base;
+
 	enum pending_io pending;
 	bool pending_lazy_ok;     /* the probe's verdict for this direction */
 	uint64_t pending_lin_end; /* linear address right after the instruction */
@@ -271,11 +277,20 @@ bool kvm_lin_to_gpa_any(struct sidecar_backend_vp *vp, uint64_t lin, uint64_t *g
 size_t kvm_read_linear(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, uint8_t *buf, size_t len);
 bool kvm_decode_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t ip, struct x86_insn *in);
 size_t kvm_read_before(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, uint8_t b[X86_INSN_MAX_LEN]);
+/* How kvm_decode_ending_in() chooses among candidates that all match exactly (locate.c). */
+enum locate_ties {
+	/* By the bytes alone: the choice is then a function of the code before RIP, which the
+	 * I/O site memory relies on (io.c). */
+	TIES_BY_BYTES,
+	/* By the code's flow from where the VP entered KVM_RUN, else by the bytes. */
+	TIES_BY_FLOW,
+};
+
 bool kvm_decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
-			  const uint8_t b[X86_INSN_MAX_LEN], size_t have, insn_match_fn match, void *arg,
-			  struct x86_insn *in, uint64_t *start);
-bool kvm_decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, insn_match_fn match,
+			  const uint8_t b[X86_INSN_MAX_LEN], size_t have, enum locate_ties ties, insn_match_fn match,
 			  void *arg, struct x86_insn *in, uint64_t *start);
+bool kvm_decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, enum locate_ties ties,
+			  insn_match_fn match, void *arg, struct x86_insn *in, uint64_t *start);
 uint64_t kvm_unstep(uint64_t reg, const struct x86_insn *in, uint64_t rflags, uint64_t bytes);
 uint64_t kvm_add_count(uint64_t rcx, const struct x86_insn *in, uint64_t n);
 
@@ -341,8 +356,22 @@ static inline void clear_immediate_exit(struct kvm_run *run)
 	(void)__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
+/* The pieces of an MMIO write as KVM reports them: one exit each, at most 8 bytes, the
+ * exit's first and then every further one that completing it brings (kvm_complete_io): an
+ * access longer than 8 bytes, or split at a page boundary. As many as the completion allows
+ * rounds. */
+#define MMIO_PIECES 64
+struct mmio_pieces {
+	unsigned int n;
+	struct {
+		uint64_t gpa;
+		uint32_t len;
+		uint8_t data[8];
+	} p[MMIO_PIECES];
+};
+
 int kvm_enter(struct sidecar_backend_vp *vp);
-int kvm_complete_io(struct sidecar_backend_vp *vp, const struct completion_fill *fill,
+int kvm_complete_io(struct sidecar_backend_vp *vp, const struct completion_fill *fill, struct mmio_pieces *pieces,
 		    struct sidecar_command_error *err);
 int kvm_vp_run(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx, struct hv_message *msg,
 	       const struct sidecar_run_ctl *ctl, struct sidecar_command_error *err);

@@ -120,52 +120,189 @@ size_t kvm_read_before(struct sidecar_backend_vp *vp, unsigned int mode, uint64_
 	return have;
 }
 
+/* ---- which of the instructions that end at RIP ran --------------------------------------- */
+
+/* How far the flow from the entry is followed (flow_pick): decodes, and bytes either side of
+ * the exit's RIP. Enough for the straight or looping code of a driver between two of its
+ * exits; a longer way is not looked for. */
+#define FLOW_DECODES 16
+#define FLOW_WINDOW 4096
+
+/* The addresses execution may continue at after `in` at `ip`: the next instruction unless `in`
+ * never falls through (JMP, RET, IRET, UD2, SYSRET...), and a direct branch's target. An
+ * indirect target is not known and not followed. Returns how many, into next[0..2). */
+static unsigned int flow_next(const struct x86_insn *in, uint64_t ip, uint64_t mask, uint64_t next[2])
+{
+	uint64_t fall = (ip + in->len) & mask;
+	bool falls = true, branch = false;
+	uint8_t op = in->opcode;
+	unsigned int n = 0;
+
+	if (in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_1BYTE) {
+		if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xe8) {
+			branch = true; /* Jcc, LOOPcc, JrCXZ, CALL */
+		} else if (op == 0xe9 || op == 0xeb) {
+			branch = true;
+			falls = false;
+		} else if (op == 0xc2 || op == 0xc3 || op == 0xca || op == 0xcb || op == 0xcf || op == 0xea) {
+			falls = false;
+		} else if (op == 0xff) {
+			unsigned int r = (in->modrm >> 3) & 7;
+			falls = r != 4 && r != 5; /* JMP r/m, JMP far m */
+		}
+	} else if (in->encoding == X86_ENC_LEGACY && in->map == X86_MAP_0F) {
+		if (op >= 0x80 && op <= 0x8f)
+			branch = true;
+		else if (op == 0x0b || op == 0xb9 || op == 0xff || op == 0x07 || op == 0x34 || op == 0x35)
+			falls = false; /* UD2, UD1, UD0, SYSRET, SYSENTER, SYSEXIT */
+	}
+	if (falls)
+		next[n++] = fall;
+	if (branch && in->imm_size) {
+		uint64_t t = (fall + (uint64_t)x86_insn_sext(in->imm, in->imm_size)) & mask;
+		next[n++] = in->opsize == 2 ? t & 0xffff : t; /* a 16-bit branch wraps IP */
+	}
+	return n;
+}
+
+/* Whether `a` is within FLOW_WINDOW bytes of `b`, either way round. */
+static bool flow_near(uint64_t a, uint64_t b, uint64_t mask)
+{
+	return ((a - b) & mask) <= FLOW_WINDOW || ((b - a) & mask) <= FLOW_WINDOW;
+}
+
 /*
- * The shortest instruction that ends exactly at `end_ip` and satisfies `match`, over the
- * bytes kvm_read_before() returned: each candidate start is decoded, nearest first.
- * Shortest, because a longer candidate only adds bytes that are either prefixes the
- * instruction does not need (a match tells them apart when they matter: operand size,
- * segment, REX) or the tail of the previous instruction. Nearest first also keeps the cost
- * down: a port I/O instruction is found after two or three decodes.
+ * Which of the candidates cand[0..n) (all ending at `end_ip`) starts at an instruction
+ * boundary the guest's code itself shows, or -1. The RIP at which the VP last entered
+ * KVM_RUN is one (the guest executed from it), and so is every address execution can reach
+ * from there by falling through or a direct branch: the code is decoded forward along those
+ * ways, breadth first, and the first candidate start reached wins. A candidate that starts
+ * inside an instruction on the way (its first byte the tail of that instruction) is never
+ * reached. Only code that jumps into the middle of its own instructions defeats this, and an
+ * event delivered at the entry (an interrupt handler that exits before returning) only
+ * leaves the start undecided.
  */
-bool kvm_decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
-			  const uint8_t b[X86_INSN_MAX_LEN], size_t have, insn_match_fn match, void *arg,
-			  struct x86_insn *in, uint64_t *start)
+static int flow_pick(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, const struct x86_insn *cand,
+		     size_t n)
 {
 	uint64_t mask = ip_mask(mode);
+	uint64_t todo[2 * FLOW_DECODES + 1];
+	size_t head = 0, tail = 0;
+	unsigned int decodes = 0;
 
-	for (size_t k = 1; k <= have; k++) {
-		uint64_t s = (end_ip - k) & mask;
-		if (!x86_insn_decode(b + X86_INSN_MAX_LEN - k, k, (enum x86_mode)mode, in) || in->len != k ||
-		    !match(vp, in, s, arg))
+	if (!vp->entry_valid || vp->entry_mode != mode || vp->entry_cs_base != vp->sregs.cs.base)
+		return -1;
+	todo[tail++] = vp->entry_rip & mask;
+	while (head < tail) {
+		uint64_t ip = todo[head++], next[2];
+		struct x86_insn x;
+
+		for (size_t i = 0; i < n; i++)
+			if (ip == ((end_ip - cand[i].len) & mask))
+				return (int)i;
+		if (decodes == FLOW_DECODES || !flow_near(ip, end_ip, mask))
 			continue;
-		/* Except for the mandatory prefixes of SSE instructions: 66/F2/F3 before a
-		 * two- or three-byte opcode make it another instruction (F3 0F 7F is MOVDQU,
-		 * 0F 7F an MMX MOVQ), so such a byte right before the match belongs to it. */
-		while (in->map != X86_MAP_1BYTE && in->encoding == X86_ENC_LEGACY && k < have) {
-			uint8_t p = b[X86_INSN_MAX_LEN - k - 1];
-			struct x86_insn longer;
-			if ((p != 0x66 && p != 0xf2 && p != 0xf3) ||
-			    !x86_insn_decode(b + X86_INSN_MAX_LEN - k - 1, k + 1, (enum x86_mode)mode, &longer) ||
-			    longer.len != k + 1 || !match(vp, &longer, (end_ip - k - 1) & mask, arg))
-				break;
-			*in = longer;
-			k++;
+		decodes++;
+		if (!kvm_decode_at(vp, mode, ip, &x))
+			continue;
+		unsigned int nn = flow_next(&x, ip, mask, next);
+		for (unsigned int j = 0; j < nn; j++) {
+			bool seen = false;
+			for (size_t t = 0; t < tail && !seen; t++)
+				seen = todo[t] == next[j];
+			if (!seen && tail < sizeof(todo) / sizeof(todo[0]))
+				todo[tail++] = next[j];
 		}
-		*start = (end_ip - k) & mask;
+	}
+	return -1;
+}
+
+/*
+ * Which of the candidates to take by their bytes alone (no boundary known): the shortest,
+ * unless a longer one's extra first byte is a mandatory prefix, which makes it another
+ * instruction in a way the exit may not show (F3 0F 7F is MOVDQU, 0F 7F an MMX MOVQ; both
+ * store 8 bytes first, and the registers may hold the same bytes); then the longest such.
+ * Any other prefix the candidates differ in has no effect that this exit shows (the match is
+ * exact), and such a byte is far more often the last byte of the previous instruction than a
+ * redundant prefix: docs/kvm.md, "RIP reconciliation", has the measurement.
+ */
+static size_t bytes_pick(const struct x86_insn *cand, size_t n)
+{
+	for (size_t i = n - 1; i > 0; i--)
+		if (cand[i].mandatory != cand[i - 1].mandatory)
+			return i;
+	return 0;
+}
+
+/*
+ * The instruction that ends exactly at `end_ip` and satisfies `match`, over the bytes
+ * kvm_read_before() returned. `match` must be exact (the instruction explains everything the
+ * exit shows); the candidates are decoded nearest first. Several may match: the shortest,
+ * and the same instruction with prefix bytes in front of it (a prefix the exit cannot see, or
+ * the previous instruction's last byte that happens to be a prefix value). Those are all
+ * collected (a byte that is no prefix, or a longer decode that does not match, ends them) and
+ * one is chosen: by the code's flow from the VP's entry (flow_pick) when `ties` allows it,
+ * else by the bytes (bytes_pick). Candidates that differ otherwise (one starting inside
+ * another's displacement or immediate) are not looked for past the first match: an exact
+ * match there is a store of the same size to the same address with the same data encoded in
+ * another instruction's tail. The last call of `match` is for the instruction returned, so
+ * that what a match computes on the side is that instruction's.
+ */
+bool kvm_decode_ending_in(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip,
+			  const uint8_t b[X86_INSN_MAX_LEN], size_t have, enum locate_ties ties, insn_match_fn match,
+			  void *arg, struct x86_insn *in, uint64_t *start)
+{
+	uint64_t mask = ip_mask(mode);
+	struct x86_insn cand[X86_INSN_MAX_LEN];
+	size_t n = 0, k;
+	bool last_matched = true;
+
+	/* The shortest goes straight into *in: most exits have no other candidate. */
+	for (k = 1; k <= have; k++) {
+		if (x86_insn_decode(b + X86_INSN_MAX_LEN - k, k, (enum x86_mode)mode, in) && in->len == k &&
+		    match(vp, in, (end_ip - k) & mask, arg))
+			break;
+	}
+	if (k > have)
+		return false;
+	*start = (end_ip - k) & mask;
+	for (k++; k <= have && x86_is_prefix(b[X86_INSN_MAX_LEN - k], (enum x86_mode)mode); k++) {
+		struct x86_insn *c = &cand[n + 1];
+		if (!x86_insn_decode(b + X86_INSN_MAX_LEN - k, k, (enum x86_mode)mode, c) || c->len != k)
+			break;
+		if (!match(vp, c, (end_ip - k) & mask, arg)) {
+			/* A prefix that makes the instruction not match: no byte before it can
+			 * undo that (a later segment or REP prefix wins, 66 and 67 do not toggle,
+			 * a REX not right before the opcode is ignored). */
+			last_matched = false;
+			break;
+		}
+		if (n++ == 0)
+			cand[0] = *in;
+	}
+	if (n == 0) {
+		if (!last_matched)
+			(void)match(vp, in, *start, arg);
 		return true;
 	}
-	return false;
+	n++; /* cand[0..n): the shortest and its prefixed forms */
+	int f = ties == TIES_BY_FLOW ? flow_pick(vp, mode, end_ip, cand, n) : -1;
+	size_t pick = f >= 0 ? (size_t)f : bytes_pick(cand, n);
+	*in = cand[pick];
+	*start = (end_ip - in->len) & mask;
+	if (pick != n - 1 || !last_matched)
+		(void)match(vp, in, *start, arg);
+	return true;
 }
 
 /* kvm_decode_ending_in() over the bytes before `end_ip`. */
-bool kvm_decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, insn_match_fn match,
-			  void *arg, struct x86_insn *in, uint64_t *start)
+bool kvm_decode_ending_at(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t end_ip, enum locate_ties ties,
+			  insn_match_fn match, void *arg, struct x86_insn *in, uint64_t *start)
 {
 	uint8_t b[X86_INSN_MAX_LEN];
 	size_t have = kvm_read_before(vp, mode, end_ip, b);
 
-	return kvm_decode_ending_in(vp, mode, end_ip, b, have, match, arg, in, start);
+	return kvm_decode_ending_in(vp, mode, end_ip, b, have, ties, match, arg, in, start);
 }
 
 /* Steps an index register back over `bytes` of the string operation (the state from before

@@ -7,9 +7,9 @@
  * register, RFLAGS, RIP and maybe more: the access is completed at once (run.c,
  * kvm_complete_io) with the bytes already at a RAM destination fed back, and the VP's state
  * from before the instruction is put back. A read is reported at RIP (KVM writes nothing back
- * before a read exit); a write is located by decoding and verified against the exit: the
- * decoded memory operand must translate to the exit's GPA, and for the MOV forms the data must
- * be the source's.
+ * before a read exit); a write is located by decoding and must explain the exit exactly
+ * (mmio_write_match): the operand's address and size give the exit's GPA and length, a plain
+ * move's data is its source's in full, a string store's registers are what it writes back.
  */
 #include "kvm_internal.h"
 
@@ -32,7 +32,8 @@ struct mmio_ctx {
 	struct kvm_sregs s0;
 	struct kvm_vcpu_events e0;
 	bool have_a;
-	struct x86_insn a; /* the instruction at RIP, if have_a */
+	struct x86_insn a;                /* the instruction at RIP, if have_a */
+	const struct mmio_pieces *pieces; /* a write's pieces, from its completion */
 };
 
 /* MOVS and STOS. */
@@ -53,14 +54,6 @@ static unsigned int string_elem(const struct x86_insn *in)
 	return (in->opcode & 1) ? in->opsize : 1;
 }
 
-/* The GP register `r` (encoding order) as an 8-bit operand: AH..BH without REX. */
-static uint64_t reg8(const uint64_t g[16], unsigned int r, bool rex)
-{
-	if (!rex && r >= 4 && r < 8)
-		return (g[r - 4] >> 8) & 0xff;
-	return g[r] & 0xff;
-}
-
 /* The explicit memory operand's address, once known (an operand decode costs as much as the
  * instruction's, so the one the match made is not made again). */
 struct mmio_operand {
@@ -70,78 +63,221 @@ struct mmio_operand {
 };
 
 struct mmio_match_arg {
-	const struct mmio_exit *x;
+	const struct mmio_pieces *pieces; /* the write, as KVM reported it */
 	unsigned int mode;
+	uint64_t rip_exit;
 	struct sidecar_backend_vp *vp; /* the same VP, writable: translations are cached */
 	struct mmio_operand op;        /* the last match's operand */
 };
 
-/* For the MOV forms (88, 89, C6, C7): whether the exit's data is the source's. Any other
- * instruction whose operand matched is taken as it is. */
-static bool mov_data_match(const struct x86_insn *in, const uint64_t g[16], const struct mmio_exit *x)
+/* Whether `lin` is canonical: bits 63..47 (..56 with 5-level paging) all equal. */
+static bool canonical(const struct sidecar_backend_vp *vp, uint64_t lin)
 {
-	uint64_t val;
-	unsigned int size;
-	unsigned int reg = ((in->modrm >> 3) & 7) | ((in->rex & X86_REX_R) ? 8 : 0);
+	unsigned int bits = (vp->sregs.cr4 & (1ull << 12)) ? 57 : 48; /* CR4.LA57 */
 
-	if (in->encoding != X86_ENC_LEGACY || in->map != X86_MAP_1BYTE)
-		return true;
-	switch (in->opcode) {
-	case 0x88:
-		val = reg8(g, reg, in->has_rex);
-		size = 1;
-		break;
-	case 0x89:
-		val = g[reg];
-		size = in->opsize;
-		break;
-	case 0xc6:
-		val = in->imm;
-		size = 1;
-		break;
-	case 0xc7:
-		val = (uint64_t)x86_insn_sext(in->imm, in->imm_size);
-		size = in->opsize;
-		break;
-	default:
-		return true;
-	}
-	uint8_t want[8];
-	for (unsigned int i = 0; i < 8; i++)
-		want[i] = (uint8_t)(val >> (8 * i));
-	size_t cmp = x->len < size ? x->len : size;
-	return cmp <= 8 && memcmp(want, x->data, cmp) == 0;
+	return (uint64_t)((int64_t)(lin << (64 - bits)) >> (64 - bits)) == lin;
 }
 
 /*
- * Whether `in`, which ended where KVM left RIP, is the write the exit reports: its memory
- * operand must translate to the exit's GPA, and for the MOV forms the data must be the
- * source's. KVM wrote RIP (and a string store's index registers) back before the exit; the
- * other registers are still the instruction's inputs.
+ * Whether an access of `size` bytes at linear `lin` storing want[0..size) makes exactly the
+ * write pieces KVM reported. KVM's emulator splits an access that crosses a
+ * page in two; a part on a page with memory (RAM) is written at once, a part without is
+ * reported in pieces of at most 8 bytes, in order. So the pieces must be those of the parts
+ * without memory, at their GPAs, with the data at their offsets in the access.
+ */
+static bool mmio_access_is(struct sidecar_backend_vp *vp, unsigned int mode, uint64_t lin, unsigned int size,
+			   const uint8_t *want, const struct mmio_pieces *ps)
+{
+	uint64_t wrap = mode == X86_MODE_LONG64 ? ~0ull : 0xffffffffull;
+	unsigned int first = (unsigned int)(PAGE_SIZE_4K - (lin & 0xfff)), total = 0, at = 0;
+
+	if (first > size)
+		first = size;
+	/* The total first: a translation may be an ioctl. */
+	for (unsigned int i = 0; i < ps->n; i++)
+		total += ps->p[i].len;
+	if (!size || (total != size && total != first && total != size - first))
+		return false;
+	for (unsigned int part = 0; part < 2; part++) {
+		unsigned int off = part ? first : 0, len = part ? size - first : first;
+		uint64_t gpa;
+		if (!len)
+			break;
+		/* A non-canonical address faults (KVM_TRANSLATE would ignore the upper bits). */
+		if (mode == X86_MODE_LONG64 && (!canonical(vp, lin + off) || !canonical(vp, lin + off + len - 1)))
+			return false;
+		if (!kvm_lin_to_gpa_any(vp, (lin + off) & wrap, &gpa))
+			return false;
+		if (gpa + len <= vp->be->cfg.mem_size)
+			continue;
+		for (unsigned int j = 0; j < len; j += 8) {
+			unsigned int c = len - j < 8 ? len - j : 8;
+			if (at == ps->n || ps->p[at].gpa != gpa + j || ps->p[at].len != c ||
+			    memcmp(want + off + j, ps->p[at].data, c))
+				return false;
+			at++;
+		}
+	}
+	return at == ps->n;
+}
+
+/* Whether condition code `cc` (the low nibble of Jcc's and SETcc's opcodes) holds. */
+static bool condition(unsigned int cc, uint64_t rflags)
+{
+	bool cf = rflags & 0x1, pf = rflags & 0x4, zf = rflags & 0x40, sf = rflags & 0x80, of = rflags & 0x800;
+	bool v;
+
+	switch (cc >> 1) {
+	case 0:
+		v = of;
+		break;
+	case 1:
+		v = cf;
+		break;
+	case 2:
+		v = zf;
+		break;
+	case 3:
+		v = cf || zf;
+		break;
+	case 4:
+		v = sf;
+		break;
+	case 5:
+		v = pf;
+		break;
+	case 6:
+		v = sf != of;
+		break;
+	default:
+		v = zf || sf != of;
+		break;
+	}
+	return (cc & 1) ? !v : v;
+}
+
+/* The bytes a store takes from the VP's state (acc->src_*), into want[0..acc->size); false if
+ * they are not known here (none described, an FP/SSE register without the FXSAVE image, an
+ * operand over 16 bytes). */
+static bool mmio_move_data(const struct sidecar_backend_vp *vp, const struct x86_mem_access *acc, const uint64_t g[16],
+			   uint8_t want[16])
+{
+	uint8_t src[16] = {0};
+	uint64_t v;
+
+	if (acc->size > 16)
+		return false;
+	switch (acc->src_kind) {
+	case X86_SRC_GPR:
+		memcpy(src, &g[acc->src_reg], 8);
+		break;
+	case X86_SRC_IMM:
+		memcpy(src, &acc->imm, 8);
+		break;
+	case X86_SRC_SREG:
+		v = kvm_sreg_seg((struct kvm_sregs *)&vp->sregs, acc->src_reg)->selector;
+		memcpy(src, &v, 8);
+		break;
+	case X86_SRC_GPR_BSWAP:
+		for (unsigned int i = 0; i < acc->size && i < 8; i++)
+			src[i] = (uint8_t)(g[acc->src_reg] >> (8 * (acc->size - 1 - i)));
+		break;
+	case X86_SRC_SETCC:
+		src[0] = condition(acc->src_reg, vp->regs.rflags);
+		break;
+	case X86_SRC_CR0:
+		memcpy(src, &vp->sregs.cr0, 8);
+		break;
+	case X86_SRC_FCW:
+	case X86_SRC_FSW:
+		if (!vp->fx_shadow_valid)
+			return false;
+		memcpy(src, acc->src_kind == X86_SRC_FCW ? &vp->fx_shadow.fcw : &vp->fx_shadow.fsw, 2);
+		break;
+	case X86_SRC_XMM:
+		if (!vp->fx_shadow_valid)
+			return false;
+		memcpy(src, vp->fx_shadow.xmm[acc->src_reg], 16);
+		break;
+	case X86_SRC_MM:
+		if (!vp->fx_shadow_valid)
+			return false;
+		/* MMn is physical register n; the image keeps them in stack order from TOP. */
+		memcpy(src, vp->fx_shadow.st[(acc->src_reg - (vp->fx_shadow.fsw >> 11)) & 7], 8);
+		break;
+	default:
+		return false;
+	}
+	if (acc->src_offset + acc->size > sizeof(src))
+		return false;
+	memcpy(want, src + acc->src_offset, acc->size);
+	return true;
+}
+
+/*
+ * A MOVS or STOS that wrote: its destination ES:RDI, its element size, its data (RAX's
+ * bytes; for MOVS the source's, in RAM: KVM read it there, or the exit would have been a
+ * read), and the registers KVM wrote back before the exit must be what this instruction leaves
+ * (RDI, RSI and RCX zero-extended under 32-bit addressing in 64-bit code). A REP cannot be
+ * behind RIP: KVM's emulator leaves RIP on a REP string instruction through the iteration that
+ * takes the count to 0, and moves it only when the next one finds the count 0 (no access).
+ */
+static bool mmio_string_match(struct sidecar_backend_vp *vp, const struct x86_insn *in, uint64_t start,
+			      const struct mmio_match_arg *a)
+{
+	const struct kvm_regs *r = &vp->regs;
+	unsigned int n = string_elem(in);
+	uint64_t amask = x86_insn_addr_mask(in->addrsize);
+	bool movs = in->opcode <= 0xa5;
+	uint8_t want[8];
+
+	if (in->rep && start != a->rip_exit)
+		return false;
+	if (in->addrsize == 4 && a->mode == X86_MODE_LONG64 &&
+	    ((r->rdi >> 32) || (movs && (r->rsi >> 32)) || (in->rep && (r->rcx >> 32))))
+		return false;
+	if (movs) {
+		uint64_t rsi = kvm_unstep(r->rsi, in, r->rflags, n) & amask;
+		unsigned int seg = in->seg != X86_SEG_NONE ? in->seg : X86_SEG_DS;
+		if (kvm_read_linear(vp, a->mode, linear(&vp->sregs, a->mode, seg, rsi), want, n) != n)
+			return false;
+	} else {
+		memcpy(want, &r->rax, 8);
+	}
+	uint64_t rdi = kvm_unstep(r->rdi, in, r->rflags, n) & amask;
+	return mmio_access_is(vp, a->mode, linear(&vp->sregs, a->mode, X86_SEG_ES, rdi), n, want, a->pieces);
+}
+
+/*
+ * Whether `in`, starting at `start`, is the write the exit reports, exactly: it writes its
+ * memory operand without reading it, and the operand's address (segment, address size,
+ * registers) and size make exactly the pieces KVM reported (mmio_access_is), with the data it
+ * stores. KVM wrote RIP (and a string store's index registers) back before the exit; the
+ * other registers are still the instruction's inputs. The stores KVM's emulator writes this
+ * way all take their data from the VP's state (MOV and the SSE moves, SETcc, MOVBE, SMSW,
+ * FNSTCW, FNSTSW): one whose data is not known here (an x87 store, which KVM cannot emulate)
+ * does not match.
  */
 static bool mmio_write_match(struct sidecar_backend_vp *cvp, const struct x86_insn *in, uint64_t start, void *arg)
 {
 	struct mmio_match_arg *a = arg;
 	struct sidecar_backend_vp *vp = a->vp;
+	struct x86_mem_access acc;
+	uint64_t g[16];
+	uint8_t want[16];
 
 	(void)cvp; /* == vp */
-	const struct mmio_exit *x = a->x;
-	uint64_t g[16], ea, lin, gpa;
-	unsigned int seg;
-
+	if (is_string_store(in))
+		return mmio_string_match(vp, in, start, a);
 	kvm_gprs_encoding_order(&vp->regs, g);
-	if (is_string_store(in)) {
-		unsigned int n = string_elem(in);
-		uint64_t rdi = kvm_unstep(vp->regs.rdi, in, vp->regs.rflags, n) & x86_insn_addr_mask(in->addrsize);
-		lin = linear(&vp->sregs, a->mode, X86_SEG_ES, rdi);
-		return kvm_lin_to_gpa_any(vp, lin, &gpa) && gpa == x->gpa;
-	}
-	if (!x86_insn_mem_operand(in, g, (start + in->len) & ip_mask(a->mode), &ea, &seg))
+	/* Write-only: an instruction that reads its operand first exits for the read, and its
+	 * write is part of completing that exit. */
+	if (!x86_insn_mem_access(in, g, (start + in->len) & ip_mask(a->mode), &acc) || !acc.written || acc.read)
 		return false;
-	lin = linear(&vp->sregs, a->mode, seg, ea);
-	if (!kvm_lin_to_gpa_any(vp, lin, &gpa) || gpa != x->gpa || !mov_data_match(in, g, x))
+	if (!mmio_move_data(vp, &acc, g, want) ||
+	    !mmio_access_is(vp, a->mode, linear(&vp->sregs, a->mode, acc.seg, acc.ea), acc.size, want, a->pieces))
 		return false;
-	a->op = (struct mmio_operand){.valid = true, .ea = ea, .seg = seg};
+	a->op = (struct mmio_operand){.valid = true, .ea = acc.ea, .seg = acc.seg};
 	return true;
 }
 
@@ -176,7 +312,7 @@ static int mmio_locate_write(struct sidecar_backend_vp *vp, struct mmio_ctx *c, 
 			     const struct x86_insn **inp, uint64_t *start, struct kvm_regs *pre,
 			     struct mmio_operand *op, struct sidecar_command_error *err)
 {
-	struct mmio_match_arg arg = {.x = &c->x, .mode = c->mode, .vp = vp};
+	struct mmio_match_arg arg = {.pieces = c->pieces, .mode = c->mode, .rip_exit = c->rip_exit, .vp = vp};
 	struct kvm_regs done = vp->regs;
 	const struct x86_insn *in = NULL;
 	bool written_back = true;
@@ -188,7 +324,7 @@ static int mmio_locate_write(struct sidecar_backend_vp *vp, struct mmio_ctx *c, 
 		written_back = false;
 	} else if (c->have_a && c->a.rep && is_string_store(&c->a) && mmio_write_match(vp, &c->a, c->rip_exit, &arg)) {
 		in = &c->a; /* an unfinished REP keeps RIP on the instruction */
-	} else if (kvm_decode_ending_at(vp, c->mode, c->rip_exit, mmio_write_match, &arg, b, &b_start)) {
+	} else if (kvm_decode_ending_at(vp, c->mode, c->rip_exit, TIES_BY_FLOW, mmio_write_match, &arg, b, &b_start)) {
 		in = b;
 		*start = b_start;
 		*op = arg.op; /* the operand of the last match, which is `in` */
@@ -259,6 +395,7 @@ int kvm_handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x6
 		    bool *fpu_stored, struct sidecar_command_error *err)
 {
 	const struct kvm_run *run = vp->run;
+	struct mmio_pieces pieces; /* not zeroed: kvm_complete_io fills what is read */
 	struct mmio_ctx c = {
 		.x = {.gpa = run->mmio.phys_addr, .len = run->mmio.len, .write = run->mmio.is_write},
 		.mode = kvm_code_mode(vp),
@@ -266,6 +403,7 @@ int kvm_handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x6
 		.r0 = vp->regs,
 		.s0 = vp->sregs,
 		.e0 = vp->events,
+		.pieces = &pieces,
 	};
 	struct completion_fill fill = {.have = false};
 	int rc;
@@ -287,7 +425,7 @@ int kvm_handle_mmio(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x6
 		size_t n = c.x.len < 8 ? c.x.len : 8;
 		fill.have = kvm_read_linear(vp, c.mode, linear(&c.s0, c.mode, X86_SEG_ES, rdi), fill.data, n) == n;
 	}
-	rc = kvm_complete_io(vp, &fill, err);
+	rc = kvm_complete_io(vp, &fill, &pieces, err);
 	if (rc)
 		return rc;
 

@@ -87,7 +87,7 @@ static int resolve_pending(struct sidecar_backend_vp *vp, struct sidecar_command
 	uint64_t dirty = vp->dirty;
 	/* Only what KVM has; the VMM's edits are loaded again below. */
 	vp->dirty = 0;
-	int rc = kvm_complete_io(vp, NULL, err);
+	int rc = kvm_complete_io(vp, NULL, NULL, err);
 	vp->regs = regs;
 	vp->sregs = sregs;
 	vp->events = events;
@@ -202,6 +202,12 @@ static int run_loop(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x6
 	for (;;) {
 		if (ctl->should_stop(ctl))
 			return SIDECAR_RUN_STOPPED;
+		/* Where the guest starts is an instruction boundary: the exit handlers decode
+		 * forward from it to tell which instruction ended where KVM left RIP. */
+		vp->entry_rip = vp->regs.rip;
+		vp->entry_mode = (uint8_t)kvm_code_mode(vp);
+		vp->entry_cs_base = vp->sregs.cs.base;
+		vp->entry_valid = true;
 		int rc = kvm_enter(vp);
 		*entered = true;
 		if (rc == -EINTR) {
