@@ -266,6 +266,9 @@ static void move_source(const ZydisDecodedInstruction *zi, const ZydisDecodedOpe
 	acc->src_reg = (uint8_t)id;
 }
 
+/* Long, and one function on purpose: it decodes the operands once and walks them once,
+ * classifying the memory operand's access (size, read, written) and the stored bytes'
+ * source together; split, each part would decode again on the exit path. */
 bool x86_insn_mem_access(const struct x86_insn *in, const uint64_t gpr[16], uint64_t next_rip,
 			 struct x86_mem_access *acc)
 {
