@@ -16,7 +16,7 @@ if(BUILD_TESTING)
   add_test(NAME hyperfine_smoke
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/hyperfine/run.sh --smoke ${PROJECT_BINARY_DIR}
             ${CMAKE_CURRENT_BINARY_DIR}/hyperfine-smoke)
-  set_tests_properties(hyperfine_smoke PROPERTIES LABELS bench-smoke SKIP_RETURN_CODE 77 TIMEOUT 120)
+  set_tests_properties(hyperfine_smoke PROPERTIES LABELS "regress;bench-smoke" SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
 
 # ---- sidecar-bench: google-benchmark (its CMake package, else pkg-config) ----
@@ -59,7 +59,8 @@ add_test(NAME sidecar_bench_smoke
   COMMAND sidecar-bench --benchmark_min_time=0.001
           "--benchmark_filter=^(state|ref|command|run_sync|scaling|scaling_work|report)/"
           --benchmark_out=${_bench_dir}/harness-smoke.json --benchmark_out_format=json)
-set_tests_properties(sidecar_bench_smoke PROPERTIES LABELS bench-smoke TIMEOUT 300)
+# It pins its threads: one pinning benchmark at a time (RESOURCE_LOCK cpus).
+set_tests_properties(sidecar_bench_smoke PROPERTIES LABELS "regress;bench-smoke" TIMEOUT 300 RESOURCE_LOCK cpus)
 
 # The JSON is google-benchmark's own; check that it parses and names every group.
 find_package(Python3 COMPONENTS Interpreter QUIET)
@@ -84,7 +85,7 @@ for b in d["benchmarks"]:
                 sys.exit("%s: counter %s missing or negative" % (b["name"], c))
 print("sidecar-bench JSON: %d benchmarks, ok" % len(names))
 ]==] ${_bench_dir}/harness-smoke.json)
-  set_tests_properties(sidecar_bench_smoke_json PROPERTIES LABELS bench-smoke TIMEOUT 60
+  set_tests_properties(sidecar_bench_smoke_json PROPERTIES LABELS "regress;bench-smoke" TIMEOUT 60
     DEPENDS sidecar_bench_smoke)
   # The JSON check needs the run first (a fixture, so `ctest -R _json` runs both).
   set_tests_properties(sidecar_bench_smoke PROPERTIES FIXTURES_SETUP sidecar_bench_json)
@@ -104,4 +105,4 @@ for bad in --scaling-vps=0 --scaling-vps=1,1 --scaling-vps=2, --scaling-vps=129 
 done
 echo "sidecar-bench usage errors: ok"
 ]] sh $<TARGET_FILE:sidecar-bench>)
-set_tests_properties(sidecar_bench_usage PROPERTIES LABELS bench-smoke TIMEOUT 60)
+set_tests_properties(sidecar_bench_usage PROPERTIES LABELS "regress;bench-smoke" TIMEOUT 60)

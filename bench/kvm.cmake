@@ -5,5 +5,5 @@ target_link_libraries(sidecar-kvm-bench PRIVATE sidecar_internal sidecar_bench_c
 if(BUILD_TESTING)
   add_test(NAME sidecar-kvm-bench-smoke COMMAND sidecar-kvm-bench --smoke)
   set_tests_properties(sidecar-kvm-bench-smoke PROPERTIES
-    LABELS "bench-smoke;kvm" SKIP_RETURN_CODE 77 TIMEOUT 120)
+    LABELS "regress;bench-smoke;kvm" SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK cpus)
 endif()

@@ -1,14 +1,6 @@
 # sidecar-latency: the main job (docs/benchmarks.md). Installed.
 # Needs cJSON (pkg-config libcjson; Debian: libcjson-dev) for --json.
 
-# The histogram's unit test (label unit): no cJSON needed, so it is registered first.
-if(BUILD_TESTING)
-  add_executable(test_latency_hist ${PROJECT_SOURCE_DIR}/tests/test_latency_hist.c latency_hist.c)
-  target_include_directories(test_latency_hist PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests)
-  add_test(NAME test_latency_hist COMMAND test_latency_hist)
-  set_tests_properties(test_latency_hist PROPERTIES LABELS unit SKIP_RETURN_CODE 77 TIMEOUT 60)
-endif()
-
 pkg_check_modules(SIDECAR_CJSON IMPORTED_TARGET libcjson)
 if(NOT SIDECAR_CJSON_FOUND)
   message(WARNING "libcjson not found (pkg-config libcjson; Debian: libcjson-dev): sidecar-latency is not built")
@@ -67,9 +59,10 @@ function(sidecar_latency_smoke name)
     add_test(NAME latency_${name} COMMAND sidecar-latency ${S_ARGS} --json ${json})
   endif()
   add_test(NAME latency_${name}_json COMMAND sidecar-latency-check ${json} ${S_CHECK})
-  set_tests_properties(latency_${name} PROPERTIES LABELS bench-smoke SKIP_RETURN_CODE 77 TIMEOUT 120
-    FIXTURES_SETUP latency_${name})
-  set_tests_properties(latency_${name}_json PROPERTIES LABELS bench-smoke SKIP_RETURN_CODE 77 TIMEOUT 60
+  # The tool pins its threads: one pinning benchmark at a time (RESOURCE_LOCK cpus).
+  set_tests_properties(latency_${name} PROPERTIES LABELS "regress;bench-smoke" SKIP_RETURN_CODE 77 TIMEOUT 120
+    FIXTURES_SETUP latency_${name} RESOURCE_LOCK cpus)
+  set_tests_properties(latency_${name}_json PROPERTIES LABELS "regress;bench-smoke" SKIP_RETURN_CODE 77 TIMEOUT 60
     FIXTURES_REQUIRED latency_${name})
 endfunction()
 
@@ -129,4 +122,4 @@ t extra
 "$tool" --help >/dev/null || { echo "--help failed"; exit 1; }
 echo "sidecar-latency usage errors: ok"
 ]] sh $<TARGET_FILE:sidecar-latency>)
-set_tests_properties(latency_usage PROPERTIES LABELS bench-smoke SKIP_RETURN_CODE 77 TIMEOUT 60)
+set_tests_properties(latency_usage PROPERTIES LABELS "regress;bench-smoke" SKIP_RETURN_CODE 77 TIMEOUT 60)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The test suite: install what is needed, build, and run every test (unit, stress, scale,
-# bench-smoke). Ends with ctest's summary line. Extra arguments go to ctest.
+# The test suite: install what is needed, build, and run every test but the long stress runs
+# (tiers check and regress, docs/testing.md), as many at a time as there are CPUs. Ends with
+# ctest's summary. Extra arguments go to ctest instead of the default selection, e.g.
+# `scripts/test.sh -L check` (the unit tier, seconds) or `scripts/test.sh -L stress-long`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build
 cd build
-# The long stress run has its own label and is not part of the default suite.
 [ $# -eq 0 ] && set -- -LE stress-long
-exec ctest --output-on-failure --timeout 900 "$@"
+exec ctest --output-on-failure --timeout 900 -j"$(nproc)" "$@"

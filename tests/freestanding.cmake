@@ -33,7 +33,7 @@ done
 [ $bad -eq 0 ] || exit 1
 echo "freestanding core: $(echo "$@" | wc -w) objects; needs only: $(echo $undef)"
 ]] sh ${_fs_objs})
-set_tests_properties(test_freestanding_core PROPERTIES LABELS "unit;check")
+set_tests_properties(test_freestanding_core PROPERTIES LABELS "check;structure")
 
 add_test(NAME test_kbuild_sources COMMAND sh -c [[
 set -eu
@@ -45,4 +45,4 @@ for src in "$@"; do
 done
 echo "$kbuild builds every file of the core"
 ]] sh ${PROJECT_SOURCE_DIR}/driver/linux/Kbuild ${SIDECAR_KERNEL_CORE_SOURCES})
-set_tests_properties(test_kbuild_sources PROPERTIES LABELS "unit;check" SKIP_RETURN_CODE 77)
+set_tests_properties(test_kbuild_sources PROPERTIES LABELS "check;structure" SKIP_RETURN_CODE 77)

@@ -8,7 +8,7 @@
 #
 # SIDECAR_FUZZ=OFF (the default, any compiler): each target is a replay executable
 # (tests/fuzz/replay_main.c) that feeds its seed corpus, and a few deterministic mutations of
-# it, to LLVMFuzzerTestOneInput: a unit test in every build, sanitizer builds included.
+# it, to LLVMFuzzerTestOneInput: a check-tier test in every build, sanitizer builds included.
 
 set(SIDECAR_FUZZ_TARGETS fuzz_command_page fuzz_target_string fuzz_message_decode fuzz_gva_walk)
 
@@ -49,7 +49,7 @@ if(SIDECAR_FUZZ)
     target_link_options(${t} PRIVATE -fsanitize=fuzzer,address,undefined)
     # Each corpus input once (-runs=0: load the corpus, no fuzzing).
     add_test(NAME ${t} COMMAND ${t} -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
-    set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 120)
+    set_tests_properties(${t} PROPERTIES LABELS "check;fuzz" TIMEOUT 120)
   endforeach()
 else()
   foreach(t IN LISTS SIDECAR_FUZZ_TARGETS)
@@ -61,6 +61,6 @@ else()
       target_link_libraries(${t} PRIVATE sidecar_internal Threads::Threads)
     endif()
     add_test(NAME ${t} COMMAND ${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
-    set_tests_properties(${t} PROPERTIES LABELS unit TIMEOUT 300)
+    set_tests_properties(${t} PROPERTIES LABELS "check;fuzz" TIMEOUT 300)
   endforeach()
 endif()

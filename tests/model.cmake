@@ -1,4 +1,4 @@
-# Model checks of the fast-path signalling protocol with spin (label: model, and unit).
+# Model checks of the fast-path signalling protocol with spin (tier regress, label model).
 # The model is tests/model/fastpath.pml; what it covers, and how to run it by hand, is in
 # docs/model.md.
 #
@@ -122,7 +122,7 @@ function(sidecar_model_test name)
     add_test(NAME model_${name}
              COMMAND sh -c "echo 'SKIP: spin not installed (Debian package spin)'; exit 77")
   endif()
-  set_tests_properties(model_${name} PROPERTIES LABELS "unit;model" SKIP_RETURN_CODE 77 TIMEOUT 120)
+  set_tests_properties(model_${name} PROPERTIES LABELS "regress;model" SKIP_RETURN_CODE 77 TIMEOUT 120)
 endfunction()
 
 # The protocol, N=3 round trips, every interleaving. FUTEX: SUPPRESS=0; POLL/ADAPTIVE:

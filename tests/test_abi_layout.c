@@ -13,7 +13,7 @@
 #define SZ(t, n) CHECK_EQ(sizeof(t), n)
 #define OFF(t, f, n) CHECK_EQ(offsetof(t, f), n)
 
-static void hvdef(void)
+static void test_hvdef(void)
 {
 	SZ(struct hv_message_header, 16);
 	OFF(struct hv_message_header, type, 0);
@@ -137,7 +137,7 @@ static void hvdef(void)
 	CHECK_EQ(HV_TRANSLATE_GVA_SET_PAGE_TABLE_BITS, 16);
 }
 
-static void defs(void)
+static void test_defs(void)
 {
 	CHECK_EQ(SIDECAR_PAGE_SIZE, 4096);
 	CHECK_EQ(SIDECAR_MAX_NODES, 128);
@@ -210,7 +210,7 @@ static void defs(void)
 	CHECK_EQ(SIDECAR_FAST_LINE_OFFSET % 64, 0);
 }
 
-static void uapi(void)
+static void test_uapi(void)
 {
 	SZ(struct mshv_vtl_sidecar_info, 12);
 	CHECK_EQ(MSHV_VTL_SIDECAR_START, 0xb8f0);
@@ -219,10 +219,14 @@ static void uapi(void)
 	CHECK_EQ(MSHV_VTL_SIDECAR_INFO, 0x800cb8f3);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(hvdef),
+	CHECK_CASE(defs),
+	CHECK_CASE(uapi),
+};
+
+int main(int argc, char **argv)
 {
-	hvdef();
-	defs();
-	uapi();
-	return check_report("test_abi_layout");
+	static const struct check_suite suite = {"test_abi_layout", CHECK_CASES(cases), .watchdog_s = 60};
+	return check_main(argc, argv, &suite);
 }

@@ -8,13 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-static const enum sidecar_wait_mode modes[] = {
-	SIDECAR_WAIT_SEED,
-	SIDECAR_WAIT_FUTEX,
-	SIDECAR_WAIT_POLL,
-	SIDECAR_WAIT_ADAPTIVE,
-};
-
 static void test_open(void)
 {
 	struct sidecar_client *c = (struct sidecar_client *)1;
@@ -113,8 +106,9 @@ static void test_acquire(void)
 	sidecar_client_close(c);
 }
 
-static void test_run_wait(enum sidecar_wait_mode mode)
+static void test_run_wait(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_client *c;
 	struct sidecar_vp *vp;
 	bool intercept = false;
@@ -183,8 +177,9 @@ static void *cancel_thread(void *arg)
 	return NULL;
 }
 
-static void test_timeout_cancel(enum sidecar_wait_mode mode)
+static void test_timeout_cancel(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_client *c;
 	struct sidecar_vp *vp;
 	bool intercept = true;
@@ -256,8 +251,9 @@ static uint32_t reg_name(size_t i)
 	return HV_X64_REGISTER_XMM0 + (uint32_t)(i % 5);
 }
 
-static void test_registers(enum sidecar_wait_mode mode)
+static void test_registers(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_client *c;
 	struct sidecar_vp *vp;
 	struct hv_register_assoc regs[64], back[64];
@@ -339,8 +335,9 @@ static void test_registers(enum sidecar_wait_mode mode)
 	sidecar_client_close(c);
 }
 
-static void test_translate(enum sidecar_wait_mode mode)
+static void test_translate(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_client *c;
 	struct sidecar_vp *vp;
 	struct hv_translate_virtual_address_ex_output_x64 out;
@@ -398,8 +395,9 @@ static void corrupt_hook(void *ctx, struct sidecar_sim *s, uint32_t cpu, enum si
 	p->command = 77;
 }
 
-static void test_kernel_error(enum sidecar_wait_mode mode)
+static void test_kernel_error(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp;
@@ -561,22 +559,38 @@ static void test_poll_ns(void)
 	sidecar_client_close(c);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(open),
+	CHECK_CASE(acquire),
+	CHECK_CASE(strerror),
+	CHECK_CASE(null_vp),
+	CHECK_CASE(calls_after_close),
+	CHECK_CASE(poll_ns),
+	CHECK_CASE_ARG(run_wait, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(run_wait, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(run_wait, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(run_wait, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(timeout_cancel, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(timeout_cancel, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(timeout_cancel, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(timeout_cancel, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(registers, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(registers, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(registers, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(registers, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(translate, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(translate, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(translate, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(translate, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(kernel_error, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(kernel_error, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(kernel_error, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(kernel_error, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE(event_fd),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(300);
-	test_open();
-	test_acquire();
-	test_strerror();
-	test_null_vp();
-	test_calls_after_close();
-	test_poll_ns();
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		test_run_wait(modes[i]);
-		test_timeout_cancel(modes[i]);
-		test_registers(modes[i]);
-		test_translate(modes[i]);
-		test_kernel_error(modes[i]);
-	}
-	test_event_fd();
-	return check_report("test_client_api");
+	static const struct check_suite suite = {"test_client_api", CHECK_CASES(cases), .watchdog_s = 120};
+	return check_main(argc, argv, &suite);
 }

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fast path with random delays injected at each step of the real code: on the client
- * side at every point of runtime/vp_wait.c (a test build of the library with
- * SIDECAR_DELAY_HOOKS), on the sidecar side at every fault point of the kernel loop
+ * side at every delay point of the run/wait path (runtime/internal.h: RT_DELAY), on the
+ * sidecar side at every fault point of the kernel loop
  * (before taking a command, before publishing a completion, before parking, after
  * announcing PARKED, before the response decision), plus a thread cancelling at random.
  * Poll windows are short so that both sides often go to sleep, which is where a lost
  * wake-up would show: every wait has a 30 s bound, and a timeout is a failure. Each run
  * carries a tag (RAX, echoed by the io guest) so a completion delivered to the wrong run
- * is caught. 10^6 round trips in all (10^5 under sanitizers), with a watchdog.
+ * is caught. 10^6 round trips in all (10^5 under sanitizers), shared by the modes (one case
+ * each), with a watchdog.
  *
- *   test_delays [--round-trips N] [--seed X]
+ *   test_delays [--case round_trips.MODE] [--round-trips N] [--seed X]
  */
 #include "sim_util.h"
 
@@ -23,6 +24,7 @@
 #define DEFAULT_ROUND_TRIPS 1000000ull
 #endif
 
+static uint64_t total_round_trips = DEFAULT_ROUND_TRIPS;
 static uint64_t base_seed = 1;
 static _Atomic uint64_t client_delays[RT_DELAY_POINTS], kernel_delays[8];
 static _Thread_local uint64_t rng;
@@ -151,42 +153,87 @@ static void run_mode(struct sidecar_client *c, enum sidecar_wait_mode mode, uint
 	sidecar_vp_release(vp);
 }
 
-int main(int argc, char **argv)
+static struct sidecar_sim *sim;
+static struct sidecar_client *client;
+
+/* Each case's simulator and client, with the hooks; the counts from zero. */
+static void setup(void)
 {
-	uint64_t total = DEFAULT_ROUND_TRIPS;
-
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--round-trips"))
-			total = strtoull(argv[i + 1], NULL, 0);
-		else if (!strcmp(argv[i], "--seed"))
-			base_seed = strtoull(argv[i + 1], NULL, 0);
-	}
-	check_watchdog(1800);
-	struct sidecar_sim *sim = sim_open("sim:cpus=1");
-	struct sidecar_client *c = sim_client(sim);
-	c->delay_ctx = NULL;
-	c->delay_hook = client_hook;
+	for (int i = 0; i < RT_DELAY_POINTS; i++)
+		atomic_store(&client_delays[i], 0);
+	for (int i = 0; i < 8; i++)
+		atomic_store(&kernel_delays[i], 0);
+	sim = sim_open("sim:cpus=1");
+	client = sim_client(sim);
+	client->delay_ctx = NULL;
+	client->delay_hook = client_hook;
 	sidecar_sim_set_fault_hook(sim, kernel_hook, NULL);
+}
 
-	/* Most of the budget where the protocol is subtle (signal suppression both ways). */
-	run_mode(c, SIDECAR_WAIT_POLL, total * 40 / 100);
-	run_mode(c, SIDECAR_WAIT_ADAPTIVE, total * 40 / 100);
-	run_mode(c, SIDECAR_WAIT_FUTEX, total * 15 / 100);
-	run_mode(c, SIDECAR_WAIT_SEED, total * 5 / 100);
+static void teardown(void)
+{
+	sidecar_client_close(client);
+	sidecar_sim_destroy(sim);
+}
 
+/* A mode, its share of the round trips (in percent: most of the budget where the protocol is
+ * subtle, signal suppression both ways), and the delay points its round trips pass. */
+struct share {
+	enum sidecar_wait_mode mode;
+	unsigned percent;
+	bool client;     /* every client-side point (the fast modes) */
+	bool suppresses; /* the response decision (before-signal): the polling modes */
+};
+
+static void test_round_trips(const void *arg)
+{
+	const struct share *sh = arg;
 	static const char *const cnames[] = {"post-claimed", "post-rung",       "wait-waiter", "wait-announced",
 					     "wait-woken",   "hook-before-cas", "collect",     "cancel"};
 	static const char *const knames[] = {"before-command", "before-complete", "before-park", "before-signal",
 					     "after-announce"};
+
+	run_mode(client, sh->mode, total_round_trips * sh->percent / 100);
 	printf("delays injected:");
 	for (int i = 0; i < RT_DELAY_POINTS; i++)
 		printf(" %s=%llu", cnames[i], (unsigned long long)client_delays[i]);
 	for (int i = 0; i < 5; i++)
 		printf(" %s=%llu", knames[i], (unsigned long long)kernel_delays[i]);
 	printf("\n");
+	for (int i = 0; i < RT_DELAY_POINTS; i++)
+		CHECK(!sh->client || client_delays[i] > 0);
 	for (int i = 0; i < 5; i++)
-		CHECK(kernel_delays[i] > 0);
-	sidecar_client_close(c);
-	sidecar_sim_destroy(sim);
-	return check_report("test_delays");
+		CHECK(kernel_delays[i] > 0 || (i == SIDECAR_FAULT_BEFORE_SIGNAL && !sh->suppresses));
+}
+
+static int option(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc)
+		return 0;
+	if (!strcmp(argv[i], "--round-trips"))
+		total_round_trips = strtoull(argv[i + 1], NULL, 0);
+	else if (!strcmp(argv[i], "--seed"))
+		base_seed = strtoull(argv[i + 1], NULL, 0);
+	else
+		return 0;
+	return 2;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE_ARG(round_trips, poll, (&(const struct share){SIDECAR_WAIT_POLL, 40, true, true})),
+	CHECK_CASE_ARG(round_trips, adaptive, (&(const struct share){SIDECAR_WAIT_ADAPTIVE, 40, true, true})),
+	CHECK_CASE_ARG(round_trips, futex, (&(const struct share){SIDECAR_WAIT_FUTEX, 15, true, false})),
+	CHECK_CASE_ARG(round_trips, seed, (&(const struct share){SIDECAR_WAIT_SEED, 5, false, false})),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_delays",
+						 CHECK_CASES(cases),
+						 .watchdog_s = 1200,
+						 .setup = setup,
+						 .teardown = teardown,
+						 .option = option,
+						 .usage = "[--round-trips N] [--seed X]"};
+	return check_main(argc, argv, &suite);
 }

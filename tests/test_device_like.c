@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A target whose driver has only the upstream operations, like the real device today: the
+ * A target whose driver has only the upstream operations, like upstream's device: the
  * simulator's ops with the direct extension and guest memory taken away. The runtime must
  * fall back to SEED, refuse the fast modes with -ENOTSUP, and still do everything else.
  */
 #include "sim_util.h"
 
-int main(void)
+static void test_upstream_ops(void)
 {
 	struct sidecar_sim *sim;
 	struct sidecar_drv_ops ops;
@@ -14,7 +14,6 @@ int main(void)
 	struct sidecar_vp *vp;
 	bool intercept;
 
-	check_watchdog(120);
 	sim = sim_open("sim:cpus=2");
 	ops = sidecar_sim_drv_ops;
 	ops.name = "device-like";
@@ -49,5 +48,14 @@ int main(void)
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	sidecar_sim_destroy(sim);
-	return check_report("test_device_like");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(upstream_ops),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_device_like", CHECK_CASES(cases), .watchdog_s = 120};
+	return check_main(argc, argv, &suite);
 }

@@ -30,8 +30,9 @@ static void start_run(struct sidecar_sim *sim, uint32_t cpu)
 	CHECK_EQ(ops->start(sim_node(sim, cpu / (sidecar_sim_config(sim)->cpus + 1)), cpu), 0);
 }
 
-static void test_claims(const char *target)
+static void test_claims(const void *arg)
 {
+	const char *target = arg;
 	struct sidecar_sim *sim = sim_open(target);
 	struct sidecar_drv_node *n = sim_node(sim, 0);
 	uint32_t cpu;
@@ -149,8 +150,9 @@ static bool wait_attention(struct sidecar_control_page *cp, uint32_t want)
 	return true;
 }
 
-static void test_shared_attention(const char *target)
+static void test_shared_attention(const void *arg)
 {
+	const char *target = arg;
 	struct sidecar_sim *sim = sim_open(target);
 	struct sidecar_drv_node *n = sim_node(sim, 0);
 	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, 0);
@@ -217,8 +219,9 @@ static void aba_hold_command(void *ctx, struct sidecar_sim *sim, uint32_t cpu, e
 		usleep(100);
 }
 
-static void test_stop_restart_aba(const char *target)
+static void test_stop_restart_aba(const void *arg)
 {
+	const char *target = arg;
 	struct aba a = {.sim = sim_open(target)};
 	struct sidecar_drv_node *n = sim_node(a.sim, 0);
 	uint32_t cpu = 99;
@@ -442,9 +445,11 @@ static void race_hook(void *ctx, uint32_t cpu)
 			atomic_store(&race_reported, 1);
 }
 
-static void test_start_scan_race(const char *target)
+static void test_start_scan_race(const void *arg)
 {
+	const char *target = arg;
 	race_sim = sim_open(target);
+	atomic_store(&race_reported, 0);
 	struct sidecar_drv_node *n = sim_node(race_sim, 0);
 	uint32_t cpu;
 
@@ -566,23 +571,26 @@ static void test_pinning(void)
 	sidecar_sim_destroy(sim);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(bad_targets),
+	CHECK_CASE_ARG(claims, scan, "sim:cpus=4,guest=spin"),
+	CHECK_CASE_ARG(claims, lockfree, "sim:cpus=4,guest=spin,report=lockfree"),
+	CHECK_CASE_ARG(shared_attention, scan, "sim:cpus=2,report=scan"),
+	CHECK_CASE_ARG(shared_attention, lockfree, "sim:cpus=2,report=lockfree"),
+	CHECK_CASE_ARG(stop_restart_aba, scan, "sim:cpus=1,report=scan"),
+	CHECK_CASE_ARG(stop_restart_aba, lockfree, "sim:cpus=1,report=lockfree"),
+	CHECK_CASE(blocking_read),
+	CHECK_CASE(run_cancel),
+	CHECK_CASE(nodes),
+	CHECK_CASE(gaps),
+	CHECK_CASE(strict_upstream),
+	CHECK_CASE_ARG(start_scan_race, scan, "sim:cpus=2,guest=spin"),
+	CHECK_CASE_ARG(start_scan_race, lockfree, "sim:cpus=2,guest=spin,report=lockfree"),
+	CHECK_CASE(pinning),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(180);
-	test_bad_targets();
-	test_claims("sim:cpus=4,guest=spin");
-	test_claims("sim:cpus=4,guest=spin,report=lockfree");
-	test_shared_attention("sim:cpus=2,report=scan");
-	test_shared_attention("sim:cpus=2,report=lockfree");
-	test_stop_restart_aba("sim:cpus=1,report=scan");
-	test_stop_restart_aba("sim:cpus=1,report=lockfree");
-	test_blocking_read();
-	test_run_cancel();
-	test_nodes();
-	test_gaps();
-	test_strict_upstream();
-	test_start_scan_race("sim:cpus=2,guest=spin");
-	test_start_scan_race("sim:cpus=2,guest=spin,report=lockfree");
-	test_pinning();
-	return check_report("test_driver");
+	static const struct check_suite suite = {"test_driver", CHECK_CASES(cases), .watchdog_s = 120};
+	return check_main(argc, argv, &suite);
 }

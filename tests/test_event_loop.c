@@ -24,17 +24,14 @@ static bool readable(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
-int main(int argc, char **argv)
+static int rounds = 300;
+
+static void test_mixed_modes(void)
 {
-	int rounds = 300;
 	struct sidecar_client *c;
 	struct sidecar_vp *vp[VPS];
 	bool intercept;
 
-	for (int i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "--rounds"))
-			rounds = atoi(argv[i + 1]);
-	check_watchdog(600);
 	/* A little guest work so that completions land while the loop collects others. */
 	REQUIRE(sidecar_client_open("sim:cpus=8,work_ns=5000", &c) == 0);
 	for (uint32_t i = 0; i < VPS; i++) {
@@ -84,5 +81,23 @@ out:
 	for (int i = 0; i < VPS; i++)
 		sidecar_vp_release(vp[i]);
 	sidecar_client_close(c);
-	return check_report("test_event_loop");
+}
+
+static int option(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc || strcmp(argv[i], "--rounds"))
+		return 0;
+	rounds = atoi(argv[i + 1]);
+	return 2;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(mixed_modes),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_event_loop", CHECK_CASES(cases), .watchdog_s = 600,
+						 .option = option, .usage = "[--rounds N]"};
+	return check_main(argc, argv, &suite);
 }

@@ -31,8 +31,9 @@ static void stall_hook(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum si
 		usleep(1000);
 }
 
-static void test_stall(enum sidecar_wait_mode mode)
+static void test_stall(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=2");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp, *other;
@@ -90,8 +91,9 @@ static void test_remove_timeout(void)
 	sidecar_sim_destroy(sim);
 }
 
-static void test_stall_release(enum sidecar_wait_mode mode)
+static void test_stall_release(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp;
@@ -141,8 +143,9 @@ static void test_stall_release(enum sidecar_wait_mode mode)
 	sidecar_sim_destroy(sim);
 }
 
-static void test_hot_remove(enum sidecar_wait_mode mode)
+static void test_hot_remove(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=3");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp[3];
@@ -185,8 +188,9 @@ static void *remove_later(void *arg)
 	return NULL;
 }
 
-static void test_hot_remove_running(enum sidecar_wait_mode mode)
+static void test_hot_remove_running(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=1,guest=spin");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp;
@@ -249,8 +253,9 @@ static void *run_until_closed(void *arg)
 	return NULL;
 }
 
-static void test_close_while_running(const char *target)
+static void test_close_while_running(const void *arg)
 {
+	const char *target = arg;
 	struct sidecar_sim *sim = sim_open(target);
 	struct sidecar_client *c = sim_client(sim);
 	struct runner r[4];
@@ -313,19 +318,32 @@ static void test_close_owned(void)
 	sidecar_vp_release(vp[1]); /* the last reference frees the simulator */
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE_ARG(stall, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(stall, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(stall, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(stall, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(hot_remove, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(hot_remove, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(hot_remove, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(hot_remove, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(hot_remove_running, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(hot_remove_running, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(hot_remove_running, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(hot_remove_running, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(stall_release, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(stall_release, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(stall_release, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(stall_release, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE(remove_timeout),
+	CHECK_CASE_ARG(close_while_running, io, "sim:cpus=4"),
+	CHECK_CASE_ARG(close_while_running, spin, "sim:cpus=4,guest=spin"),
+	CHECK_CASE_ARG(close_while_running, work, "sim:cpus=4,work_ns=100000"),
+	CHECK_CASE(close_owned),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(600);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		test_stall(modes[i]);
-		test_hot_remove(modes[i]);
-		test_hot_remove_running(modes[i]);
-		test_stall_release(modes[i]);
-	}
-	test_remove_timeout();
-	test_close_while_running("sim:cpus=4");
-	test_close_while_running("sim:cpus=4,guest=spin");
-	test_close_while_running("sim:cpus=4,work_ns=100000");
-	test_close_owned();
-	return check_report("test_faults");
+	static const struct check_suite suite = {"test_faults", CHECK_CASES(cases), .watchdog_s = 300};
+	return check_main(argc, argv, &suite);
 }

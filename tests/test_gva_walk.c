@@ -5,6 +5,7 @@
  * permission rules, SET_PAGE_TABLE_BITS, and a randomized robustness loop whose memories are
  * allocated at their exact size so that AddressSanitizer sees any access past the end.
  */
+#include "check.h"
 #include "gva_walk.h"
 
 #include <inttypes.h>
@@ -54,18 +55,6 @@
 #define INVALID HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS
 #define UNMAPPED HV_TRANSLATE_GVA_GPA_UNMAPPED
 
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		checks++;                                                                        \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                              \
-		}                                                                                \
-	} while (0)
-
 static struct sidecar_guest_memory mem;
 
 static void set64(uint64_t gpa, uint64_t v)
@@ -114,15 +103,13 @@ static void expect_at(int line, const struct sidecar_guest_memory *m, const stru
 	code = HV_TRANSLATE_GVA_RESULT_CODE(out.translation_result.result);
 	cache = HV_TRANSLATE_GVA_RESULT_CACHE_TYPE(out.translation_result.result);
 	gpa_page = out.gpa_page;
-	checks++;
 	if (st != HV_STATUS_SUCCESS || code != expect_code || (code == OK && gpa_page != expect_gpa >> 12)) {
 		fprintf(stderr,
 			"%s:%d: gva %#" PRIx64 " flags %#" PRIx64 ": status %u code %u"
 			" gpa_page %#" PRIx64 ", expected code %u gpa_page %#" PRIx64 "\n",
 			__FILE__, line, gva, flags, st, code, gpa_page, expect_code, expect_gpa >> 12);
-		failures++;
+		check_failures++;
 	}
-	checks++;
 	ev = &out.translation_result.event_info;
 	if ((code == OK ? cache != HV_CACHE_TYPE_WRITE_BACK : cache != 0) ||
 	    (out.translation_result.result >> 40) != 0 || (code != OK && gpa_page != 0) ||
@@ -130,7 +117,7 @@ static void expect_at(int line, const struct sidecar_guest_memory *m, const stru
 	    ev->reg_1[1]) {
 		fprintf(stderr, "%s:%d: gva %#" PRIx64 ": output not clean (result %#" PRIx64 ")\n", __FILE__, line,
 			gva, out.translation_result.result);
-		failures++;
+		check_failures++;
 	}
 }
 
@@ -1107,7 +1094,7 @@ static void test_random(void)
 			if (i % 4 != 0 || (m.base[i] & ~copy[i] & ~(uint8_t)(A | D)) || (copy[i] & ~m.base[i])) {
 				fprintf(stderr, "%s:%d: random: byte %#" PRIx64 " %#x -> %#x\n", __FILE__, __LINE__, i,
 					copy[i], m.base[i]);
-				failures++;
+				check_failures++;
 				break;
 			}
 		}
@@ -1120,34 +1107,32 @@ static void test_random(void)
 	CHECK(successes > 1000 && set_writes > 100);
 }
 
-int main(void)
+/* Each case's guest memory: MEM_SIZE bytes, zero. */
+static void setup(void)
 {
 	mem.size = MEM_SIZE;
 	mem.base = calloc(1, MEM_SIZE);
-	if (!mem.base) {
-		fprintf(stderr, "out of memory\n");
-		return 1;
-	}
+	REQUIRE(mem.base != NULL);
+}
 
-	test_identity();
-	test_long_basic();
-	test_five_level();
-	test_non_canonical();
-	test_not_present();
-	test_user_supervisor();
-	test_write_protect();
-	test_nx();
-	test_reserved_bits();
-	test_smep_smap();
-	test_set_bits();
-	test_unmapped();
-	test_end_of_memory();
-	test_pae();
-	test_legacy32();
-	test_control_flags();
-	test_random();
-
+static void teardown(void)
+{
 	free(mem.base);
-	printf("test_gva_walk: %d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	mem.base = NULL;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(identity),      CHECK_CASE(long_basic),  CHECK_CASE(five_level),
+	CHECK_CASE(non_canonical), CHECK_CASE(not_present), CHECK_CASE(user_supervisor),
+	CHECK_CASE(write_protect), CHECK_CASE(nx),          CHECK_CASE(reserved_bits),
+	CHECK_CASE(smep_smap),     CHECK_CASE(set_bits),    CHECK_CASE(unmapped),
+	CHECK_CASE(end_of_memory), CHECK_CASE(pae),         CHECK_CASE(legacy32),
+	CHECK_CASE(control_flags), CHECK_CASE(random),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_gva_walk", CHECK_CASES(cases), .watchdog_s = 120, .setup = setup,
+						 .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

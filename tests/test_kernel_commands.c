@@ -6,6 +6,7 @@
  */
 #include "sim_util.h"
 
+/* Each case's own simulator (two sidecar CPUs, 1 MiB of guest memory) and CPU 1's page. */
 static struct sidecar_sim *sim;
 static struct sidecar_command_page *page;
 
@@ -123,17 +124,6 @@ static void test_get_set_registers(void)
 	CHECK_EQ(r[6].value.bytes[15], 0x5a);
 	CHECK_EQ(r[7].value.table.base, 0x9000);
 	CHECK_EQ(r[7].value.table.limit, 0x7f);
-
-	/* Restore the reset state of what a run depends on. */
-	r[0].name = HV_X64_REGISTER_RIP;
-	r[0].value.reg64 = 0xfff0;
-	r[1].name = HV_X64_REGISTER_CR3;
-	r[1].value.reg64 = 0;
-	r[2].name = HV_X64_REGISTER_CS;
-	r[2].value.segment = (struct hv_x64_segment_register){
-		.base = 0xffff0000, .limit = 0xffff, .selector = 0xf000, .attributes = 0x9b};
-	get_set(SIDECAR_COMMAND_SET_VP_REGISTERS, 3);
-	CHECK_EQ(req_hdr()->status, HV_STATUS_SUCCESS);
 }
 
 static void test_unknown_register_stops(void)
@@ -221,8 +211,6 @@ static void test_run_vp_io(void)
 	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_RUN_VP), 0);
 	CHECK_EQ(io->header.rip, 0xfff1);
 	CHECK_EQ(rp->dirty, 0);
-	rp->rip = 0xfff0;
-	rp->dirty = HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
 }
 
 /* Holds CPU 1 at BEFORE_COMMAND until released, so a STOP lands before the command starts. */
@@ -346,23 +334,36 @@ static void test_guests(void)
 	sidecar_sim_destroy(s);
 }
 
-int main(void)
+static void setup(void)
 {
-	check_watchdog(120);
 	sim = sim_open("sim:cpus=2,mem=1M");
 	sidecar_sim_set_fault_hook(sim, hold_hook, NULL);
 	page = &sim_pages(sim, 1)->command_page;
+}
 
-	test_none();
-	test_unknown_command();
-	test_bad_counts();
-	test_get_set_registers();
-	test_unknown_register_stops();
-	test_run_vp_io();
-	test_stop_before_start();
-	test_garbage_status();
-	test_translate();
-	test_guests();
+static void teardown(void)
+{
 	sidecar_sim_destroy(sim);
-	return check_report("test_kernel_commands");
+	sim = NULL;
+	page = NULL;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(none),
+	CHECK_CASE(unknown_command),
+	CHECK_CASE(bad_counts),
+	CHECK_CASE(get_set_registers),
+	CHECK_CASE(unknown_register_stops),
+	CHECK_CASE(run_vp_io),
+	CHECK_CASE(stop_before_start),
+	CHECK_CASE(garbage_status),
+	CHECK_CASE(translate),
+	CHECK_CASE(guests),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kernel_commands", CHECK_CASES(cases), .watchdog_s = 60,
+						 .setup = setup, .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

@@ -6,15 +6,12 @@
  * thread (after a delay, zero included) and from another thread; afterwards a leftover kick
  * must not disturb the next run.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #define CANCEL_BOUND_NS (2000ull * 1000000u) /* generous: nested virtualization, loaded CI */
-
-static const enum sidecar_wait_mode modes[] = {SIDECAR_WAIT_ADAPTIVE, SIDECAR_WAIT_POLL, SIDECAR_WAIT_SEED,
-					       SIDECAR_WAIT_FUTEX};
 
 static uint64_t worst_ns;
 
@@ -93,9 +90,8 @@ static void cancel_from_thread(struct kvm_test *t, int rounds)
 	pthread_join(th, NULL);
 }
 
-/* After all that, a guest that exits still exits, once per run: no stale kick or pending
- * completion leaks into the next run. */
-static void clean_after(struct kvm_test *t)
+/* The guest that exits at once, after cancelled runs. */
+static void run_exiting_guest(struct kvm_test *t)
 {
 	static const uint8_t code[] = {0xe6, 0x42, 0xeb, 0xfc}; /* 2000: out 0x42, al; jmp 2000 */
 
@@ -110,40 +106,71 @@ static void clean_after(struct kvm_test *t)
 	}
 }
 
-int main(void)
+/* Each case's client and VP, the spin guest at 0x1000 in real mode. */
+static struct kvm_test kt;
+
+static void setup(void)
 {
 	static const uint8_t spin[] = {0xeb, 0xfe}; /* 1000: jmp $ */
-	static const uint64_t delays[] = {0, 0, 1000, 20000, 100000, 2000000, 10000000};
-	struct kvm_test t;
 
-	check_watchdog(240);
 	srand(7);
-	kt_open(&t, "sim:backend=kvm,cpus=1");
-	memcpy(t.mem + 0x1000, spin, sizeof(spin));
-	kt_real_mode(&t, 0x1000);
+	kt_open(&kt, "sim:backend=kvm,cpus=1");
+	memcpy(kt.mem + 0x1000, spin, sizeof(spin));
+	kt_real_mode(&kt, 0x1000);
+}
 
-	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-		REQUIRE(sidecar_vp_set_wait_mode(t.vp, modes[m]) == 0);
-		for (int round = 0; round < 3; round++)
-			for (size_t d = 0; d < sizeof(delays) / sizeof(delays[0]); d++)
-				cancel_once(&t, delays[d]);
-		cancel_from_thread(&t, 20);
-		REQUIRE(set1(t.vp, HV_X64_REGISTER_RIP, 0x1000) == 0);
-	}
-	/* Cancel with nothing running: a no-op. */
-	CHECK_EQ(sidecar_vp_cancel(t.vp), 0);
-	REQUIRE(sidecar_vp_set_wait_mode(t.vp, SIDECAR_WAIT_ADAPTIVE) == 0);
-	clean_after(&t);
+static void teardown(void)
+{
+	kt_close(&kt);
+}
 
+static const uint64_t delays[] = {0, 0, 1000, 20000, 100000, 2000000, 10000000};
+
+/* Cancels after every delay, three times over, from the waiting thread; then from another. */
+static void test_cancel(const void *arg)
+{
+	REQUIRE(sidecar_vp_set_wait_mode(kt.vp, wait_mode(arg)) == 0);
+	for (int round = 0; round < 3; round++)
+		for (size_t d = 0; d < sizeof(delays) / sizeof(delays[0]); d++)
+			cancel_once(&kt, delays[d]);
+	cancel_from_thread(&kt, 20);
 	struct sidecar_vp_stats st;
-	sidecar_vp_get_stats(t.vp, &st);
+	sidecar_vp_get_stats(kt.vp, &st);
 	CHECK(st.cancels > 0);
 	printf("worst cancel-to-return latency: %.3f ms\n", (double)worst_ns / 1e6);
+}
 
-	/* Closing the client while the guest spins must not hang. */
-	REQUIRE(set1(t.vp, HV_X64_REGISTER_RIP, 0x1000) == 0);
-	REQUIRE(sidecar_vp_run(t.vp) == 0);
+/* After cancelled runs and a cancel with nothing running (a no-op), a guest that exits still
+ * exits, once per run: no stale kick or pending completion leaks into the next run. */
+static void test_clean_after(void)
+{
+	for (size_t d = 0; d < sizeof(delays) / sizeof(delays[0]); d++)
+		cancel_once(&kt, delays[d]);
+	CHECK_EQ(sidecar_vp_cancel(kt.vp), 0);
+	run_exiting_guest(&kt);
+}
+
+/* Closing the client while the guest spins must not hang. */
+static void test_close_while_spinning(void)
+{
+	REQUIRE(sidecar_vp_run(kt.vp) == 0);
 	sleep_ns(5000000);
-	kt_close(&t);
-	return check_report("test_kvm_cancel");
+	kt_close(&kt);
+	kt = (struct kvm_test){0}; /* the teardown's close: a no-op */
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE_ARG(cancel, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(cancel, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(cancel, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(cancel, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE(clean_after),
+	CHECK_CASE(close_while_spinning),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_cancel", CHECK_CASES(cases), .watchdog_s = 120,
+						 .setup = setup, .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

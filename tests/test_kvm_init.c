@@ -5,7 +5,7 @@
  * handles that signal, and works once it is free again. Several backends (VMs) live side by
  * side, each with several VPs; a VP's guest memory is the client's.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
 #include <signal.h>
 
@@ -16,7 +16,7 @@ static void app_handler(int sig)
 	(void)sig;
 }
 
-static void signal_ownership(void)
+static void test_signal_ownership(void)
 {
 	struct sidecar_client *c;
 	struct sigaction sa, old;
@@ -49,7 +49,7 @@ static void signal_ownership(void)
 }
 
 /* Two VMs, two VPs each: every VP runs its own guest in its own VM's memory. */
-static void side_by_side(void)
+static void test_side_by_side(void)
 {
 	static const uint8_t code[] = {0xe6, 0x10, 0xeb, 0xfc}; /* out 0x10, al; jmp $-2 */
 	struct sidecar_client *c[2];
@@ -88,17 +88,25 @@ static void side_by_side(void)
 		sidecar_client_close(c[i]);
 }
 
-int main(void)
+/* Open and close repeatedly: nothing leaks or hangs. */
+static void test_open_close(void)
 {
-	check_watchdog(120);
-	kvm_require();
-	signal_ownership();
-	side_by_side();
-	/* Open and close repeatedly: nothing leaks or hangs. */
 	for (int i = 0; i < 5; i++) {
 		struct sidecar_client *c;
 		REQUIRE(sidecar_client_open("sim:backend=kvm,cpus=3", &c) == 0);
 		sidecar_client_close(c);
 	}
-	return check_report("test_kvm_init");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(signal_ownership),
+	CHECK_CASE(side_by_side),
+	CHECK_CASE(open_close),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_init", CHECK_CASES(cases), .watchdog_s = 60,
+						 .setup = kvm_require};
+	return check_main(argc, argv, &suite);
 }

@@ -3,9 +3,9 @@
  * The x86 decoding the KVM backend uses to reconcile RIP (kernel/backends/kvm/kvm_insn.h, on
  * Zydis): lengths across encodings and the four machine modes (real, 16-bit protected, 32-bit,
  * 64-bit), prefixes, operand/address sizes, effective addresses of the explicit memory
- * operand, and refusal of truncated, over-long or invalid input. Includes the forms the
- * hand-written decoder before it got wrong: MOV to/from CR/DR with mod != 3, and C4/C5/62
- * followed by a mod = 3 byte in 16-bit protected mode (VEX/EVEX there, invalid in real mode).
+ * operand, and refusal of truncated, over-long or invalid input, with the forms that are easy
+ * to get wrong: MOV to/from CR/DR with mod != 3, and C4/C5/62 followed by a mod = 3 byte in
+ * 16-bit protected mode (VEX/EVEX there, invalid in real mode).
  * Needs no /dev/kvm.
  */
 #include "check.h"
@@ -33,7 +33,7 @@ struct len_case {
 	const char *what;
 };
 
-static const struct len_case cases[] = {
+static const struct len_case len_cases[] = {
 	/* port I/O */
 	{ALL, 1, {0xee}, "out dx, al"},
 	{ALL, 2, {0xe6, 0x80}, "out 0x80, al"},
@@ -111,10 +111,10 @@ static const struct len_case cases[] = {
 	{P16 | P32 | L64, 2, {0x63, 0xc0}, "arpl ax, ax / movsxd eax, eax"},
 };
 
-static void lengths(void)
+static void test_lengths(void)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct len_case *c = &cases[i];
+	for (size_t i = 0; i < sizeof(len_cases) / sizeof(len_cases[0]); i++) {
+		const struct len_case *c = &len_cases[i];
 		for (size_t m = 0; m < 4; m++) {
 			if (!(c->modes & (1u << m)))
 				continue;
@@ -146,7 +146,7 @@ static bool dec(enum x86_mode mode, const uint8_t *b, size_t n, struct x86_insn 
 #define DEC(mode, in, ...) dec(mode, (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}), in)
 
 /* C4/C5/62/8F: VEX, EVEX and XOP exist outside real mode only. */
-static void escapes_by_mode(void)
+static void test_escapes_by_mode(void)
 {
 	struct x86_insn in;
 
@@ -179,7 +179,7 @@ static void escapes_by_mode(void)
 	CHECK(!DEC(X86_MODE_REAL, &in, 0x63, 0xc0));
 }
 
-static void prefixes(void)
+static void test_prefixes(void)
 {
 	struct x86_insn in;
 
@@ -283,7 +283,7 @@ static void prefixes(void)
 	CHECK(!x86_insn_is(&in, 0xf4));
 }
 
-static void invalid(void)
+static void test_invalid(void)
 {
 	struct x86_insn in;
 	uint8_t many[16];
@@ -306,7 +306,7 @@ static void invalid(void)
 	CHECK(!DEC(X86_MODE_LONG64, &in, 0x66));
 }
 
-static void addresses(void)
+static void test_addresses(void)
 {
 	struct x86_insn in;
 	uint64_t g[16] = {0};
@@ -404,7 +404,7 @@ static void addresses(void)
 
 /* What a store's operand is: its size, whether it is only written (a read-modify-write
  * reads it first), and where the bytes it stores come from. */
-static void accesses(void)
+static void test_accesses(void)
 {
 	struct x86_insn in;
 	struct x86_mem_access a;
@@ -485,13 +485,13 @@ static void accesses(void)
 	CHECK(!a.written && a.read);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(lengths), CHECK_CASE(escapes_by_mode), CHECK_CASE(prefixes),
+	CHECK_CASE(invalid), CHECK_CASE(addresses),       CHECK_CASE(accesses),
+};
+
+int main(int argc, char **argv)
 {
-	lengths();
-	escapes_by_mode();
-	prefixes();
-	invalid();
-	addresses();
-	accesses();
-	return check_report("test_kvm_insn");
+	static const struct check_suite suite = {"test_kvm_insn", CHECK_CASES(cases), .watchdog_s = 60};
+	return check_main(argc, argv, &suite);
 }

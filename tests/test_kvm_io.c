@@ -4,12 +4,20 @@
  * every wait mode. The guest's code is written into guest memory; registers go through the
  * public API and the CPU context; the VMM completes each instruction itself.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
-#include <sidecar/client.h>
+/* Each case's client and VP. */
+static struct kvm_test kt;
 
-static const enum sidecar_wait_mode modes[] = {SIDECAR_WAIT_ADAPTIVE, SIDECAR_WAIT_POLL, SIDECAR_WAIT_SEED,
-					       SIDECAR_WAIT_FUTEX};
+static void setup(void)
+{
+	kt_open(&kt, "sim:backend=kvm,cpus=1");
+}
+
+static void teardown(void)
+{
+	kt_close(&kt);
+}
 
 static void check_io(struct kvm_test *t, uint16_t port, uint8_t size, bool out, uint64_t rip, unsigned int len)
 {
@@ -29,8 +37,10 @@ static void check_io(struct kvm_test *t, uint16_t port, uint8_t size, bool out, 
 }
 
 /* mov dx, 0x3f8; 1: out dx, al; inc al; jmp 1b -- and IN, with the VMM answering. */
-static void real_mode_loop(struct kvm_test *t, enum sidecar_wait_mode mode)
+static void test_real_mode_loop(const void *arg)
 {
+	struct kvm_test *t = &kt;
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	static const uint8_t code[] = {
 		0xba, 0xf8, 0x03, /* 1000: mov dx, 0x3f8 */
 		0xee,             /* 1003: out dx, al */
@@ -100,8 +110,9 @@ static void real_mode_loop(struct kvm_test *t, enum sidecar_wait_mode mode)
 }
 
 /* An intercepted instruction the VMM does not complete is executed again. */
-static void reexecute(struct kvm_test *t)
+static void test_reexecute(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {
 		0xe6, 0x80, /* 2000: out 0x80, al */
 		0xe4, 0x81, /* 2002: in al, 0x81 */
@@ -136,8 +147,9 @@ static void reexecute(struct kvm_test *t)
  * every time, and a remembered site must not answer for an exit that only its code bytes or
  * its DX tell apart.
  */
-static void site_memory(struct kvm_test *t)
+static void test_site_memory(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t loop[] = {
 		0xec,       /* 3000: in al, dx (the status port) */
 		0xe6, 0xf8, /* 3001: out 0xf8, al (the data port) */
@@ -198,8 +210,9 @@ static void site_memory(struct kvm_test *t)
 }
 
 /* INS/OUTS: string and REP flags, and the registers from before the instruction. */
-static void string_io(struct kvm_test *t)
+static void test_string_io(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {
 		0xba, 0x00, 0x05, /* 3000: mov dx, 0x500 */
 		0xf3, 0x6e,       /* 3003: rep outsb */
@@ -292,8 +305,10 @@ static void outs_case(struct kvm_test *t, const char *what, const uint8_t *code,
 		fprintf(stderr, "  in: %s (%s)\n", what, direct ? "entered before it" : "entered through jmp bx");
 }
 
-static void outs_prefixes(struct kvm_test *t)
+static void test_outs_prefixes(void)
 {
+	struct kvm_test *t = &kt;
+
 	static const uint8_t fs_outs[] = {0x90, 0x64, 0x6e}; /* fs outsb */
 	static const uint8_t mov64[] = {0xb0, 0x64, 0x6e};   /* mov al, 0x64; outsb */
 	static const uint8_t mov3e[] = {0xb0, 0x3e, 0x6e};   /* mov al, 0x3e; outsb */
@@ -320,8 +335,9 @@ static void outs_prefixes(struct kvm_test *t)
 }
 
 /* 64-bit code: OUT with a REX prefix, IN of a dword, and the execution state. */
-static void long_mode(struct kvm_test *t)
+static void test_long_mode(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {
 		0x66, 0xba, 0x34, 0x12, /* 10000: mov dx, 0x1234 */
 		0x90, 0xef,             /* 10004: nop; out dx, eax */
@@ -367,23 +383,21 @@ static void long_mode(struct kvm_test *t)
 	}
 }
 
-int main(void)
-{
-	struct kvm_test t;
+static const struct check_case cases[] = {
+	CHECK_CASE_ARG(real_mode_loop, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(real_mode_loop, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(real_mode_loop, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(real_mode_loop, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE(reexecute),
+	CHECK_CASE(site_memory),
+	CHECK_CASE(string_io),
+	CHECK_CASE(long_mode),
+	CHECK_CASE(outs_prefixes),
+};
 
-	check_watchdog(120);
-	kt_open(&t, "sim:backend=kvm,cpus=1");
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		real_mode_loop(&t, modes[i]);
-	REQUIRE(sidecar_vp_set_wait_mode(t.vp, SIDECAR_WAIT_ADAPTIVE) == 0);
-	reexecute(&t);
-	site_memory(&t);
-	string_io(&t);
-	outs_prefixes(&t);
-	long_mode(&t);
-	struct sidecar_vp_stats st;
-	sidecar_vp_get_stats(t.vp, &st);
-	CHECK(st.intercepts > 0);
-	kt_close(&t);
-	return check_report("test_kvm_io");
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_io", CHECK_CASES(cases), .watchdog_s = 60, .setup = setup,
+						 .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

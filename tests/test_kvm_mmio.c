@@ -6,9 +6,22 @@
  * or would touch registers or memory when the access completes). Also HLT and a triple
  * fault. The VMM emulates each instruction itself.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
 #define MMIO_BASE 0x10000000ull /* far above the 64 MiB of RAM */
+
+/* Each case's client and VP. */
+static struct kvm_test kt;
+
+static void setup(void)
+{
+	kt_open(&kt, "sim:backend=kvm,cpus=1");
+}
+
+static void teardown(void)
+{
+	kt_close(&kt);
+}
 
 static void check_mem(struct kvm_test *t, uint8_t access, uint64_t gpa, uint64_t rip, unsigned int len,
 		      const uint8_t *bytes)
@@ -28,8 +41,9 @@ static void check_mem(struct kvm_test *t, uint8_t access, uint64_t gpa, uint64_t
 	CHECK_EQ(get1(t->vp, HV_X64_REGISTER_RIP), rip);
 }
 
-static void real_mode(struct kvm_test *t)
+static void test_real_mode(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {
 		0xa3, 0x00, 0x80, /* 1000: mov [0x8000], ax        write */
 		0x8b, 0x47, 0x10, /* 1003: mov ax, [bx+0x10]       read */
@@ -132,8 +146,9 @@ static void real_mode(struct kvm_test *t)
 	CHECK_EQ(h->rip, 0x1013);
 }
 
-static void long_mode(struct kvm_test *t)
+static void test_long_mode(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {
 		0x89, 0x07,                         /* 10000: mov [rdi], eax           write */
 		0x48, 0x8b, 0x46, 0x08,             /* 10002: mov rax, [rsi+8]         read */
@@ -234,8 +249,10 @@ static void store_case(struct kvm_test *t, const char *what, const uint8_t *code
 		fprintf(stderr, "  in: %s (%s)\n", what, direct ? "entered before it" : "entered through jmp rbx");
 }
 
-static void exact_stores(struct kvm_test *t)
+static void test_exact_stores(void)
 {
+	struct kvm_test *t = &kt;
+
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	const uint64_t gpa = 0x8000000; /* mapped by the page tables, no RAM */
 	uint64_t *g = ctx->gps;
@@ -341,8 +358,9 @@ static void exact_stores(struct kvm_test *t)
 }
 
 /* An exception with no IDT to deliver it: triple fault, an unrecoverable exception. */
-static void triple_fault(struct kvm_test *t)
+static void test_triple_fault(void)
 {
+	struct kvm_test *t = &kt;
 	/* mov eax, [0x40000000]: above the 1 GiB the page tables map, a #PF */
 	static const uint8_t code[] = {0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40};
 	struct hv_register_assoc r = {.name = HV_X64_REGISTER_IDTR};
@@ -359,16 +377,16 @@ static void triple_fault(struct kvm_test *t)
 		 1);
 }
 
-int main(void)
-{
-	struct kvm_test t;
+static const struct check_case cases[] = {
+	CHECK_CASE(real_mode),
+	CHECK_CASE(long_mode),
+	CHECK_CASE(triple_fault),
+	CHECK_CASE(exact_stores),
+};
 
-	check_watchdog(120);
-	kt_open(&t, "sim:backend=kvm,cpus=1");
-	real_mode(&t);
-	long_mode(&t);
-	exact_stores(&t);
-	triple_fault(&t);
-	kt_close(&t);
-	return check_report("test_kvm_mmio");
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_mmio", CHECK_CASES(cases), .watchdog_s = 60, .setup = setup,
+						 .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

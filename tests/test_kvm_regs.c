@@ -6,7 +6,20 @@
  * through the CPU context and a real run; KVM-rejected values and unknown names fail with
  * Hyper-V statuses at their index; the register page reflects and feeds the VP.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
+
+/* Each case's client and VP. */
+static struct kvm_test kt;
+
+static void setup(void)
+{
+	kt_open(&kt, "sim:backend=kvm,cpus=1");
+}
+
+static void teardown(void)
+{
+	kt_close(&kt);
+}
 
 static uint16_t hv_status_of(struct sidecar_vp *vp, int rc)
 {
@@ -14,8 +27,9 @@ static uint16_t hv_status_of(struct sidecar_vp *vp, int rc)
 }
 
 /* The registers both backends create the same way. */
-static void reset_state(struct kvm_test *t)
+static void test_reset_state(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint32_t names[] = {
 		HV_X64_REGISTER_RIP,  HV_X64_REGISTER_RFLAGS, HV_X64_REGISTER_RSP,       HV_X64_REGISTER_CR0,
 		HV_X64_REGISTER_CR3,  HV_X64_REGISTER_CR4,    HV_X64_REGISTER_CR8,       HV_X64_REGISTER_EFER,
@@ -79,8 +93,9 @@ static void roundtrip(struct kvm_test *t, const struct hv_register_assoc *in, si
 	}
 }
 
-static void segments_and_tables(struct kvm_test *t)
+static void test_segments_and_tables(void)
 {
+	struct kvm_test *t = &kt;
 	struct hv_register_assoc r[] = {
 		regseg(HV_X64_REGISTER_ES, 0x12340, 0xffff, 0x1234, 0x0093),
 		regseg(HV_X64_REGISTER_DS, 0xfffff000ull, 0xfffff, 0x0010, 0xc093),            /* G, D/B */
@@ -101,8 +116,9 @@ static void segments_and_tables(struct kvm_test *t)
 	CHECK_EQ(hv_status_of(t->vp, rc), HV_STATUS_INVALID_PARAMETER);
 }
 
-static void control_and_msrs(struct kvm_test *t)
+static void test_control_and_msrs(void)
 {
+	struct kvm_test *t = &kt;
 	struct hv_register_assoc r[] = {
 		reg64(HV_X64_REGISTER_CR3, 0x5000),
 		reg64(HV_X64_REGISTER_CR4, 0x620),
@@ -209,8 +225,9 @@ static void control_and_msrs(struct kvm_test *t)
 	REQUIRE(sidecar_vp_set_registers(t->vp, 0, back, sizeof(back) / sizeof(back[0])) == 0);
 }
 
-static void events(struct kvm_test *t)
+static void test_events(void)
 {
+	struct kvm_test *t = &kt;
 	/* #GP with error code 0x10, pending; then an external interrupt; then nothing. */
 	uint64_t gp = 1 | (3ull << 1) | (1ull << 4) | (13ull << 16) | (0x10ull << 32);
 	uint64_t irq = 1 | (0ull << 1) | (0x30ull << 16);
@@ -226,8 +243,9 @@ static void events(struct kvm_test *t)
 }
 
 /* GP registers (and RSP), XMM and the FP/XMM control words through a real run. */
-static void through_a_run(struct kvm_test *t)
+static void test_through_a_run(void)
 {
+	struct kvm_test *t = &kt;
 	static const uint8_t code[] = {0xe6, 0x99}; /* 3000: out 0x99, al */
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(t->vp);
 	struct hv_register_assoc set[21], get[21];
@@ -307,8 +325,9 @@ static void through_a_run(struct kvm_test *t)
 }
 
 /* An unknown name fails at its index; the registers before it were transferred. */
-static void unknown_names(struct kvm_test *t)
+static void test_unknown_names(void)
 {
+	struct kvm_test *t = &kt;
 	struct hv_register_assoc r[] = {reg64(HV_X64_REGISTER_RSP, 0x1234), reg64(0x00fe0001, 0),
 					reg64(HV_X64_REGISTER_RBP, 0x5678)};
 	REQUIRE(set1(t->vp, HV_X64_REGISTER_RBP, 0) == 0);
@@ -324,18 +343,14 @@ static void unknown_names(struct kvm_test *t)
 	CHECK_EQ(hv_status_of(t->vp, rc), HV_STATUS_INVALID_PARAMETER);
 }
 
-int main(void)
-{
-	struct kvm_test t;
+static const struct check_case cases[] = {
+	CHECK_CASE(reset_state), CHECK_CASE(segments_and_tables), CHECK_CASE(control_and_msrs),
+	CHECK_CASE(events),      CHECK_CASE(through_a_run),       CHECK_CASE(unknown_names),
+};
 
-	check_watchdog(120);
-	kt_open(&t, "sim:backend=kvm,cpus=1");
-	reset_state(&t);
-	segments_and_tables(&t);
-	control_and_msrs(&t);
-	events(&t);
-	through_a_run(&t);
-	unknown_names(&t);
-	kt_close(&t);
-	return check_report("test_kvm_regs");
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_regs", CHECK_CASES(cases), .watchdog_s = 60, .setup = setup,
+						 .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

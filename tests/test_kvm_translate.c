@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * KVM backend: TRANSLATE_GVA (KVM_TRANSLATE) against the software walker (kernel/gva_walk.h),
+ * KVM backend: TRANSLATE_GVA (KVM_TRANSLATE) against the software walker (kernel/core/gva_walk.h),
  * differentially, over random 4-level page tables in guest memory: 4 KiB, 2 MiB and 1 GiB
  * pages, random present / writable / user / NX bits, no reserved bits, leaves inside and
  * beyond RAM, EFER.NXE and CR0.WP set. The walker is called directly with the same CR0, CR3,
  * CR4, EFER, RFLAGS and CPL; the backend through sidecar_vp_translate_gva on a
- * sim:backend=kvm client. Usage: test_kvm_translate [cases [seed]].
+ * sim:backend=kvm client. Options: --count N (random requests, 12000 by default), --seed X.
  *
  * What KVM_TRANSLATE can express (docs/kvm.md): it walks for a supervisor data read and
  * answers "valid" and a GPA only (x86 KVM reports writeable = 1 and usermode = 0 whatever the
@@ -17,7 +17,7 @@
  * bits) is answered by KVM for the walk and by the walker for the permissions KVM cannot
  * report; those must agree as well, and are counted apart.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
 #include <cpuid.h>
 #include <gva_walk.h>
@@ -32,6 +32,8 @@
 #define PTE_PS (1ull << 7)
 #define PTE_NX (1ull << 63)
 
+static unsigned long count = 12000;
+static uint64_t seed = 0x5eed1234abcdull;
 static uint64_t rng_state;
 /* 1 GiB pages exist only where the guest's CPUID has them (else PS in a PDPTE is a reserved
  * bit, which this test does not generate). */
@@ -229,9 +231,10 @@ static void compare(struct kvm_test *t, const struct regs_now *r, uint8_t maxphy
 
 /* Long mode with our tables (entered once, as a VMM would, one register at a time); then
  * CR4, the CPL (SS.DPL) and RFLAGS per phase. */
+static bool in_long_mode;
+
 static void set_mode(struct kvm_test *t, uint64_t cr3, uint64_t cr4, uint8_t cpl, uint64_t rflags)
 {
-	static bool in_long_mode;
 	uint16_t dpl = (uint16_t)(cpl << 5);
 	struct hv_register_assoc enter[] = {
 		reg64(HV_X64_REGISTER_CR3, cr3),
@@ -258,16 +261,27 @@ static void set_mode(struct kvm_test *t, uint64_t cr3, uint64_t cr4, uint8_t cpl
 	}
 }
 
-int main(int argc, char **argv)
+/* Each case's client and VP (64 MiB of RAM). */
+static struct kvm_test kt;
+
+static void setup(void)
 {
-	unsigned long cases = argc > 1 ? strtoul(argv[1], NULL, 0) : 12000;
-	uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 0x5eed1234abcdull;
-	struct kvm_test t;
+	kt_open(&kt, "sim:backend=kvm,cpus=1,mem=64M");
+	in_long_mode = false;
+}
+
+static void teardown(void)
+{
+	kt_close(&kt);
+}
+
+/* Random requests over random tables, in four phases. */
+static void test_random(void)
+{
+	struct kvm_test *t = &kt;
 	unsigned int a, b, c, d;
 	uint8_t maxphyaddr = 36;
 
-	check_watchdog(600);
-	kt_open(&t, "sim:backend=kvm,cpus=1,mem=64M");
 	if (__get_cpuid(0x80000008, &a, &b, &c, &d))
 		maxphyaddr = a & 0xff;
 	{
@@ -286,14 +300,13 @@ int main(int argc, char **argv)
 	if (!gbpages)
 		printf("note: this KVM offers no 1 GiB pages (CPUID 80000001h EDX[26]): 4 KiB and 2 MiB only\n");
 	rng_state = seed ? seed : 1;
-	printf("seed %#llx, %lu cases per phase\n", (unsigned long long)seed, cases);
-
-	struct builder bld = {.mem = t.mem, .next = TABLES_BASE};
+	printf("seed %#llx, %lu requests in four phases\n", (unsigned long long)seed, count);
+	struct builder bld = {.mem = t->mem, .next = TABLES_BASE};
 	uint64_t cr3 = new_table(&bld);
 	fill_table(&bld, cr3, 4, 6);
 	/* Always something in the upper (negative canonical) half too. */
-	((uint64_t *)(t.mem + cr3))[511] = PTE_P | PTE_RW | new_table(&bld);
-	fill_table(&bld, ((uint64_t *)(t.mem + cr3))[511] & 0x000ffffffffff000ull, 3, 16);
+	((uint64_t *)(t->mem + cr3))[511] = PTE_P | PTE_RW | new_table(&bld);
+	fill_table(&bld, ((uint64_t *)(t->mem + cr3))[511] & 0x000ffffffffff000ull, 3, 16);
 	printf("page tables: %llu pages\n", (unsigned long long)((bld.next - TABLES_BASE) / 4096));
 
 	/* Phase 1: CPL 0, CR4.PAE only: the expressible cases and the composite ones. Phase 2:
@@ -302,7 +315,7 @@ int main(int argc, char **argv)
 		uint64_t cr4;
 		uint8_t cpl;
 		uint64_t rflags;
-		unsigned int share; /* of `cases`, in quarters */
+		unsigned int share; /* of `count`, in quarters */
 	} phases[] = {
 		{0x20, 0, 0x2, 4},
 		{0x20, 3, 0x2, 2},
@@ -316,11 +329,11 @@ int main(int argc, char **argv)
 				     .efer = 0xd00,
 				     .rflags = phases[p].rflags,
 				     .cpl = phases[p].cpl};
-		set_mode(&t, cr3, r.cr4, r.cpl, r.rflags);
-		CHECK_EQ(get1(t.vp, HV_X64_REGISTER_EFER), 0xd00);
-		unsigned long n = cases * phases[p].share / 4;
+		set_mode(t, cr3, r.cr4, r.cpl, r.rflags);
+		CHECK_EQ(get1(t->vp, HV_X64_REGISTER_EFER), 0xd00);
+		unsigned long n = count * phases[p].share / 4;
 		for (unsigned long i = 0; i < n; i++) {
-			uint64_t gva = pick_gva(t.mem, cr3);
+			uint64_t gva = pick_gva(t->mem, cr3);
 			uint64_t flags;
 			if (p == 0 && i % 2 == 0) {
 				/* Half of phase 1 is expressible by construction. */
@@ -336,42 +349,81 @@ int main(int argc, char **argv)
 					flags |= rnd_below(2) ? HV_TRANSLATE_GVA_OVERRIDE_SMAP
 							      : HV_TRANSLATE_GVA_ENFORCE_SMAP;
 			}
-			compare(&t, &r, maxphyaddr, gva, flags);
+			compare(t, &r, maxphyaddr, gva, flags);
 		}
 	}
 
 	printf("compared %llu expressible + %llu composite cases: %llu success, %llu not present, %llu privilege "
 	       "violations, %llu unmapped GPA; %llu mismatches\n",
 	       n_expressible, n_other, n_success, n_not_present, n_violation, n_unmapped, mismatches);
-	CHECK(n_expressible >= cases / 2);
-	CHECK(n_expressible + n_other >= 10000 || cases < 10000);
+	CHECK(n_expressible >= count / 2);
+	CHECK(n_expressible + n_other >= 10000 || count < 10000);
 	CHECK(n_success && n_not_present && n_violation && n_unmapped);
+}
 
-	/* Paging off: the identity, truncated to 32 bits outside long mode. */
+/* Paging off: the identity, truncated to 32 bits outside long mode. */
+static void test_paging_off(void)
+{
+	struct kvm_test *t = &kt;
 	struct hv_register_assoc off[] = {
 		regseg(HV_X64_REGISTER_CS, 0, 0xffffffff, 0x20, 0xc09b), /* 32-bit code first */
 		regseg(HV_X64_REGISTER_SS, 0, 0xffffffff, 0x10, 0xc093),
 		reg64(HV_X64_REGISTER_CR0, 0x60000011),
 		reg64(HV_X64_REGISTER_EFER, 0),
 	};
-	REQUIRE(sidecar_vp_set_registers(t.vp, 0, off, sizeof(off) / sizeof(off[0])) == 0);
+	REQUIRE(sidecar_vp_set_registers(t->vp, 0, off, sizeof(off) / sizeof(off[0])) == 0);
 	struct hv_translate_virtual_address_ex_output_x64 o;
-	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x1234, HV_TRANSLATE_GVA_VALIDATE_READ, &o) == 0);
+	REQUIRE(sidecar_vp_translate_gva(t->vp, 0x1234, HV_TRANSLATE_GVA_VALIDATE_READ, &o) == 0);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
 	CHECK_EQ(o.gpa_page, 0x1234);
-	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x8000, 0, &o) == 0); /* 128 MiB: beyond RAM */
+	REQUIRE(sidecar_vp_translate_gva(t->vp, 0x8000, 0, &o) == 0); /* 128 MiB: beyond RAM */
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_GPA_UNMAPPED);
 	/* Outside long mode the GVA is 32 bits wide: 4 GiB + 0x5000 is 0x5000. */
-	REQUIRE(sidecar_vp_translate_gva(t.vp, 0x100005, 0, &o) == 0);
+	REQUIRE(sidecar_vp_translate_gva(t->vp, 0x100005, 0, &o) == 0);
 	CHECK_EQ(HV_TRANSLATE_GVA_RESULT_CODE(o.translation_result.result), HV_TRANSLATE_GVA_SUCCESS);
 	CHECK_EQ(o.gpa_page, 5);
-	/* Bad flags are the call's failure. */
-	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, 1ull << 20, &o), -SIDECAR_EHV);
-	CHECK_EQ(sidecar_vp_hv_status(t.vp), HV_STATUS_INVALID_PARAMETER);
-	CHECK_EQ(sidecar_vp_translate_gva(t.vp, 1, HV_TRANSLATE_GVA_USER_ACCESS | HV_TRANSLATE_GVA_SUPERVISOR_ACCESS,
+}
+
+/* Bad flags are the call's failure. */
+static void test_bad_flags(void)
+{
+	struct kvm_test *t = &kt;
+	struct hv_translate_virtual_address_ex_output_x64 o;
+
+	CHECK_EQ(sidecar_vp_translate_gva(t->vp, 1, 1ull << 20, &o), -SIDECAR_EHV);
+	CHECK_EQ(sidecar_vp_hv_status(t->vp), HV_STATUS_INVALID_PARAMETER);
+	CHECK_EQ(sidecar_vp_translate_gva(t->vp, 1, HV_TRANSLATE_GVA_USER_ACCESS | HV_TRANSLATE_GVA_SUPERVISOR_ACCESS,
 					  &o),
 		 -SIDECAR_EHV);
+}
 
-	kt_close(&t);
-	return check_report("test_kvm_translate");
+static int option(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc)
+		return 0;
+	if (!strcmp(argv[i], "--count"))
+		count = strtoul(argv[i + 1], NULL, 0);
+	else if (!strcmp(argv[i], "--seed"))
+		seed = strtoull(argv[i + 1], NULL, 0);
+	else
+		return 0;
+	return 2;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(random),
+	CHECK_CASE(paging_off),
+	CHECK_CASE(bad_flags),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_kvm_translate",
+						 CHECK_CASES(cases),
+						 .watchdog_s = 600,
+						 .setup = setup,
+						 .teardown = teardown,
+						 .option = option,
+						 .usage = "[--count N] [--seed X]"};
+	return check_main(argc, argv, &suite);
 }

@@ -87,12 +87,15 @@ static void test_bucket_bounds(void)
 	}
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(ranks_of_1_to_1000),
+	CHECK_CASE(rank_arithmetic),
+	CHECK_CASE(overflow),
+	CHECK_CASE(bucket_bounds),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(30);
-	test_ranks_of_1_to_1000();
-	test_rank_arithmetic();
-	test_overflow();
-	test_bucket_bounds();
-	return check_report("test_latency_hist");
+	static const struct check_suite suite = {"test_latency_hist", CHECK_CASES(cases), .watchdog_s = 30};
+	return check_main(argc, argv, &suite);
 }

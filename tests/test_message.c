@@ -123,10 +123,13 @@ static void test_translate(void)
 	CHECK_EQ(sidecar_translate_decode(NULL, &code, &gpa), -EINVAL);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE(io),
+	CHECK_CASE(translate),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(60);
-	test_io();
-	test_translate();
-	return check_report("test_message");
+	static const struct check_suite suite = {"test_message", CHECK_CASES(cases), .watchdog_s = 60};
+	return check_main(argc, argv, &suite);
 }

@@ -6,6 +6,7 @@
  * be equal. (Built without sanitizers only: they bring their own allocator.)
  */
 #include "check.h"
+#include "wait_mode.h"
 
 #include <sidecar/client.h>
 
@@ -27,41 +28,53 @@ static uint64_t allocations(void)
 	return small + large;
 }
 
-int main(void)
+/* The counter itself works: an allocation is seen. */
+static void test_counter(void)
 {
-	static const enum sidecar_wait_mode modes[] = {SIDECAR_WAIT_FUTEX, SIDECAR_WAIT_POLL, SIDECAR_WAIT_ADAPTIVE};
-	struct sidecar_client *c;
-	struct sidecar_vp *vp;
-	bool intercept;
-
-	check_watchdog(600);
-	/* The counter itself works: an allocation is seen. */
 	uint64_t a0 = allocations();
 	void *volatile p = malloc(100); /* volatile: the compiler may not elide it */
 	CHECK(allocations() > a0);
 	free(p);
+}
+
+static void test_round_trips(const void *arg)
+{
+	enum sidecar_wait_mode mode = wait_mode(arg);
+	unsigned n = mode == SIDECAR_WAIT_FUTEX ? 20000 : 100000;
+	struct sidecar_client *c;
+	struct sidecar_vp *vp;
+	bool intercept;
 
 	REQUIRE(sidecar_client_open("sim:cpus=1", &c) == 0);
 	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
-	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-		unsigned n = modes[m] == SIDECAR_WAIT_FUTEX ? 20000 : 100000;
-		REQUIRE(sidecar_vp_set_wait_mode(vp, modes[m]) == 0);
-		REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0); /* warm */
-		uint64_t before = allocations();
-		for (unsigned i = 0; i < n; i++) {
-			if (i & 1) {
-				CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), 0);
-			} else {
-				CHECK_EQ(sidecar_vp_run(vp), 0);
-				CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
-			}
+	REQUIRE(sidecar_vp_set_wait_mode(vp, mode) == 0);
+	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0); /* warm */
+	uint64_t before = allocations();
+	for (unsigned i = 0; i < n; i++) {
+		if (i & 1) {
+			CHECK_EQ(sidecar_vp_run_sync(vp, &intercept), 0);
+		} else {
+			CHECK_EQ(sidecar_vp_run(vp), 0);
+			CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
 		}
-		uint64_t after = allocations();
-		printf("%s: %u round trips, %llu allocations\n", sidecar_wait_mode_name(modes[m]), n,
-		       (unsigned long long)(after - before));
-		CHECK_EQ(after - before, 0);
 	}
+	uint64_t after = allocations();
+	printf("%s: %u round trips, %llu allocations\n", sidecar_wait_mode_name(mode), n,
+	       (unsigned long long)(after - before));
+	CHECK_EQ(after - before, 0);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
-	return check_report("test_no_alloc");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(counter),
+	CHECK_CASE_ARG(round_trips, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(round_trips, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(round_trips, adaptive, WAIT_MODE(ADAPTIVE)),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_no_alloc", CHECK_CASES(cases), .watchdog_s = 300};
+	return check_main(argc, argv, &suite);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Regression tests for the races the Promela model found in the fast path (docs/model.md,
- * "findings"), made deterministic with the run/wait path's delay points: a chosen thread is
- * held at a chosen point while the others go on.
+ * The races the Promela model found in the fast path (docs/model.md, "Findings"), made
+ * deterministic with the run/wait path's delay points: a chosen thread is held at a chosen
+ * point while the others go on.
  *  1. two cancels: one that read an older sequence stores late; stop_seq must not go back;
  *  2. a request the leaving CPU served before it left: the post must not say -ENOENT;
  *  3. a cancel between the post's claim and its doorbell must still stop that command.
@@ -105,8 +105,9 @@ static void test_stale_cancel(void)
  *    CPU, polling after the previous run, serves the request, then leaves. The test sends
  *    the request IPI itself, so that the CPU looks at its doorbell even if it stopped
  *    polling (a loaded machine). */
-static void test_served_then_removed(enum sidecar_wait_mode mode)
+static void test_served_then_removed(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
 	struct sidecar_client *c = client_on(sim);
 	struct sidecar_vp *vp;
@@ -146,8 +147,9 @@ static void test_served_then_removed(enum sidecar_wait_mode mode)
 }
 
 /* 3. The owner is held between its claim (state RUNNING) and its doorbell; a cancel comes. */
-static void test_cancel_before_doorbell(enum sidecar_wait_mode mode)
+static void test_cancel_before_doorbell(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
 	struct sidecar_sim *sim = sim_open("sim:cpus=1,guest=spin");
 	struct sidecar_client *c = client_on(sim);
 	struct sidecar_vp *vp;
@@ -173,15 +175,30 @@ static void test_cancel_before_doorbell(enum sidecar_wait_mode mode)
 	sidecar_sim_destroy(sim);
 }
 
-int main(void)
+static void setup(void)
 {
-	check_watchdog(300);
+	atomic_store(&hold_point, -1);
 	sem_init(&reached, 0, 0);
 	sem_init(&release, 0, 0);
-	test_stale_cancel();
-	test_served_then_removed(SIDECAR_WAIT_POLL);
-	test_served_then_removed(SIDECAR_WAIT_ADAPTIVE);
-	test_cancel_before_doorbell(SIDECAR_WAIT_FUTEX);
-	test_cancel_before_doorbell(SIDECAR_WAIT_ADAPTIVE);
-	return check_report("test_races");
+}
+
+static void teardown(void)
+{
+	sem_destroy(&reached);
+	sem_destroy(&release);
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(stale_cancel),
+	CHECK_CASE_ARG(served_then_removed, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(served_then_removed, adaptive, WAIT_MODE(ADAPTIVE)),
+	CHECK_CASE_ARG(cancel_before_doorbell, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(cancel_before_doorbell, adaptive, WAIT_MODE(ADAPTIVE)),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_races", CHECK_CASES(cases), .watchdog_s = 120, .setup = setup,
+						 .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

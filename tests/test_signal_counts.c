@@ -7,8 +7,10 @@
  */
 #include "sim_util.h"
 
-static void check_mode(enum sidecar_wait_mode mode, unsigned n)
+static void test_counts(const void *arg)
 {
+	enum sidecar_wait_mode mode = wait_mode(arg);
+	const unsigned n = 2000;
 	struct sidecar_sim *sim = sim_open("sim:cpus=1");
 	struct sidecar_client *c = sim_client(sim);
 	struct sidecar_vp *vp;
@@ -45,10 +47,13 @@ static void check_mode(enum sidecar_wait_mode mode, unsigned n)
 	sidecar_sim_destroy(sim);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+	CHECK_CASE_ARG(counts, futex, WAIT_MODE(FUTEX)),
+	CHECK_CASE_ARG(counts, seed, WAIT_MODE(SEED)),
+};
+
+int main(int argc, char **argv)
 {
-	check_watchdog(300);
-	check_mode(SIDECAR_WAIT_FUTEX, 2000);
-	check_mode(SIDECAR_WAIT_SEED, 2000);
-	return check_report("test_signal_counts");
+	static const struct check_suite suite = {"test_signal_counts", CHECK_CASES(cases), .watchdog_s = 120};
+	return check_main(argc, argv, &suite);
 }

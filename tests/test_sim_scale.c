@@ -34,13 +34,12 @@ static void *nothing(void *arg)
 	return arg;
 }
 
-int main(void)
+static void test_nodes_8x128(void)
 {
 	struct sidecar_client *c;
 	static struct sidecar_vp *vps[1025];
 	bool intercept;
 
-	check_watchdog(600);
 	/* A sanitizer may start a helper thread at the first pthread_create: let it. */
 	pthread_t warm;
 	REQUIRE(pthread_create(&warm, NULL, nothing, NULL) == 0);
@@ -77,5 +76,14 @@ int main(void)
 	/* No thread, no fd left behind. */
 	CHECK_EQ(count_entries("/proc/self/task"), threads0);
 	CHECK_EQ(count_entries("/proc/self/fd"), fds0);
-	return check_report("test_sim_scale");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(nodes_8x128),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_sim_scale", CHECK_CASES(cases), .watchdog_s = 600};
+	return check_main(argc, argv, &suite);
 }

@@ -7,7 +7,7 @@
  * the middle of runs. A watchdog turns any hang into a failure; ThreadSanitizer runs it in
  * CI.
  *
- *   test_stress [--vps N] [--seconds S] [--seed X] [--target T]
+ *   test_stress [--vps N] [--seconds S] [--seed X] [--target T] [--modes MASK]
  */
 #include "check.h"
 
@@ -29,6 +29,7 @@ static unsigned vp_count = 4;
 static unsigned seconds = 5;
 static uint64_t seed = 1;
 static unsigned mode_mask = 0xf; /* --modes: bit per enum sidecar_wait_mode */
+static const char *target;
 
 static void unpublish(unsigned cpu);
 
@@ -233,23 +234,10 @@ static void unpublish(unsigned cpu)
 		sched_yield();
 }
 
-int main(int argc, char **argv)
+static void test_random_operations(void)
 {
-	const char *target = NULL;
 	char buf[128];
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--vps"))
-			vp_count = (unsigned)atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "--seconds"))
-			seconds = (unsigned)atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "--seed"))
-			seed = strtoull(argv[i + 1], NULL, 0);
-		else if (!strcmp(argv[i], "--target"))
-			target = argv[i + 1];
-		else if (!strcmp(argv[i], "--modes"))
-			mode_mask = (unsigned)strtoul(argv[i + 1], NULL, 0) & 0xf;
-	}
 	if (!mode_mask)
 		mode_mask = 0xf;
 	if (vp_count < 1 || vp_count > MAX_VPS)
@@ -278,5 +266,36 @@ int main(int argc, char **argv)
 	printf("stress: %llu operations, %llu runs, %llu cancelled runs\n", (unsigned long long)total_ops,
 	       (unsigned long long)total_runs, (unsigned long long)total_cancelled);
 	CHECK(total_runs > 0);
-	return check_report("test_stress");
+}
+
+static int option(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc)
+		return 0;
+	if (!strcmp(argv[i], "--vps"))
+		vp_count = (unsigned)atoi(argv[i + 1]);
+	else if (!strcmp(argv[i], "--seconds"))
+		seconds = (unsigned)atoi(argv[i + 1]);
+	else if (!strcmp(argv[i], "--seed"))
+		seed = strtoull(argv[i + 1], NULL, 0);
+	else if (!strcmp(argv[i], "--target"))
+		target = argv[i + 1];
+	else if (!strcmp(argv[i], "--modes"))
+		mode_mask = (unsigned)strtoul(argv[i + 1], NULL, 0) & 0xf;
+	else
+		return 0;
+	return 2;
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(random_operations),
+};
+
+int main(int argc, char **argv)
+{
+	/* The case sets its own watchdog: --seconds and two minutes. */
+	static const struct check_suite suite = {
+		"test_stress", CHECK_CASES(cases), .option = option,
+		.usage = "[--vps N] [--seconds S] [--seed X] [--target T] [--modes MASK]"};
+	return check_main(argc, argv, &suite);
 }

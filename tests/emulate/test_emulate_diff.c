@@ -23,9 +23,9 @@
  * disp8/disp32, index only, absolute, RIP-relative, 32-bit addressing), LOCK where legal,
  * random registers and flags. Skips (77) without /dev/kvm.
  */
-#include "test_kvm_util.c"
+#include "kvm_util.h"
 
-#include "emulate/emu_util.h"
+#include "emu_util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

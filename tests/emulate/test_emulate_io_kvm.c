@@ -4,11 +4,10 @@
  * guest do IN/OUT of every size and INS/OUTS with REP, DF, 32-bit addressing in 64-bit code,
  * segment bases and 16-bit wrap-around; the VMM loop only calls sidecar_emulate_intercept.
  * The guest stores what it sees (RAX after each IN, the string registers after them) and
- * the test checks that and the device's log. Skips (77) without /dev/kvm.
+ * the test checks that and the device's log. Skips without /dev/kvm.
  */
-#include "test_kvm_util.c"
-
-#include "emulate/emu_util.h"
+#include "emu_util.h"
+#include "kvm_util.h"
 
 static struct kvm_test kt;
 static struct dev dev;
@@ -52,7 +51,7 @@ static uint64_t mem64(uint64_t gpa)
 	return v;
 }
 
-static void long_mode(void)
+static void test_long_mode(void)
 {
 	static const uint8_t code[] = {
 		0x66, 0xba, 0xf8, 0x03,                                     /* mov dx, 0x3f8 */
@@ -124,7 +123,7 @@ static void long_mode(void)
 /* Real mode: DS and ES bases, SI/DI wrapping at 64 KiB. (A segment override on OUTS is
  * left to test_emulate_unit: the KVM backend reports `64 6e` as the `6e` it ends with,
  * which explains the exit as well; docs/emulate.md.) */
-static void real_mode(void)
+static void test_real_mode(void)
 {
 	static const uint8_t code[] = {
 		0xba, 0x00, 0x05,       /* 1000: mov dx, 0x500 */
@@ -168,15 +167,29 @@ static void real_mode(void)
 	CHECK_EQ(*(uint16_t *)(kt.mem + 0x5004), 0);
 }
 
-int main(void)
+/* Each case's client, VP, device and helper. */
+static void setup(void)
 {
-	check_watchdog(120);
+	memset(&dev, 0, sizeof(dev));
 	kt_open(&kt, "sim:backend=kvm,cpus=1");
 	struct sidecar_emulate_config cfg = {.ops = &dev_ops, .opaque = &dev, .ram = kt.mem, .ram_size = kt.mem_size};
 	REQUIRE(sidecar_emulate_create(kt.vp, &cfg, &emu) == 0);
-	real_mode(); /* first: kt_real_mode does not leave long mode */
-	long_mode();
+}
+
+static void teardown(void)
+{
 	sidecar_emulate_destroy(emu);
 	kt_close(&kt);
-	return check_report("test_emulate_io_kvm");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(real_mode),
+	CHECK_CASE(long_mode),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_emulate_io_kvm", CHECK_CASES(cases), .watchdog_s = 60,
+						 .setup = setup, .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

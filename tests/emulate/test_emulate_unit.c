@@ -26,16 +26,19 @@ static struct sidecar_emulator *emu;
 
 static uint64_t get_rip_via_api(void);
 
+/* Each case's client, VP (after one run, so that its register page is valid), device and
+ * helper. */
 static void setup(void)
 {
 	void *base;
 	bool intercept;
 
+	memset(&dev, 0, sizeof(dev));
 	REQUIRE(sidecar_client_open("sim:cpus=1", &client) == 0);
 	REQUIRE(sidecar_client_guest_memory(client, &base, &ram_size) == 0);
 	ram = base;
 	REQUIRE(sidecar_vp_acquire(client, 1, &vp) == 0);
-	/* One run, so that the register page is valid (the io guest: an OUT intercept). */
+	/* The io guest: an OUT intercept. */
 	REQUIRE(sidecar_vp_run_sync(vp, &intercept) == 0 && intercept);
 	ctx = sidecar_vp_cpu_context(vp);
 	page = sidecar_vp_register_page(vp);
@@ -1039,25 +1042,32 @@ static void test_no_register_page(void)
 	sidecar_client_close(c2);
 }
 
-int main(void)
+static void teardown(void)
 {
-	check_watchdog(120);
-	setup();
-	test_mmio_forms();
-	test_mmio_strings();
-	test_max_rep();
-	test_legacy_modes();
-	test_io();
-	test_string_io();
-	test_paging();
-	test_refusals();
-	test_errors();
-	test_decode();
-	test_set_registers_and_ram_callbacks();
-	test_no_register_page();
 	page->dirty = 0;
 	sidecar_emulate_destroy(emu);
 	sidecar_vp_release(vp);
 	sidecar_client_close(client);
-	return check_report("test_emulate_unit");
+}
+
+static const struct check_case cases[] = {
+	CHECK_CASE(mmio_forms),
+	CHECK_CASE(mmio_strings),
+	CHECK_CASE(max_rep),
+	CHECK_CASE(legacy_modes),
+	CHECK_CASE(io),
+	CHECK_CASE(string_io),
+	CHECK_CASE(paging),
+	CHECK_CASE(refusals),
+	CHECK_CASE(errors),
+	CHECK_CASE(decode),
+	CHECK_CASE(set_registers_and_ram_callbacks),
+	CHECK_CASE(no_register_page),
+};
+
+int main(int argc, char **argv)
+{
+	static const struct check_suite suite = {"test_emulate_unit", CHECK_CASES(cases), .watchdog_s = 60,
+						 .setup = setup, .teardown = teardown};
+	return check_main(argc, argv, &suite);
 }

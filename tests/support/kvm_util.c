@@ -1,30 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * Helpers shared by the KVM-backend tests: #included (not compiled on its own) so that every
- * test stays one binary. Skips (exit 77) when /dev/kvm is missing or unusable; builds real-
- * and long-mode guests in the client's guest memory and sets their registers through the
- * public API.
- */
-#ifndef SIDECAR_TEST_KVM_UTIL_C
-#define SIDECAR_TEST_KVM_UTIL_C
+#include "kvm_util.h"
 
-#include "check.h"
+#include <stdlib.h>
 
-#include <sidecar/client.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/kvm.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <time.h>
-#include <unistd.h>
-
-/* Exits 77 unless /dev/kvm can run a VM here. */
-static inline void kvm_require(void)
+void kvm_require(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
@@ -44,22 +23,14 @@ static inline void kvm_require(void)
 	close(fd);
 }
 
-static inline uint64_t now_ns(void)
+uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-struct kvm_test {
-	struct sidecar_client *c;
-	struct sidecar_vp *vp;
-	uint8_t *mem;
-	size_t mem_size;
-};
-
-/* Opens `target` (a sim:backend=kvm string) and acquires CPU 1 (CPU 0 is Linux's). */
-static inline void kt_open(struct kvm_test *t, const char *target)
+void kt_open(struct kvm_test *t, const char *target)
 {
 	char err[256];
 	void *base;
@@ -79,13 +50,13 @@ static inline void kt_open(struct kvm_test *t, const char *target)
 	REQUIRE(sidecar_vp_acquire(t->c, 1, &t->vp) == 0);
 }
 
-static inline void kt_close(struct kvm_test *t)
+void kt_close(struct kvm_test *t)
 {
 	sidecar_vp_release(t->vp);
 	sidecar_client_close(t->c);
 }
 
-static inline struct hv_register_assoc reg64(uint32_t name, uint64_t v)
+struct hv_register_assoc reg64(uint32_t name, uint64_t v)
 {
 	struct hv_register_assoc r;
 	memset(&r, 0, sizeof(r));
@@ -94,7 +65,7 @@ static inline struct hv_register_assoc reg64(uint32_t name, uint64_t v)
 	return r;
 }
 
-static inline struct hv_register_assoc regseg(uint32_t name, uint64_t base, uint32_t limit, uint16_t sel, uint16_t attr)
+struct hv_register_assoc regseg(uint32_t name, uint64_t base, uint32_t limit, uint16_t sel, uint16_t attr)
 {
 	struct hv_register_assoc r;
 	memset(&r, 0, sizeof(r));
@@ -106,7 +77,7 @@ static inline struct hv_register_assoc regseg(uint32_t name, uint64_t base, uint
 	return r;
 }
 
-static inline struct hv_register_assoc regtable(uint32_t name, uint64_t base, uint16_t limit)
+struct hv_register_assoc regtable(uint32_t name, uint64_t base, uint16_t limit)
 {
 	struct hv_register_assoc r;
 	memset(&r, 0, sizeof(r));
@@ -116,13 +87,13 @@ static inline struct hv_register_assoc regtable(uint32_t name, uint64_t base, ui
 	return r;
 }
 
-static inline int set1(struct sidecar_vp *vp, uint32_t name, uint64_t v)
+int set1(struct sidecar_vp *vp, uint32_t name, uint64_t v)
 {
 	struct hv_register_assoc r = reg64(name, v);
 	return sidecar_vp_set_registers(vp, 0, &r, 1);
 }
 
-static inline uint64_t get1(struct sidecar_vp *vp, uint32_t name)
+uint64_t get1(struct sidecar_vp *vp, uint32_t name)
 {
 	struct hv_register_assoc r = reg64(name, 0);
 	int rc = sidecar_vp_get_registers(vp, 0, &r, 1);
@@ -133,8 +104,7 @@ static inline uint64_t get1(struct sidecar_vp *vp, uint32_t name)
 	return r.value.reg64;
 }
 
-/* Real mode, CS = 0 (flat 64 KiB), code at `rip`. */
-static inline void kt_real_mode(struct kvm_test *t, uint64_t rip)
+void kt_real_mode(struct kvm_test *t, uint64_t rip)
 {
 	struct hv_register_assoc r[] = {
 		regseg(HV_X64_REGISTER_CS, 0, 0xffff, 0, 0x9b),
@@ -148,16 +118,7 @@ static inline void kt_real_mode(struct kvm_test *t, uint64_t rip)
 	REQUIRE(sidecar_vp_set_registers(t->vp, 0, r, sizeof(r) / sizeof(r[0])) == 0);
 }
 
-/* Guest-physical layout of the long-mode guests (below 1 MiB; code from 0x10000). */
-#define KT_PML4 0x1000ull
-#define KT_PDPT 0x2000ull
-#define KT_PD 0x3000ull
-#define KT_GDT 0x500ull
-#define KT_STACK 0x80000ull
-
-/* Identity-maps the first 1 GiB with 2 MiB pages and enters 64-bit mode at `rip`. CR0.WP
- * and EFER.NXE are set. */
-static inline void kt_long_mode(struct kvm_test *t, uint64_t rip)
+void kt_long_mode(struct kvm_test *t, uint64_t rip)
 {
 	uint64_t *pml4 = (uint64_t *)(t->mem + KT_PML4);
 	uint64_t *pdpt = (uint64_t *)(t->mem + KT_PDPT);
@@ -199,30 +160,29 @@ static inline void kt_long_mode(struct kvm_test *t, uint64_t rip)
 	}
 }
 
-static inline const struct hv_x64_io_port_intercept_message *kt_io(struct kvm_test *t)
+const struct hv_x64_io_port_intercept_message *kt_io(struct kvm_test *t)
 {
 	const struct hv_message *m = sidecar_vp_intercept_message(t->vp);
 	return (const struct hv_x64_io_port_intercept_message *)m->payload;
 }
 
-static inline const struct hv_x64_memory_intercept_message *kt_mem(struct kvm_test *t)
+const struct hv_x64_memory_intercept_message *kt_mem(struct kvm_test *t)
 {
 	const struct hv_message *m = sidecar_vp_intercept_message(t->vp);
 	return (const struct hv_x64_memory_intercept_message *)m->payload;
 }
 
-static inline uint32_t kt_type(struct kvm_test *t)
+uint32_t kt_type(struct kvm_test *t)
 {
 	return sidecar_vp_intercept_message(t->vp)->header.type;
 }
 
-static inline unsigned int kt_len(const struct hv_x64_intercept_message_header *h)
+unsigned int kt_len(const struct hv_x64_intercept_message_header *h)
 {
 	return h->instruction_length_and_cr8 & 0xf;
 }
 
-/* Runs to the next intercept; fails the test on anything else. */
-static inline void kt_run(struct kvm_test *t)
+void kt_run(struct kvm_test *t)
 {
 	bool intercept = false;
 	int rc = sidecar_vp_run_sync(t->vp, &intercept);
@@ -233,10 +193,7 @@ static inline void kt_run(struct kvm_test *t)
 	REQUIRE(intercept);
 }
 
-/* The VMM completes the intercepted instruction: RIP += its length. */
-static inline void kt_skip(struct kvm_test *t, const struct hv_x64_intercept_message_header *h)
+void kt_skip(struct kvm_test *t, const struct hv_x64_intercept_message_header *h)
 {
 	REQUIRE(set1(t->vp, HV_X64_REGISTER_RIP, h->rip + kt_len(h)) == 0);
 }
-
-#endif

@@ -1,20 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helpers: a simulator the test owns (so it can hot-remove CPUs, inject faults and
- * open several clients on it), and the driver-level view of its nodes. CPU numbers are
- * upstream's: node n's CPUs are n * (cpus + 1) + 0..cpus, and index 0 (the base CPU) is
- * Linux's; sim_vp(cpus, n, i) is the i-th sidecar CPU (1-based) of node n. */
-#ifndef SIDECAR_TESTS_SIM_UTIL_H
-#define SIDECAR_TESTS_SIM_UTIL_H
+#include "sim_util.h"
 
-#include "check.h"
-#include "futex.h"
-#include "internal.h"
-#include "sidecar_atomic.h"
-#include "sim.h"
-
-#include <sidecar/client.h>
-
-static inline struct sidecar_sim *sim_open(const char *target)
+struct sidecar_sim *sim_open(const char *target)
 {
 	struct sidecar_sim_config cfg;
 	struct sidecar_sim *sim = NULL;
@@ -31,8 +18,7 @@ static inline struct sidecar_sim *sim_open(const char *target)
 	return sim;
 }
 
-/* A client over `sim`, which the test keeps owning. */
-static inline struct sidecar_client *sim_client(struct sidecar_sim *sim)
+struct sidecar_client *sim_client(struct sidecar_sim *sim)
 {
 	struct sidecar_drv_handle h = {.ops = &sidecar_sim_drv_ops, .drv = sidecar_sim_drv(sim), .owned = false};
 	struct sidecar_client *c = NULL;
@@ -41,13 +27,12 @@ static inline struct sidecar_client *sim_client(struct sidecar_sim *sim)
 	return c;
 }
 
-static inline struct sidecar_drv_node *sim_node(struct sidecar_sim *sim, uint32_t node)
+struct sidecar_drv_node *sim_node(struct sidecar_sim *sim, uint32_t node)
 {
 	return sidecar_sim_drv_ops.node(sidecar_sim_drv(sim), node);
 }
 
-/* CPU `cpu`'s shared pages (the driver's mmap view). */
-static inline struct sidecar_vp_shared_pages *sim_pages(struct sidecar_sim *sim, uint32_t cpu)
+struct sidecar_vp_shared_pages *sim_pages(struct sidecar_sim *sim, uint32_t cpu)
 {
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
 	struct sidecar_drv_node_info info;
@@ -56,15 +41,14 @@ static inline struct sidecar_vp_shared_pages *sim_pages(struct sidecar_sim *sim,
 	return (struct sidecar_vp_shared_pages *)(info.shmem + (size_t)(cpu - info.base_cpu) * info.per_cpu_shmem);
 }
 
-static inline uint8_t sim_status(struct sidecar_sim *sim, uint32_t cpu)
+uint8_t sim_status(struct sidecar_sim *sim, uint32_t cpu)
 {
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
 	struct sidecar_control_page *cp = sidecar_sim_control_page(sim, cpu / (cfg->cpus + 1));
 	return sc_load_acquire(&cp->cpu_status[cpu % (cfg->cpus + 1)]);
 }
 
-/* Runs the command already written into `cpu`'s page through the driver's RUN ioctl. */
-static inline int sim_run_sync(struct sidecar_sim *sim, uint32_t cpu, uint32_t command)
+int sim_run_sync(struct sidecar_sim *sim, uint32_t cpu, uint32_t command)
 {
 	const struct sidecar_sim_config *cfg = sidecar_sim_config(sim);
 
@@ -72,14 +56,7 @@ static inline int sim_run_sync(struct sidecar_sim *sim, uint32_t cpu, uint32_t c
 	return sidecar_sim_drv_ops.run(sim_node(sim, cpu / (cfg->cpus + 1)), cpu, NULL);
 }
 
-static inline uint32_t sim_vp(uint32_t cpus, uint32_t node, uint32_t i)
-{
-	return node * (cpus + 1) + i;
-}
-
-static inline uint64_t ms_now(void)
+uint64_t ms_now(void)
 {
 	return sidecar_now_ns() / 1000000;
 }
-
-#endif

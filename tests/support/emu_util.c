@@ -1,40 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * Shared by the emulation helper's tests: a recording device (ports and a block of device
- * memory) behind struct sidecar_emulate_ops, and builders of intercept messages.
- */
-#ifndef SIDECAR_TESTS_EMU_UTIL_H
-#define SIDECAR_TESTS_EMU_UTIL_H
+#include "emu_util.h"
 
-#include "check.h"
-
-#include <sidecar/client.h>
-#include <sidecar/emulate.h>
-
-#include <errno.h>
-#include <stdint.h>
-#include <string.h>
-
-#define DEV_SIZE 8192
-
-struct dev {
-	uint64_t base; /* GPA of mem[0] */
-	uint8_t mem[DEV_SIZE];
-	unsigned int reads, writes; /* device-memory accesses */
-	uint64_t last_gpa;
-	uint8_t last_size;
-	uint64_t last_value;
-	int fail_read, fail_write; /* returned by the next access of that kind, then cleared */
-	/* Ports: OUT data is appended to out[]; IN returns in_value (+1 after each). */
-	uint8_t out[4096];
-	size_t nout;
-	uint16_t last_port;
-	uint8_t last_io_size;
-	uint32_t in_value;
-	unsigned int ins;
-};
-
-static inline int dev_io_read(void *opaque, uint16_t port, uint8_t size, uint32_t *value)
+static int dev_io_read(void *opaque, uint16_t port, uint8_t size, uint32_t *value)
 {
 	struct dev *d = opaque;
 	d->last_port = port;
@@ -49,7 +16,7 @@ static inline int dev_io_read(void *opaque, uint16_t port, uint8_t size, uint32_
 	return 0;
 }
 
-static inline int dev_io_write(void *opaque, uint16_t port, uint8_t size, uint32_t value)
+static int dev_io_write(void *opaque, uint16_t port, uint8_t size, uint32_t value)
 {
 	struct dev *d = opaque;
 	d->last_port = port;
@@ -64,7 +31,7 @@ static inline int dev_io_write(void *opaque, uint16_t port, uint8_t size, uint32
 	return 0;
 }
 
-static inline int dev_mmio_read(void *opaque, uint64_t gpa, uint8_t size, uint64_t *value)
+static int dev_mmio_read(void *opaque, uint64_t gpa, uint8_t size, uint64_t *value)
 {
 	struct dev *d = opaque;
 	d->last_gpa = gpa;
@@ -82,7 +49,7 @@ static inline int dev_mmio_read(void *opaque, uint64_t gpa, uint8_t size, uint64
 	return 0;
 }
 
-static inline int dev_mmio_write(void *opaque, uint64_t gpa, uint8_t size, uint64_t value)
+static int dev_mmio_write(void *opaque, uint64_t gpa, uint8_t size, uint64_t value)
 {
 	struct dev *d = opaque;
 	d->last_gpa = gpa;
@@ -100,21 +67,15 @@ static inline int dev_mmio_write(void *opaque, uint64_t gpa, uint8_t size, uint6
 	return 0;
 }
 
-static const struct sidecar_emulate_ops dev_ops = {
+const struct sidecar_emulate_ops dev_ops = {
 	.io_read = dev_io_read,
 	.io_write = dev_io_write,
 	.mmio_read = dev_mmio_read,
 	.mmio_write = dev_mmio_write,
 };
 
-/* Code segment attributes (the VMX layout). */
-#define CS64 0xa09b
-#define CS32 0xc09b
-#define CS16 0x009b
-
-/* An intercept header: `bits` 64 (long mode), 32 (protected) or 16 (real mode). */
-static inline void mk_header(struct hv_x64_intercept_message_header *h, unsigned int bits, uint64_t rip,
-			     unsigned int len, uint8_t access, uint64_t rflags)
+void mk_header(struct hv_x64_intercept_message_header *h, unsigned int bits, uint64_t rip, unsigned int len,
+	       uint8_t access, uint64_t rflags)
 {
 	memset(h, 0, sizeof(*h));
 	h->instruction_length_and_cr8 = (uint8_t)len;
@@ -128,9 +89,8 @@ static inline void mk_header(struct hv_x64_intercept_message_header *h, unsigned
 	h->rflags = rflags;
 }
 
-/* A memory intercept at `gpa` (= its GVA: identity) for the instruction in `bytes`. */
-static inline void mk_mem(struct hv_message *msg, unsigned int bits, uint64_t rip, const uint8_t *bytes,
-			  unsigned int len, uint64_t gpa, uint8_t access, uint64_t rflags)
+void mk_mem(struct hv_message *msg, unsigned int bits, uint64_t rip, const uint8_t *bytes, unsigned int len,
+	    uint64_t gpa, uint8_t access, uint64_t rflags)
 {
 	struct hv_x64_memory_intercept_message mi;
 
@@ -147,10 +107,9 @@ static inline void mk_mem(struct hv_message *msg, unsigned int bits, uint64_t ri
 	memcpy(msg->payload, &mi, sizeof(mi));
 }
 
-/* An IO-port intercept. `info`: size | HV_X64_IO_ACCESS_STRING_OP | _REP_PREFIX. */
-static inline void mk_io(struct hv_message *msg, unsigned int bits, uint64_t rip, const uint8_t *bytes,
-			 unsigned int len, uint16_t port, uint8_t info, bool out, uint64_t rflags,
-			 const struct sidecar_cpu_context_x64 *ctx, uint64_t ds_base, uint64_t es_base)
+void mk_io(struct hv_message *msg, unsigned int bits, uint64_t rip, const uint8_t *bytes, unsigned int len,
+	   uint16_t port, uint8_t info, bool out, uint64_t rflags, const struct sidecar_cpu_context_x64 *ctx,
+	   uint64_t ds_base, uint64_t es_base)
 {
 	struct hv_x64_io_port_intercept_message io;
 
@@ -173,5 +132,3 @@ static inline void mk_io(struct hv_message *msg, unsigned int bits, uint64_t rip
 	msg->header.len = sizeof(io);
 	memcpy(msg->payload, &io, sizeof(io));
 }
-
-#endif
