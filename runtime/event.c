@@ -50,40 +50,56 @@ static _Atomic bool *counted_of(struct sidecar_vp *vp)
  * What remains is the arming itself racing a completion (counted by the arming scan and
  * taken back on its re-check), once per client.
  *
-Settling the fd. After changing the count, a thread marks the fd dirty and tries to become
+ * Settling the fd. After changing the count, a thread marks the fd dirty and tries to become
  * the settler (an exchange on ev_busy). The settler, while the fd is dirty, clears the mark,
  * reads the count and writes or drains the eventfd to match it (ev_level is what it last
  * made the fd); then it lets go and looks at the mark again. A thread that cannot become the
  * settler just leaves: the settler sees its mark, or, if it already let go, the mark is seen
  * by its own second look at it. The completion hook never waits for anybody. The owner
  * collecting a VP (and arming) waits for a settler at work, a few instructions and one
- * non-blocking eventfd call, and then settles itself: when sidecar_vp_wait or try_wait
- * returns, the fd already says whether anything else is left to collect.
+ * non-blocking eventfd call, and then settles itself; if another settler took its mark
+ * first, it waits until that settler lets go, since the mark is cleared before the fd is
+ * made to match. So when sidecar_vp_wait or try_wait returns, the fd already says whether
+ * anything else is left to collect.
  */
+/* One settler's turn, entered holding ev_busy: make the fd match the count while anybody
+ * marks it dirty, then let go. */
+static void settle_turn(struct sidecar_client *c)
+{
+	while (atomic_exchange_explicit(&c->ev_dirty, 0, memory_order_seq_cst)) {
+		bool want = atomic_load_explicit(&c->ev_finished, memory_order_seq_cst) != 0;
+		if (want == c->ev_level)
+			continue;
+		uint64_t v = 1;
+		ssize_t r = want ? write(c->event_fd, &v, sizeof(v)) : read(c->event_fd, &v, sizeof(v));
+		(void)r; /* EAGAIN: the counter is already where we want it */
+		c->ev_level = want;
+	}
+	/* Release: our ev_level is the next settler's; pairs with the acquire exchange or load
+	 * of ev_busy by the next settler or a waiter. */
+	atomic_store_explicit(&c->ev_busy, 0, memory_order_release);
+}
+
 void rt_event_settle(struct sidecar_client *c, bool wait)
 {
 	atomic_store_explicit(&c->ev_dirty, 1, memory_order_seq_cst);
-	for (unsigned spins = 0; atomic_load_explicit(&c->ev_dirty, memory_order_seq_cst);) {
-		if (atomic_exchange_explicit(&c->ev_busy, 1, memory_order_seq_cst)) {
-			if (!wait)
-				return; /* the settler will see our mark */
-			if (++spins % 64)
-				sc_relax();
-			else
-				sched_yield(); /* the settler lost its CPU */
+	for (unsigned spins = 0;;) {
+		if (!atomic_load_explicit(&c->ev_dirty, memory_order_seq_cst)) {
+			/* Our mark was taken. A waiter also waits for whoever took it to finish its
+			 * eventfd call: the mark is cleared before the fd is made to match. Acquire:
+			 * pairs with the release that ends a settler's turn. */
+			if (!wait || !atomic_load_explicit(&c->ev_busy, memory_order_acquire))
+				return;
+		} else if (!atomic_exchange_explicit(&c->ev_busy, 1, memory_order_seq_cst)) {
+			settle_turn(c);
 			continue;
+		} else if (!wait) {
+			return; /* the settler will see our mark */
 		}
-		while (atomic_exchange_explicit(&c->ev_dirty, 0, memory_order_seq_cst)) {
-			bool want = atomic_load_explicit(&c->ev_finished, memory_order_seq_cst) != 0;
-			if (want == c->ev_level)
-				continue;
-			uint64_t v = 1;
-			ssize_t r = want ? write(c->event_fd, &v, sizeof(v)) : read(c->event_fd, &v, sizeof(v));
-			(void)r; /* EAGAIN: the counter is already where we want it */
-			c->ev_level = want;
-		}
-		/* Release: our ev_level is the next settler's. */
-		atomic_store_explicit(&c->ev_busy, 0, memory_order_release);
+		if (++spins % 64)
+			sc_relax();
+		else
+			sched_yield(); /* the settler lost its CPU */
 	}
 }
 

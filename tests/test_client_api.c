@@ -2,6 +2,7 @@
 /*
  * The public API (<sidecar/client.h>), call by call and error by error, in every wait mode.
  */
+#include "sidecar_atomic.h"
 #include "sim_util.h"
 
 #include <poll.h>
@@ -391,7 +392,7 @@ static void corrupt_hook(void *ctx, struct sidecar_sim *s, uint32_t cpu, enum si
 	if (where != SIDECAR_FAULT_BEFORE_COMMAND || !atomic_exchange(&corrupt, 0))
 		return;
 	struct sidecar_command_page *p = &sim_pages(s, cpu)->command_page;
-	atomic_store((_Atomic uint32_t *)&sidecar_command_page_fast(p)->command, 77);
+	sc_store_mb(&sidecar_command_page_fast(p)->command, 77);
 	p->command = 77;
 }
 

@@ -5,6 +5,7 @@
  * reporting paths (scan, lock-free), several nodes, hot-remove, RUN turned into STOP by a
  * cancel, and the start/scan race that upstream had.
  */
+#include "sidecar_atomic.h"
 #include "sim_util.h"
 
 #include <poll.h>
@@ -142,7 +143,7 @@ static void hold_response(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum
 static bool wait_attention(struct sidecar_control_page *cp, uint32_t want)
 {
 	uint64_t t0 = ms_now();
-	while (atomic_load((_Atomic uint32_t *)&cp->needs_attention) != want)
+	while (sc_load_seq(&cp->needs_attention) != want)
 		if (ms_now() - t0 > 5000)
 			return false;
 		else

@@ -7,6 +7,7 @@
  *  2. a request the leaving CPU served before it left: the post must not say -ENOENT;
  *  3. a cancel between the post's claim and its doorbell must still stop that command.
  */
+#include "sidecar_atomic.h"
 #include "sim_util.h"
 
 #include <pthread.h>
@@ -29,12 +30,12 @@ static void hook(void *ctx, enum rt_delay_point point)
 
 static uint32_t stop_seq(struct sidecar_vp *vp)
 {
-	return atomic_load((_Atomic uint32_t *)&vp->fast->stop_seq);
+	return sc_load_seq(&vp->fast->stop_seq);
 }
 
 static uint32_t posted_seq(struct sidecar_vp *vp)
 {
-	return atomic_load((_Atomic uint32_t *)&vp->fast->request_seq);
+	return sc_load_seq(&vp->fast->request_seq);
 }
 
 struct job {
@@ -128,9 +129,9 @@ static void test_served_then_removed(const void *arg)
 	 * caught the request): the owner is held before it would decide to kick. */
 	sidecar_sim_drv_ops.kick(sim_node(sim, 0), 1);
 	uint64_t t0 = ms_now();
-	while (atomic_load((_Atomic uint32_t *)&vp->fast->done_seq) != seq && ms_now() - t0 < 10000)
+	while (sc_load_seq(&vp->fast->done_seq) != seq && ms_now() - t0 < 10000)
 		usleep(100);
-	CHECK_EQ(atomic_load((_Atomic uint32_t *)&vp->fast->done_seq), seq);
+	CHECK_EQ(sc_load_seq(&vp->fast->done_seq), seq);
 	CHECK_EQ(sidecar_sim_hot_remove(sim, 1, 10000000000ll), 0);
 	sem_post(&release);
 	pthread_join(t, NULL);
