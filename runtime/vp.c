@@ -78,6 +78,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 			if (rc)
 				return rc;
 			vp->direct = true;
+			rt_event_notify_register(vp);
 		}
 		/* Acquire: pairs with the kernel's release of IDLE at boot, which published
 		 * the caps. */
@@ -176,6 +177,7 @@ int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp
 	vp->index = index;
 	vp->notify.fn = rt_fast_notify;
 	vp->notify.ctx = vp;
+	vp->kernel_wait = vp->ops->wait_done != NULL;
 	pthread_mutex_init(&vp->seed_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -210,7 +210,15 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 			slept = true;
 			stat_inc(&vp->st_sleeps);
 		}
-		sidecar_futex_wait(&vp->state, waiting, timeout);
+		if (vp->kernel_wait) {
+			/* The driver cannot run the hook here: it wakes our sleep in it when
+			 * done_seq reaches seq (the same Dekker pair: it tests done_seq after
+			 * queueing us). close() ends it with `wake`. */
+			if (vp->ops->wait_done(vp->drv_node, vp->cpu, seq, timeout) > 0)
+				atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+		} else {
+			sidecar_futex_wait(&vp->state, waiting, timeout);
+		}
 		RT_DELAY(vp->client, RT_DELAY_WAIT_WOKEN);
 		st = atomic_load_explicit(&vp->state, memory_order_acquire);
 		if (st & VP_DEAD) {
