@@ -244,8 +244,8 @@ int sidecar_direct_release(struct sidecar_file *f, unsigned long cpu)
 	if (release_wait(n, i, f->id, jiffies + SIDECAR_DIRECT_TIMEOUT) &&
 	    sidecar_node_cpu_idle(n, i)) {
 		sidecar_direct_settle_line(n, i);
-		return atomic_long_try_cmpxchg(&s->claim, &direct, SIDECAR_CLAIM_AVAIL) ? 0 :
-											  -EINVAL;
+		return atomic_long_try_cmpxchg(&s->claim, &direct, SIDECAR_CLAIM_AVAIL) ? 0
+											: -EINVAL;
 	}
 	WRITE_ONCE(s->direct_orphan, true);
 	/* Fully ordered: direct_orphan is visible to whoever sees the orphan. */
@@ -314,9 +314,8 @@ long sidecar_direct_wait(struct sidecar_file *f, void __user *arg)
 		if (w.timeout_ns < 0)
 			rc = wait_event_interruptible(s->wq, wait_cond(s, fast, w.seq, echo));
 		else
-			rc = wait_event_interruptible_hrtimeout(s->wq,
-								wait_cond(s, fast, w.seq, echo),
-								ns_to_ktime(w.timeout_ns));
+			rc = wait_event_interruptible_hrtimeout(
+				s->wq, wait_cond(s, fast, w.seq, echo), ns_to_ktime(w.timeout_ns));
 		/* Not restarted: the caller looks at the line and decides (its own deadline). */
 		if (rc == -ERESTARTSYS)
 			return -EINTR;

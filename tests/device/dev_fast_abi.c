@@ -201,7 +201,8 @@ int main(void)
 	/* Suppression by hand: the CPU polls (a long window), the client announces SLEEPING
 	 * only for some requests; a completion is signalled exactly when it did. */
 	__atomic_store_n(&fast->sidecar_poll_ns, 200000000u, __ATOMIC_RELAXED);
-	__atomic_store_n(&fast->features, SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL,
+	__atomic_store_n(&fast->features,
+			 SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL,
 			 __ATOMIC_RELEASE);
 	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	REQUIRE(efd >= 0);

@@ -20,7 +20,7 @@
  */
 #include "dev_util.h"
 
-static const char *const attrs[] = {"fast_commands",      "kicks", "parks", "polled_requests", "fast_signals",
+static const char *const attrs[] = {"fast_commands",      "kicks", "parks",        "polled_requests", "fast_signals",
 				    "suppressed_signals", "halts", "request_ipis", "response_signals"};
 enum { FAST_COMMANDS, KICKS, PARKS, POLLED_REQUESTS, FAST_SIGNALS, SUPPRESSED, HALTS, REQUEST_IPIS, RESPONSES, NATTRS };
 
