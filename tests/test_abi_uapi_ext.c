@@ -31,10 +31,10 @@ int main(void)
 	CHECK_EQ(offsetof(struct mshv_vtl_sidecar_echo, signal), 8);
 	CHECK_EQ(offsetof(struct mshv_vtl_sidecar_echo, reserved), 12);
 
-	const unsigned long nrs[] = {MSHV_VTL_SIDECAR_FAST_INFO,  MSHV_VTL_SIDECAR_CLAIM_DIRECT,
+	const unsigned long nrs[] = {MSHV_VTL_SIDECAR_FAST_INFO,      MSHV_VTL_SIDECAR_CLAIM_DIRECT,
 				     MSHV_VTL_SIDECAR_RELEASE_DIRECT, MSHV_VTL_SIDECAR_KICK,
-				     MSHV_VTL_SIDECAR_WAIT,       MSHV_VTL_SIDECAR_WAKE,
-				     MSHV_VTL_SIDECAR_SET_EVENTFD, MSHV_VTL_SIDECAR_ECHO};
+				     MSHV_VTL_SIDECAR_WAIT,           MSHV_VTL_SIDECAR_WAKE,
+				     MSHV_VTL_SIDECAR_SET_EVENTFD,    MSHV_VTL_SIDECAR_ECHO};
 	for (unsigned i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
 		CHECK_EQ(_IOC_TYPE(nrs[i]), 0xb8);
 		CHECK_EQ(_IOC_NR(nrs[i]), 0xe0 + i);

@@ -78,6 +78,7 @@ int main(void)
 			REQUIRE(sidecar_vp_acquire(c2, cpus[0], &other) == 0);
 			CHECK(sidecar_vp_get_wait_mode(other) != SIDECAR_WAIT_SEED);
 			CHECK_EQ(sidecar_vp_run(vps[0]), -EBUSY);
+			CHECK_EQ(sidecar_vp_set_wait_mode(vps[0], SIDECAR_WAIT_FUTEX), -EBUSY);
 			run_once(other);
 			CHECK_EQ(sidecar_vp_set_wait_mode(other, SIDECAR_WAIT_SEED), 0);
 			sidecar_vp_release(other);
