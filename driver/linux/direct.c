@@ -254,7 +254,12 @@ int sidecar_direct_release(struct sidecar_file *f, unsigned long cpu)
 		return -EINVAL;
 	atomic_inc(&n->orphans);
 	pr_warn("cpu %lu did not stop: its claim is reclaimed once it does\n", cpu);
-	return -ETIMEDOUT;
+	/*
+	 * It may have answered since: the CAS above then this look, against the echo
+	 * handler's store of the answer then its look at the orphan; one of us reclaims it.
+	 */
+	sidecar_node_reclaim_orphan(n, i, sidecar_claim_word(f->id, SIDECAR_CLAIM_ORPHAN));
+	return atomic_long_read(&s->claim) == SIDECAR_CLAIM_AVAIL ? 0 : -ETIMEDOUT;
 }
 
 /* ---- kick, wait, wake, eventfd, echo -------------------------------------------------------- */
@@ -285,6 +290,16 @@ static bool wait_cond(struct sidecar_slot *s, struct sidecar_fast_line *fast, u3
 	return done == seq || READ_ONCE(s->wake);
 }
 
+/* Sleeps until wait_cond(): 0, -ETIME (the timeout, unless < 0), -ERESTARTSYS (a signal). */
+static long sleep_until(struct sidecar_slot *s, struct sidecar_fast_line *fast, u32 seq, bool echo,
+			s64 timeout_ns)
+{
+	if (timeout_ns < 0)
+		return wait_event_interruptible(s->wq, wait_cond(s, fast, seq, echo));
+	return wait_event_interruptible_hrtimeout(s->wq, wait_cond(s, fast, seq, echo),
+						  ns_to_ktime(timeout_ns));
+}
+
 long sidecar_direct_wait(struct sidecar_file *f, void __user *arg)
 {
 	struct sidecar_node *n = f->node;
@@ -311,11 +326,7 @@ long sidecar_direct_wait(struct sidecar_file *f, void __user *arg)
 	 * it) before wq_has_sleeper(). Either the test sees done_seq or the CPU wakes us.
 	 */
 	if (!wait_cond(s, fast, w.seq, echo)) {
-		if (w.timeout_ns < 0)
-			rc = wait_event_interruptible(s->wq, wait_cond(s, fast, w.seq, echo));
-		else
-			rc = wait_event_interruptible_hrtimeout(
-				s->wq, wait_cond(s, fast, w.seq, echo), ns_to_ktime(w.timeout_ns));
+		rc = sleep_until(s, fast, w.seq, echo, w.timeout_ns);
 		/* Not restarted: the caller looks at the line and decides (its own deadline). */
 		if (rc == -ERESTARTSYS)
 			return -EINTR;
@@ -409,6 +420,11 @@ long sidecar_direct_echo(struct sidecar_file *f, void __user *arg)
 
 /* ---- the sidecar CPU's side (its own thread, process context) ------------------------------ */
 
+static struct sidecar_node *sc_node_of(struct sidecar_lhost_cpu *c)
+{
+	return container_of(c, struct sidecar_cpu, host)->node;
+}
+
 static struct sidecar_slot *slot_of(struct sidecar_lhost_cpu *c)
 {
 	struct sidecar_cpu *sc = container_of(c, struct sidecar_cpu, host);
@@ -460,6 +476,18 @@ void sidecar_node_cpu_echo(struct sidecar_lhost_cpu *c)
 		wake_up(&s->wq);
 	if (READ_ONCE(s->echo_signal) == MSHV_VTL_SIDECAR_ECHO_EVENTFD)
 		signal_eventfd(s);
+	/*
+	 * The late answer to the quiet barrier of a release that timed out: the orphan it left
+	 * goes back now, not at the next claim (a claimer racing with us: one CAS wins). The
+	 * barrier in wq_has_sleeper() orders the answer above before this look; the releaser
+	 * makes the orphan, then looks at the answer (sidecar_node_reclaim_orphan).
+	 */
+	if (READ_ONCE(s->direct_orphan)) {
+		long w = atomic_long_read(&s->claim);
+
+		if (sidecar_claim_state(w) == SIDECAR_CLAIM_ORPHAN)
+			sidecar_node_reclaim_orphan(sc_node_of(c), c->k.node_cpu_index, w);
+	}
 }
 
 /* ---- delays at the core's fault points (the fault_delays parameter) ------------------------ */

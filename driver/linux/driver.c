@@ -114,7 +114,7 @@ int sidecar_node_cpu_index(struct sidecar_node *n, unsigned long cpu, u32 *index
  * halted with the line's features zeroed): give the claim back. True when the caller should
  * look at the claim again.
  */
-static bool reclaim_orphan(struct sidecar_node *n, u32 index, long orphan)
+bool sidecar_node_reclaim_orphan(struct sidecar_node *n, u32 index, long orphan)
 {
 	struct sidecar_slot *s = &n->slots[index];
 
@@ -146,7 +146,7 @@ int sidecar_node_claim(struct sidecar_node *n, u32 index, u64 owner, unsigned in
 		if (old == SIDECAR_CLAIM_REMOVED)
 			return -ENOENT;
 		if (sidecar_claim_state(old) != SIDECAR_CLAIM_ORPHAN ||
-		    !reclaim_orphan(n, index, old))
+		    !sidecar_node_reclaim_orphan(n, index, old))
 			return -EBUSY;
 	}
 }
@@ -458,6 +458,7 @@ void sidecar_node_release_file(struct sidecar_file *f)
 {
 	struct sidecar_node *n = f->node;
 	unsigned long deadline = jiffies + SIDECAR_STOP_TIMEOUT;
+	long orphan_word = sidecar_claim_word(f->id, SIDECAR_CLAIM_ORPHAN);
 	bool held = false;
 	u32 i;
 
@@ -509,10 +510,17 @@ void sidecar_node_release_file(struct sidecar_file *f)
 			if (orphan)
 				break;
 			WRITE_ONCE(s->direct_orphan, direct);
-			if (cas_claim(n, i, w, sidecar_claim_word(f->id, SIDECAR_CLAIM_ORPHAN))) {
+			if (cas_claim(n, i, w, orphan_word)) {
 				atomic_inc(&n->orphans);
 				pr_warn("cpu %u did not stop: its claim is reclaimed once it does\n",
 					n->base_cpu + i);
+				/*
+				 * The CPU may have answered the quiet barrier since: the fully
+				 * ordered CAS then this look, against the echo handler's store
+				 * of the answer then its look at the orphan (direct.c).
+				 */
+				if (direct)
+					sidecar_node_reclaim_orphan(n, i, orphan_word);
 				break;
 			}
 		}

@@ -195,6 +195,8 @@ void sidecar_platform_shutdown(struct sidecar_platform *p);
 /* driver.c */
 int sidecar_node_cpu_index(struct sidecar_node *n, unsigned long cpu, u32 *index);
 int sidecar_node_claim(struct sidecar_node *n, u32 index, u64 owner, unsigned int state);
+/* Gives an ORPHAN claim back once its CPU is quiet; true when the caller should look again. */
+bool sidecar_node_reclaim_orphan(struct sidecar_node *n, u32 index, long orphan);
 bool sidecar_node_cpu_idle(struct sidecar_node *n, u32 index);
 int sidecar_node_start(struct sidecar_file *f, unsigned long cpu);
 int sidecar_node_stop(struct sidecar_file *f, unsigned long cpu);

@@ -83,6 +83,7 @@ static void *wake_later(void *arg)
 
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(120);
 	dev_require_device();
 	if (strcmp(dev_guest(), "io") != 0)

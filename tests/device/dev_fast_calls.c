@@ -146,6 +146,7 @@ static void mode_calls(struct sidecar_client *c, unsigned cpu, enum sidecar_wait
 
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(240);
 	dev_require_device();
 	if (strcmp(dev_guest(), "spin") == 0)

@@ -11,11 +11,14 @@
  *  - release of a running VP returns, and the claim is back at once;
  *  - close with every CPU running: every wait returns -ESHUTDOWN, nothing is left;
  *  - raw: RELEASE_DIRECT of a VP whose posted RUN_VP spins, and close of a file whose
- *    DIRECT VPs all spin, stop them and return every claim.
+ *    DIRECT VPs all spin, stop them and return every claim;
+ *  - a release whose CPU another process keeps busy through the line: an orphan after
+ *    5 s, which goes back by itself once the CPU is quiet.
  */
 #include "dev_util.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 
 static struct sidecar_vp *shared_vp;
 static volatile int stop_cancelling;
@@ -148,6 +151,7 @@ int main(void)
 {
 	unsigned cpus[DEV_MAX_CPUS];
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(240);
 	dev_require_device();
 	dev_require_guest("spin");
@@ -200,6 +204,64 @@ int main(void)
 		CHECK_EQ(f->done_seq, f->request_seq);
 		CHECK_EQ(f->features, 0);
 	}
+	/* A release whose CPU stays busy: another process keeps a spinning run posted through
+	 * the line (the page is user-writable: it puts the features back and rings ahead of
+	 * the CPU), so the quiet barrier goes unanswered: RELEASE_DIRECT gives up after 5 s
+	 * and leaves an orphan. Once the runs stop, the CPU halts, answers, and the orphan goes
+	 * back by itself. (If the CPU slipped into a halt anyway, the release just works.) */
+	REQUIRE(dev_ioctl(fd, MSHV_VTL_SIDECAR_CLAIM_DIRECT, cpus[0]) == 0);
+	int go[2];
+	REQUIRE(pipe(go) == 0);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		char b;
+		close(go[1]); /* the parent's close is the signal to go */
+		fast->command = SIDECAR_COMMAND_RUN_VP;
+		for (uint64_t end = dev_now_ns() + 7000000000ull; dev_now_ns() < end;) {
+			if (__atomic_load_n(&fast->features, __ATOMIC_RELAXED) != SIDECAR_FAST_F_MAILBOX)
+				__atomic_store_n(&fast->features, SIDECAR_FAST_F_MAILBOX, __ATOMIC_RELEASE);
+			uint32_t done = __atomic_load_n(&fast->done_seq, __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&fast->request_seq, __ATOMIC_RELAXED) != done + 2)
+				__atomic_exchange_n(&fast->request_seq, done + 2, __ATOMIC_SEQ_CST);
+		}
+		/* Stop what runs: the CPU completes it and halts. */
+		__atomic_store_n(&fast->stop_seq, __atomic_load_n(&fast->request_seq, __ATOMIC_RELAXED),
+				 __ATOMIC_SEQ_CST);
+		if (read(go[0], &b, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	usleep(200000);
+	/* The CPU halted before the other process rang: wake it, it then serves the runs. */
+	CHECK_EQ(dev_ioctl(fd, MSHV_VTL_SIDECAR_KICK, cpus[0]), 0);
+	usleep(100000);
+	CHECK(__atomic_load_n(&fast->done_seq, __ATOMIC_ACQUIRE) !=
+	      __atomic_load_n(&fast->request_seq, __ATOMIC_ACQUIRE));
+	t0 = dev_now_ns();
+	int rc = dev_ioctl(fd, MSHV_VTL_SIDECAR_RELEASE_DIRECT, cpus[0]);
+	printf("RELEASE_DIRECT of a CPU kept busy by another process: %s after %.1f ms\n", sidecar_strerror(rc),
+	       (double)(dev_now_ns() - t0) / 1e6);
+	CHECK(rc == -ETIMEDOUT || rc == 0);
+	if (rc == -ETIMEDOUT) {
+		CHECK_EQ(dev_sysfs_num(0, "orphans"), 1);
+		CHECK_EQ(dev_sysfs_num(0, "claims"), 1);
+		CHECK_EQ(dev_ioctl(fd, MSHV_VTL_SIDECAR_CLAIM_DIRECT, cpus[0]), -EBUSY); /* not quiet yet */
+	}
+	close(go[1]);
+	int status;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* No claim needed to get it back: the CPU's answer reclaims the orphan. */
+	for (int tries = 0; tries < 1000 && (dev_sysfs_num(0, "orphans") || dev_sysfs_num(0, "claims")); tries++)
+		usleep(10000);
+	CHECK_EQ(dev_sysfs_num(0, "orphans"), 0);
+	CHECK_EQ(dev_sysfs_num(0, "claims"), 0);
+	__atomic_store_n(&fast->features, 0, __ATOMIC_RELEASE);
+	REQUIRE(dev_ioctl(fd, MSHV_VTL_SIDECAR_CLAIM_DIRECT, cpus[0]) == 0);
+	CHECK_EQ(dev_ioctl(fd, MSHV_VTL_SIDECAR_RELEASE_DIRECT, cpus[0]), 0);
+
 	dev_unmap(pages, &info);
 	close(fd);
 	CHECK(dev_wait_quiet(10));

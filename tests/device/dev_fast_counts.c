@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 2000;
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(300);
 	dev_require_device();
 	if (strcmp(dev_guest(), "io") != 0)

@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 	uint64_t total = argc > 1 ? strtoull(argv[1], NULL, 0) : 20000;
 	char before[128], after[128];
 
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(600);
 	dev_require_device();
 	if (strcmp(dev_guest(), "io") != 0)

@@ -211,6 +211,7 @@ static void check_reclaimed(const char *what, long long allocations)
 
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(280);
 	dev_require_device();
 	dev_require_guest("spin");

@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 	dev_require_fast();
 	vp_count = dev_sidecar_cpus(vp_cpu, MAX_VPS);
 	REQUIRE(vp_count > 0);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* lines survive a watchdog */
 	check_watchdog(seconds + 120);
 	printf("stress: %u vps, %u s, seed %llu, modes 0x%x%s\n", vp_count, seconds, (unsigned long long)seed,
 	       mode_mask, events ? ", event fd armed" : "");
