@@ -16,6 +16,7 @@ add_executable(sidecar-latency
   latency_overhead.c
   latency_gnuplot.c
   latency_heatmap.c
+  latency_kref.c
   latency_plot.c
   latency_progress.c
   latency_refs.c

@@ -16,6 +16,7 @@
 struct bench_cpus;
 
 #define LAT_MAX_MODES 4
+#define LAT_MAX_REFS 4 /* spin, futex; on target device also kwait, kevent (latency_kref.h) */
 #define LAT_TARGET_MAX 512
 
 /* Exit statuses. */
@@ -58,7 +59,7 @@ struct lat_machine {
 };
 
 /* One measurement: a wait mode ("seed", "futex", "poll", "adaptive"), a reference ("spin",
- * "futex") or the null loop ("null", latency_overhead.h). Every per-round-trip figure is over
+ * "futex", and on the device "kwait", "kevent") or the null loop ("null", latency_overhead.h). Every per-round-trip figure is over
  * the measured loop only. */
 struct lat_result {
 	char name[16];
@@ -96,7 +97,7 @@ struct lat_run {
 	struct lat_machine machine;
 	struct lat_result overhead; /* the null loop; measured when has_overhead */
 	bool has_overhead;
-	struct lat_result refs[2]; /* spin, futex */
+	struct lat_result refs[LAT_MAX_REFS]; /* spin, futex[, kwait, kevent] */
 	int nrefs;
 	struct lat_result modes[LAT_MAX_MODES];
 	int nmodes;
@@ -112,6 +113,9 @@ struct lat_ratios {
 	double poll_vs_spin_net_p50;
 	double adaptive_vs_poll_net_p50;
 	double futex_vs_futex_ref_net_p50;
+	/* Target device: FUTEX over the kernel path's matching wake reference (kwait). */
+	double futex_vs_kwait_ref_p50;
+	double futex_vs_kwait_ref_net_p50;
 };
 
 /* latency_result.c */

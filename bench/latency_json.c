@@ -172,5 +172,9 @@ int lat_json_write_run(const struct lat_run *run, const char *path)
 	add_num(r, "poll_vs_spin_net_p50", q.poll_vs_spin_net_p50);
 	add_num(r, "adaptive_vs_poll_net_p50", q.adaptive_vs_poll_net_p50);
 	add_num(r, "futex_vs_futex_ref_net_p50", q.futex_vs_futex_ref_net_p50);
+	if (!isnan(q.futex_vs_kwait_ref_p50)) {
+		add_num(r, "futex_vs_kwait_ref_p50", q.futex_vs_kwait_ref_p50);
+		add_num(r, "futex_vs_kwait_ref_net_p50", q.futex_vs_kwait_ref_net_p50);
+	}
 	return lat_json_write(root, path);
 }

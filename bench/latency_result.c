@@ -111,6 +111,9 @@ void lat_run_ratios(const struct lat_run *run, struct lat_ratios *out)
 	out->poll_vs_spin_net_p50 = poll ? lat_result_vs_net(poll, spin) : NAN;
 	out->adaptive_vs_poll_net_p50 = adaptive ? lat_result_vs_net(adaptive, poll) : NAN;
 	out->futex_vs_futex_ref_net_p50 = futex ? lat_result_vs_net(futex, fref) : NAN;
+	const struct lat_result *kwait = lat_run_ref(run, "kwait");
+	out->futex_vs_kwait_ref_p50 = futex && kwait ? lat_result_vs(futex, kwait) : NAN;
+	out->futex_vs_kwait_ref_net_p50 = futex && kwait ? lat_result_vs_net(futex, kwait) : NAN;
 }
 
 void lat_run_set_net(struct lat_run *run)

@@ -123,7 +123,7 @@ static void ratio_line(FILE *f, const char *what, double raw, double net)
 /* The net figures beside the raw ones they come from (latency_overhead.h). */
 static void net_table(FILE *f, const struct lat_run *run, const struct lat_result *spin, const struct lat_result *fref)
 {
-	const struct lat_result *rows[2 + LAT_MAX_MODES];
+	const struct lat_result *rows[LAT_MAX_REFS + LAT_MAX_MODES];
 	int n = 0;
 
 	for (int i = 0; i < run->nrefs; i++)
@@ -156,7 +156,7 @@ static void net_table(FILE *f, const struct lat_run *run, const struct lat_resul
 /* Samples beyond the histogram's last bucket (2^43 ns, 2.4 hours): none, or where. */
 static void overflow_line(FILE *f, const struct lat_run *run)
 {
-	const struct lat_result *rows[3 + LAT_MAX_MODES];
+	const struct lat_result *rows[1 + LAT_MAX_REFS + LAT_MAX_MODES];
 	int n = 0, any = 0;
 
 	if (run->has_overhead)
@@ -218,5 +218,8 @@ void lat_table_print(FILE *f, const struct lat_run *run)
 	ratio_line(f, "poll / spin reference, p50", q.poll_vs_spin_p50, q.poll_vs_spin_net_p50);
 	ratio_line(f, "adaptive / poll, p50", q.adaptive_vs_poll_p50, q.adaptive_vs_poll_net_p50);
 	ratio_line(f, "futex / futex reference, p50", q.futex_vs_futex_ref_p50, q.futex_vs_futex_ref_net_p50);
+	if (!isnan(q.futex_vs_kwait_ref_p50))
+		ratio_line(f, "futex / kernel wait reference, p50", q.futex_vs_kwait_ref_p50,
+			   q.futex_vs_kwait_ref_net_p50);
 	ratio_line(f, "adaptive / futex, client CPU per round trip", q.adaptive_vs_futex_client_cpu, NAN);
 }

@@ -13,6 +13,7 @@
 #include "latency_overhead.h"
 #include "latency_plot.h"
 #include "latency_progress.h"
+#include "latency_kref.h"
 #include "latency_refs.h"
 #include "latency_sweep.h"
 #include "latency_table.h"
@@ -101,8 +102,11 @@ static void usage(FILE *f)
 		"\n"
 		"Measures the run -> intercept -> run round trip of a thread-per-VP loop\n"
 		"(sidecar_vp_run_sync) in each wait mode, and in the same run, on the same CPU pair, the\n"
-		"spin (cache-line ping-pong) and futex (futex ping-pong) references. Prints a table with\n"
-		"min/p50/p99/p99.9/max, round trips per second, CPU time and signals per round trip.\n"
+		"spin (cache-line ping-pong) and futex (futex ping-pong) references; on target device also\n"
+		"the kernel path's: kwait (ECHO through the sidecar CPU's kernel thread, answered by a\n"
+		"wait-queue wake-up of WAIT, the primitive FUTEX mode uses there) and kevent (the same\n"
+		"answered through an eventfd). Prints a table with min/p50/p99/p99.9/max, round trips per\n"
+		"second, CPU time and signals per round trip.\n"
 		"\n"
 		"  --target T        target to open (default " LAT_DEFAULT_TARGET "); for a sim target\n"
 		"                    ,pin=<sidecar CPU> and ,work_ns=<N> are added unless it sets them\n"
@@ -432,6 +436,18 @@ static int measure_all(struct lat_run *run)
 	rc = lat_measure_futex(cfg->client_cpu, cfg->sidecar_cpu, &cfg->budget, &run->refs[1]);
 	if (rc)
 		return rc;
+	/* The device: the kernel path's references, against the sidecar CPU's own thread. */
+	if (!lat_target_is_sim(cfg->target)) {
+		if (lat_result_init(&run->refs[2], "kwait", true) || lat_result_init(&run->refs[3], "kevent", true))
+			return LAT_EXIT_FAIL;
+		run->nrefs = 4;
+		rc = lat_measure_kref(LAT_KREF_WAIT, cfg, &run->refs[2]);
+		if (rc)
+			return rc;
+		rc = lat_measure_kref(LAT_KREF_EVENTFD, cfg, &run->refs[3]);
+		if (rc)
+			return rc;
+	}
 	for (int i = 0; i < cfg->nmodes; i++) {
 		struct lat_result *r = &run->modes[i];
 		if (lat_result_init(r, sidecar_wait_mode_name(cfg->modes[i]), false))

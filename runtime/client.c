@@ -25,6 +25,8 @@ static void client_free(struct sidecar_client *c)
 	free(c->nodes);
 	if (c->event_fd >= 0)
 		close(c->event_fd);
+	if (c->notify_fd >= 0)
+		close(c->notify_fd);
 	pthread_mutex_destroy(&c->lock);
 	if (c->drv.owned)
 		c->drv.ops->release(c->drv.drv);
@@ -46,6 +48,7 @@ int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client
 		return -ENOMEM;
 	c->drv = *h;
 	c->event_fd = -1;
+	c->notify_fd = -1;
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->stop_timeout_ns, DEFAULT_STOP_TIMEOUT_NS);
 	pthread_mutex_init(&c->lock, NULL);
@@ -157,6 +160,10 @@ void sidecar_client_close(struct sidecar_client *c)
 				continue;
 			atomic_fetch_or(&vp->state, VP_DEAD);
 			sidecar_futex_wake(&vp->state, INT_MAX);
+			/* An owner asleep in the driver: the wake ends it, or its next sleep
+			 * (it looks at the word, DEAD now, after every sleep). */
+			if (vp->kernel_wait && vp->direct)
+				vp->ops->wake(vp->drv_node, vp->cpu);
 			pthread_mutex_lock(&vp->seed->lock);
 			vp->seed->dead = true;
 			pthread_cond_broadcast(&vp->seed->cond);
@@ -188,6 +195,7 @@ void sidecar_client_close(struct sidecar_client *c)
 	}
 	for (uint32_t i = 0; i < c->node_count; i++)
 		rt_seed_stop_task(&c->nodes[i]);
+	rt_event_notify_stop(c);
 	for (uint32_t i = 0; i < c->node_count; i++) {
 		struct rt_node *n = &c->nodes[i];
 		for (uint32_t j = 0; j < n->info.cpu_count; j++) {
@@ -266,6 +274,16 @@ int sidecar_client_event_fd(struct sidecar_client *c)
 	if (!c)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
+	/* A driver without in-process hooks: its completion signals reach a thread of ours,
+	 * which does the hooks' work (runtime/event.c). Before arming: no VP must finish
+	 * unseen in between. */
+	if (c->drv.ops->set_notify_fd && !atomic_load(&c->event_armed) && !atomic_load(&c->closed)) {
+		int rc = rt_event_notify_start(c);
+		if (rc) {
+			pthread_mutex_unlock(&c->lock);
+			return rc;
+		}
+	}
 	if (!atomic_exchange_explicit(&c->event_armed, true, memory_order_seq_cst)) {
 		for (uint32_t i = 0; i < c->node_count; i++) {
 			struct rt_node *n = &c->nodes[i];

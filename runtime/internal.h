@@ -95,6 +95,13 @@ struct sidecar_client {
 	_Atomic uint32_t ev_finished;
 	_Atomic uint32_t ev_dirty, ev_busy; /* the fd needs settling; someone settles it */
 	bool ev_level;                      /* the fd is readable: the settler's */
+	/* A driver without in-process hooks (set_notify_fd): its completion signals arrive on
+	 * notify_fd, and a thread does the hook's work for every VP (runtime/notify.c). */
+	int notify_fd;
+	pthread_t notify_task;
+	bool notify_running;
+	_Atomic bool notify_stop;
+	_Atomic uint32_t notify_in_vp; /* the thread may hold a VP it loaded from a node */
 	/* Tests only (RT_DELAY). */
 	void (*delay_hook)(void *ctx, enum rt_delay_point point);
 	void *delay_ctx;
@@ -117,6 +124,7 @@ struct sidecar_vp {
 	uint32_t cpu, index;
 	uint32_t host_cpu_hint; /* last host CPU + 1 published in the fast line */
 	bool direct;            /* holds the driver's DIRECT claim */
+	bool kernel_wait;       /* the driver's wait_done is the sleep (no in-process hook) */
 	bool dead_local;        /* the client is closed: never touch the driver again */
 	uint64_t poll_ns;       /* current client poll window */
 	uint64_t poll_cap_ns;   /* its cap */
@@ -188,6 +196,12 @@ void rt_event_finished(struct sidecar_vp *vp, int delta);
 void rt_event_seed_finished(struct sidecar_client *c, struct rt_seed_slot *slot);
 bool rt_event_count_if_finished(struct sidecar_vp *vp);
 void rt_event_settle(struct sidecar_client *c, bool wait);
+/* notify.c: a driver without in-process hooks: the forwarding thread (started at arming,
+ * client lock held), the registration of a VP just claimed DIRECT, and the thread's end
+ * (close). */
+int rt_event_notify_start(struct sidecar_client *c);
+void rt_event_notify_register(struct sidecar_vp *vp);
+void rt_event_notify_stop(struct sidecar_client *c);
 /* Results of a completed command: 0, -SIDECAR_EKERNEL (copies the string), -ENOENT. */
 int rt_collect_error(struct sidecar_vp *vp, bool has_error);
 

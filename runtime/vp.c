@@ -66,6 +66,7 @@ int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 			if (rc)
 				return rc;
 			vp->direct = true;
+			rt_event_notify_register(vp);
 		}
 		/* Acquire: pairs with the kernel's release of IDLE at boot, which published
 		 * the caps. */
@@ -166,6 +167,7 @@ int sidecar_vp_acquire(struct sidecar_client *c, uint32_t cpu, struct sidecar_vp
 	vp->index = index;
 	vp->notify.fn = rt_fast_notify;
 	vp->notify.ctx = vp;
+	vp->kernel_wait = vp->ops->wait_done != NULL;
 	vp->seed = rt_seed_slot_get(node, index);
 	if (!vp->seed) {
 		free(vp);
@@ -224,8 +226,13 @@ void rt_vp_detach(struct sidecar_vp *vp)
 		vp->direct = false;
 	}
 	/* A late finished-CPU report of a run that would not stop lands in the CPU's seed slot,
-	 * which outlives the accessor: nothing holds `vp` but its owner. */
-	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_release);
+	 * which outlives the accessor. The event loop's notify thread (runtime/notify.c) may
+	 * hold `vp` for a few instructions: unpublish, then wait it out. seq_cst: pairs with
+	 * its increment of notify_in_vp before it loads the entries; the acquire of the count
+	 * with its release decrement. It takes no lock and never sleeps while it holds a VP. */
+	atomic_store_explicit(&vp->node->vps[vp->index], NULL, memory_order_seq_cst);
+	while (atomic_load_explicit(&vp->client->notify_in_vp, memory_order_seq_cst))
+		sched_yield();
 	atomic_store(&vp->node->in_use[vp->index], 0);
 }
 

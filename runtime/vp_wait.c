@@ -242,7 +242,27 @@ static int sleep_until_done(struct sidecar_vp *vp, uint32_t seq, uint64_t deadli
 			slept = true;
 			stat_inc(&vp->st_sleeps);
 		}
-		sidecar_futex_wait(&vp->state, waiting, timeout);
+		if (vp->kernel_wait) {
+			/* The driver cannot run the hook here: it wakes our sleep in it when
+			 * done_seq reaches seq (the same Dekker pair: it tests done_seq after
+			 * queueing us). close() ends it with `wake`. */
+			int w = vp->ops->wait_done(vp->drv_node, vp->cpu, seq, timeout);
+			if (w > 0) {
+				atomic_fetch_add_explicit(&vp->st_response_signals, 1, memory_order_relaxed);
+			} else if (w < 0 && w != -EINTR && w != -ETIMEDOUT) {
+				/* The driver refused the sleep: give the WAITER bit back (the
+				 * command keeps running) rather than spin on the refusal. */
+				uint32_t x = waiting;
+				atomic_compare_exchange_strong_explicit(&vp->state, &x, running, memory_order_relaxed,
+									memory_order_relaxed);
+				rc = (x & VP_DEAD) ? -ESHUTDOWN : w;
+				if (rc == w && (x & VP_STATE_MASK) == VP_FINISHED)
+					rc = collect(vp, seq);
+				break;
+			}
+		} else {
+			sidecar_futex_wait(&vp->state, waiting, timeout);
+		}
 		RT_DELAY(vp->client, RT_DELAY_WAIT_WOKEN);
 		st = atomic_load_explicit(&vp->state, memory_order_acquire);
 		if (st & VP_DEAD) {

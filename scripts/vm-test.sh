@@ -126,7 +126,8 @@ rm -rf "$ROOTFS"
 mkdir -p "$ROOTFS"/{bin,sbin,tests,extra,lib,lib64,proc,sys,dev,tmp}
 log "building the device tests"
 CFLAGS=(-std=gnu17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -static -pthread
-	-I"$ROOT/runtime/include" -I"$ROOT/abi/include" -I"$ROOT/tests/device")
+	-I"$ROOT/runtime/include" -I"$ROOT/abi/include" -I"$ROOT/tests/device"
+	-I"$ROOT/runtime" -I"$ROOT/runtime/transport")
 tests=()
 for src in tests/device/dev_*.c; do
 	name=$(basename "$src" .c)
@@ -162,7 +163,7 @@ plan="$ROOTFS/plan.sh"
 	echo "# Written by scripts/vm-test.sh: the steps of this run."
 	echo "phase cpus=1-3 guest=io"
 	for t in dev_abi_info dev_abi_errors dev_abi_reports dev_seed_calls dev_registers dev_translate \
-		dev_intercepts dev_release dev_fuzz dev_roundtrip; do
+		dev_intercepts dev_release dev_fuzz dev_roundtrip dev_fast_abi dev_fast_calls dev_fast_counts; do
 		echo "t $t"
 	done
 	# The default VP of sidecar-latency is 0, the base CPU (Linux's): drive CPU 1.
@@ -172,14 +173,31 @@ plan="$ROOTFS/plan.sh"
 	echo "t dev_cancel"
 	echo "t dev_release"
 	echo "t dev_kill"
+	echo "t dev_fast_cancel"
+	echo "t dev_fast_kill"
 	echo "t dev_long_spin 12"
 	echo "endphase"
 	echo "phase cpus=1-3 guest=halt"
 	echo "t dev_intercepts"
+	echo "t dev_fast_calls"
+	echo "endphase"
+	# The fast path under load: guest work so that cancels land inside runs, all four modes
+	# on the three sidecar CPUs, then random delays on both sides.
+	echo "phase cpus=1-3 guest=io work_ns=20000"
+	echo "t dev_fast_calls"
+	echo "t dev_fast_stress --seconds 10"
+	echo "t dev_fast_stress --seconds 5 --events"
+	echo "t dev_fast_delays"
+	echo "endphase"
+	# Without the extension the device is upstream's: the client falls back to SEED.
+	echo "phase cpus=1-3 fast=0"
+	echo "t dev_seed_calls"
+	echo "t dev_abi_errors"
 	echo "endphase"
 	echo "phase nodes=0-1,2-3 cpus=3"
 	echo "t dev_abi_info"
 	echo "t dev_layout"
+	echo "t dev_fast_calls"
 	echo "endphase"
 	echo "phase nodes=0-3 cpus=2-3 guest=io work_ns=20000"
 	echo "t dev_layout"

@@ -69,6 +69,7 @@ static struct sidecar_node *node_create(struct sidecar_platform *p, const struct
 	n->base_cpu = ln->base_cpu;
 	n->cpu_count = ln->cpu_count;
 	mutex_init(&n->scan_lock);
+	mutex_init(&n->direct_lock);
 	init_waitqueue_head(&n->wq);
 	sidecar_lhost_ipi_init(&n->response, sidecar_node_response);
 	atomic_set(&n->open_files, 0);
@@ -82,6 +83,8 @@ static struct sidecar_node *node_create(struct sidecar_platform *p, const struct
 	n->cpus = kcalloc(n->cpu_count, sizeof(*n->cpus), GFP_KERNEL);
 	if (!n->control || !n->shmem || !n->slots || !n->cpus)
 		goto fail;
+	for (i = 0; i < n->cpu_count; i++)
+		sidecar_slot_init(&n->slots[i]);
 
 	n->control->index = index;
 	n->control->base_cpu = n->base_cpu;
@@ -111,6 +114,9 @@ static struct sidecar_node *node_create(struct sidecar_platform *p, const struct
 		c->node = n;
 		c->host.cpu = cpu;
 		c->host.response = sidecar_node_cpu_response;
+		c->host.fast_response = sidecar_node_cpu_fast_response;
+		c->host.echo = sidecar_node_cpu_echo;
+		c->host.fault = sidecar_node_cpu_fault;
 		c->host.k.be = p->backend.ops;
 		c->host.k.backend = &p->backend;
 		c->host.k.control = n->control;

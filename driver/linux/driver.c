@@ -98,21 +98,43 @@ static int not_started(struct sidecar_node *n, u32 index)
 	return s == SIDECAR_CPU_REMOVED || s == SIDECAR_CPU_REMOVE ? -ENOENT : -EBUSY;
 }
 
-/*
- * An orphan's command is over once its CPU is IDLE (nobody can start another on it): give
- * the claim back. True when the caller should look at the claim again.
- */
-static bool reclaim_orphan(struct sidecar_node *n, u32 index, long orphan)
+bool sidecar_node_cpu_idle(struct sidecar_node *n, u32 index)
 {
-	if (!cpu_idle(n, index))
+	return cpu_idle(n, index);
+}
+
+int sidecar_node_cpu_index(struct sidecar_node *n, unsigned long cpu, u32 *index)
+{
+	return cpu_index(n, cpu, index);
+}
+
+/*
+ * An orphan's command is over once its CPU is IDLE (nobody can start another on it) and,
+ * for one a DIRECT claim left, the CPU answered the quiet barrier of its release (it is
+ * halted with the line's features zeroed): give the claim back. True when the caller should
+ * look at the claim again.
+ */
+bool sidecar_node_reclaim_orphan(struct sidecar_node *n, u32 index, long orphan)
+{
+	struct sidecar_slot *s = &n->slots[index];
+
+	/* Acquire: pairs with the fully ordered CAS that made it an orphan (direct_orphan). */
+	if (atomic_long_read_acquire(&s->claim) != orphan)
+		return true;
+	if (!cpu_idle(n, index) || !sidecar_direct_synced(n, index))
 		return false;
-	if (cas_claim(n, index, orphan, SIDECAR_CLAIM_AVAIL))
+	/* Still the orphan (the CAS below checks): nobody else touches the line. */
+	if (READ_ONCE(s->direct_orphan))
+		sidecar_direct_settle_line(n, index);
+	if (cas_claim(n, index, orphan, SIDECAR_CLAIM_AVAIL)) {
+		WRITE_ONCE(s->direct_orphan, false);
 		atomic_dec(&n->orphans);
+	}
 	return true;
 }
 
 /* sidecar_claim(): AVAIL -> owner:state, or the upstream errors. */
-static int claim(struct sidecar_node *n, u32 index, u64 owner, unsigned int state)
+int sidecar_node_claim(struct sidecar_node *n, u32 index, u64 owner, unsigned int state)
 {
 	atomic_long_t *c = &n->slots[index].claim;
 
@@ -124,7 +146,7 @@ static int claim(struct sidecar_node *n, u32 index, u64 owner, unsigned int stat
 		if (old == SIDECAR_CLAIM_REMOVED)
 			return -ENOENT;
 		if (sidecar_claim_state(old) != SIDECAR_CLAIM_ORPHAN ||
-		    !reclaim_orphan(n, index, old))
+		    !sidecar_node_reclaim_orphan(n, index, old))
 			return -EBUSY;
 	}
 }
@@ -144,7 +166,7 @@ int sidecar_node_start(struct sidecar_file *f, unsigned long cpu)
 	 * for us by spinning.
 	 */
 	preempt_disable();
-	rc = claim(n, i, f->id, SIDECAR_CLAIM_STARTING);
+	rc = sidecar_node_claim(n, i, f->id, SIDECAR_CLAIM_STARTING);
 	if (rc) {
 		preempt_enable();
 		return rc;
@@ -238,7 +260,7 @@ int sidecar_node_run(struct sidecar_file *f, unsigned long cpu)
 
 	if (rc)
 		return rc;
-	rc = claim(n, i, f->id, SIDECAR_CLAIM_SYNC);
+	rc = sidecar_node_claim(n, i, f->id, SIDECAR_CLAIM_SYNC);
 	if (rc)
 		return rc;
 	sync = sidecar_claim_word(f->id, SIDECAR_CLAIM_SYNC);
@@ -425,14 +447,18 @@ static bool file_quiet(struct sidecar_file *f)
 
 /*
  * The file's last reference is gone (close, exit, kill -9): stop every asynchronous run it
- * started, wait a bounded time for its CPUs to go IDLE, and give every claim back. A CPU
- * that did not stop in time keeps an ORPHAN claim, reclaimed by the next claim of the VP once
- * it is IDLE. No ioctl of F runs any more (it would hold a reference), so F's claims are
- * ASYNC*, or ORPHAN left by an interrupted RUN.
+ * started and every command its DIRECT claims posted, wait a bounded time for its CPUs to
+ * go quiet (IDLE; for a DIRECT claim also halted with the line's features zeroed,
+ * direct.c), and give every claim back. A CPU that did not stop in time keeps an ORPHAN
+ * claim, reclaimed by the next claim of the VP once it is quiet. No ioctl of F runs any more
+ * (it would hold a reference), so F's claims are ASYNC*, DIRECT, or ORPHAN left by an
+ * interrupted RUN or a RELEASE_DIRECT that timed out.
  */
 void sidecar_node_release_file(struct sidecar_file *f)
 {
 	struct sidecar_node *n = f->node;
+	unsigned long deadline = jiffies + SIDECAR_STOP_TIMEOUT;
+	long orphan_word = sidecar_claim_word(f->id, SIDECAR_CLAIM_ORPHAN);
 	bool held = false;
 	u32 i;
 
@@ -445,30 +471,56 @@ void sidecar_node_release_file(struct sidecar_file *f)
 		if (sidecar_claim_state(w) == SIDECAR_CLAIM_ASYNC)
 			stop_slot(n, i, f->id);
 	}
+	/* Every DIRECT claim's stop and quiet barrier go out together, then are waited for. */
+	if (sidecar_direct_release_begin(f))
+		held = true;
 	if (!held)
 		return;
 	wait_event_timeout(n->wq, file_quiet(f), SIDECAR_STOP_TIMEOUT);
 	for (i = 0; i < n->cpu_count; i++) {
+		long w = atomic_long_read(&n->slots[i].claim);
+
+		if (w == sidecar_claim_word(f->id, SIDECAR_CLAIM_DIRECT))
+			sidecar_direct_release_wait(n, i, deadline);
+	}
+	for (i = 0; i < n->cpu_count; i++) {
+		struct sidecar_slot *s = &n->slots[i];
+
 		for (;;) {
-			long w = atomic_long_read(&n->slots[i].claim);
-			bool orphan = sidecar_claim_state(w) == SIDECAR_CLAIM_ORPHAN;
+			long w = atomic_long_read(&s->claim);
+			unsigned int state = sidecar_claim_state(w);
+			bool orphan = state == SIDECAR_CLAIM_ORPHAN;
+			bool direct = state == SIDECAR_CLAIM_DIRECT ||
+				      (orphan && READ_ONCE(s->direct_orphan));
 
 			if (sidecar_claim_owner(w) != f->id)
 				break;
-			if (cpu_idle(n, i)) {
+			if (cpu_idle(n, i) && sidecar_direct_synced(n, i)) {
+				/* Ours and quiet: nobody else touches the line. */
+				if (direct)
+					sidecar_direct_settle_line(n, i);
 				if (cas_claim(n, i, w, SIDECAR_CLAIM_AVAIL)) {
 					if (orphan)
 						atomic_dec(&n->orphans);
+					WRITE_ONCE(s->direct_orphan, false);
 					break;
 				}
 				continue;
 			}
 			if (orphan)
 				break;
-			if (cas_claim(n, i, w, sidecar_claim_word(f->id, SIDECAR_CLAIM_ORPHAN))) {
+			WRITE_ONCE(s->direct_orphan, direct);
+			if (cas_claim(n, i, w, orphan_word)) {
 				atomic_inc(&n->orphans);
 				pr_warn("cpu %u did not stop: its claim is reclaimed once it does\n",
 					n->base_cpu + i);
+				/*
+				 * The CPU may have answered the quiet barrier since: the fully
+				 * ordered CAS then this look, against the echo handler's store
+				 * of the answer then its look at the orphan (direct.c).
+				 */
+				if (direct)
+					sidecar_node_reclaim_orphan(n, i, orphan_word);
 				break;
 			}
 		}

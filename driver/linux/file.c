@@ -4,7 +4,9 @@
  * (<sidecar/uapi.h>): START/STOP/RUN take the CPU number as the ioctl argument itself; INFO
  * fills struct mshv_vtl_sidecar_info; read() returns one finished CPU number (4 bytes) per
  * call, -EAGAIN with O_NONBLOCK when none; poll() is readable while one is pending; mmap()
- * maps exactly all per-CPU shared pages of the node, at offset 0, shared. Every argument is
+ * maps exactly all per-CPU shared pages of the node, at offset 0, shared. libsidecar's
+ * extension (FAST_INFO, CLAIM_DIRECT, RELEASE_DIRECT, KICK, WAIT, WAKE, SET_EVENTFD, ECHO) is
+ * direct.c. Every argument is
  * checked: a bad CPU is -EINVAL, an unknown ioctl -ENOTTY, a read shorter than 4 bytes
  * -EINVAL, an mmap of another size or offset, private or executable, -EINVAL or -EPERM.
  */
@@ -72,6 +74,10 @@ static long sidecar_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 {
 	struct sidecar_file *f = file->private_data;
 
+	/* With fast=0 the device is upstream's: the extension's numbers are unknown ioctls. */
+	if (_IOC_TYPE(cmd) == MSHV_VTL_SIDECAR_IOCTL && _IOC_NR(cmd) >= 0xe0 &&
+	    _IOC_NR(cmd) <= 0xe7 && !sidecar_fast_enabled)
+		return -ENOTTY;
 	switch (cmd) {
 	case MSHV_VTL_SIDECAR_START:
 		return sidecar_node_start(f, arg);
@@ -81,6 +87,23 @@ static long sidecar_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return sidecar_node_run(f, arg);
 	case MSHV_VTL_SIDECAR_INFO:
 		return sidecar_info(f, (void __user *)arg);
+	/* libsidecar's extension (direct.c). */
+	case MSHV_VTL_SIDECAR_FAST_INFO:
+		return sidecar_fast_info(f, (void __user *)arg);
+	case MSHV_VTL_SIDECAR_CLAIM_DIRECT:
+		return sidecar_direct_claim(f, arg);
+	case MSHV_VTL_SIDECAR_RELEASE_DIRECT:
+		return sidecar_direct_release(f, arg);
+	case MSHV_VTL_SIDECAR_KICK:
+		return sidecar_direct_kick(f, arg);
+	case MSHV_VTL_SIDECAR_WAIT:
+		return sidecar_direct_wait(f, (void __user *)arg);
+	case MSHV_VTL_SIDECAR_WAKE:
+		return sidecar_direct_wake(f, arg);
+	case MSHV_VTL_SIDECAR_SET_EVENTFD:
+		return sidecar_direct_set_eventfd(f, (void __user *)arg);
+	case MSHV_VTL_SIDECAR_ECHO:
+		return sidecar_direct_echo(f, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -15,6 +15,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/module.h>
+#include <linux/kernel.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
 
@@ -43,9 +44,46 @@ static uint mem_mb = 16;
 module_param(mem_mb, uint, 0444);
 MODULE_PARM_DESC(mem_mb, "guest memory of the synthetic VPs, MiB (default 16, at most 4096)");
 
+/* libsidecar's extension on the device (direct.c); 0: upstream's ABI only (-ENOTTY). */
+bool sidecar_fast_enabled = true;
+module_param_named(fast, sidecar_fast_enabled, bool, 0444);
+MODULE_PARM_DESC(fast, "offer libsidecar's fast-path ioctls (default 1; 0: upstream's ABI only)");
+
 static struct sidecar_layout sidecar_layout;
 static struct sidecar_platform sidecar_platform;
 static int sidecar_hotplug_state;
+/* The platform is up: fault_delays applies to its CPUs. Under kernel_param_lock. */
+static bool sidecar_booted;
+
+/*
+ * fault_delays: per mille of the sidecar kernel's fault points that get a random delay (a
+ * spin of up to 4 us, or a sleep of up to 50 us), for the delay-race tests; 0 (default) off.
+ * Writable at run time; the setter runs under kernel_param_lock, which load and unload take
+ * around the platform's life.
+ */
+static unsigned int fault_delays;
+
+static int fault_delays_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int rc = kstrtouint(val, 0, &v);
+
+	if (rc)
+		return rc;
+	if (v > 1000)
+		return -EINVAL;
+	fault_delays = v;
+	sidecar_set_fault_delays(sidecar_booted ? &sidecar_platform : NULL, v);
+	return 0;
+}
+
+static const struct kernel_param_ops fault_delays_ops = {
+	.set = fault_delays_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(fault_delays, &fault_delays_ops, &fault_delays, 0644);
+MODULE_PARM_DESC(fault_delays, "per mille of fault points delayed at random (tests; default 0)");
 
 /* A CPU the module uses must stay online: its thread is bound there, or IPIs go there. */
 static int sidecar_cpu_offline(unsigned int cpu)
@@ -86,6 +124,10 @@ static int __init sidecar_init(void)
 	rc = sidecar_devices_register(&sidecar_platform);
 	if (rc)
 		goto fail_boot;
+	kernel_param_lock(THIS_MODULE);
+	sidecar_booted = true;
+	sidecar_set_fault_delays(&sidecar_platform, fault_delays);
+	kernel_param_unlock(THIS_MODULE);
 	pr_info("%u node(s), sidecar cpus %*pbl, guest %s\n", sidecar_platform.node_count,
 		cpumask_pr_args(sidecar_layout.sidecar_cpus),
 		sidecar_guest_name(sidecar_layout.guest));
@@ -103,6 +145,9 @@ fail_layout:
 static void __exit sidecar_exit(void)
 {
 	/* No file is open (each holds a module reference): no claim but orphans is left. */
+	kernel_param_lock(THIS_MODULE);
+	sidecar_booted = false;
+	kernel_param_unlock(THIS_MODULE);
 	sidecar_devices_unregister(&sidecar_platform);
 	sidecar_platform_shutdown(&sidecar_platform);
 	cpuhp_remove_state_nocalls(sidecar_hotplug_state);

@@ -11,6 +11,19 @@
  *   request_ipis           request IPIs handled on the node's sidecar CPUs
  *   response_ipis          response IPIs handled on the node's base CPU
  *   commands, halts        what the node's sidecar CPUs did (the core's counters)
+ *   parks                  PARKED announcements (each before a halt or its abort): a
+ *                          request signal goes only to a CPU that made one
+ *   fast_commands          commands posted through the fast line (of `commands`)
+ *   polled_requests        requests a sidecar CPU found while polling, without a halt
+ *   response_signals       completion signals sent (upstream's response IPIs and the fast
+ *                          path's wake-ups of a VP's owner)
+ *   suppressed_signals     fast completions not signalled: the owner did not sleep
+ *   fast_signals           fast completions signalled to the VP's owner (WAIT, eventfd)
+ *   kicks                  KICK ioctls (request IPIs sent by DIRECT owners)
+ *   direct_claims          VPs held DIRECT now
+ *   fault_delays           delays injected per fault point (the fault_delays parameter):
+ *                          before-command before-complete before-park before-signal
+ *                          after-announce before-response
  *
  * The tests read claims, orphans, open_files and allocations after a process was killed:
  * nothing may stay behind.
@@ -130,6 +143,87 @@ static ssize_t halts_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(halts);
 
+static ssize_t parks_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, parks));
+}
+static DEVICE_ATTR_RO(parks);
+
+static ssize_t fast_commands_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, fast_commands));
+}
+static DEVICE_ATTR_RO(fast_commands);
+
+static ssize_t polled_requests_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, polled_requests));
+}
+static DEVICE_ATTR_RO(polled_requests);
+
+static ssize_t response_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, response_signals));
+}
+static DEVICE_ATTR_RO(response_signals);
+
+static ssize_t suppressed_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, suppressed_signals));
+}
+static DEVICE_ATTR_RO(suppressed_signals);
+
+static ssize_t fast_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct sidecar_node *n = node_of_dev(dev);
+	unsigned long sum = 0;
+	u32 i;
+
+	for (i = 0; i < n->cpu_count; i++)
+		sum += READ_ONCE(n->slots[i].fast_signals);
+	return sysfs_emit(buf, "%lu\n", sum);
+}
+static DEVICE_ATTR_RO(fast_signals);
+
+static ssize_t kicks_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct sidecar_node *n = node_of_dev(dev);
+	long sum = 0;
+	u32 i;
+
+	for (i = 0; i < n->cpu_count; i++)
+		sum += atomic_long_read(&n->slots[i].kicks);
+	return sysfs_emit(buf, "%ld\n", sum);
+}
+static DEVICE_ATTR_RO(kicks);
+
+static ssize_t direct_claims_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct sidecar_node *n = node_of_dev(dev);
+	u32 i, held = 0;
+
+	for (i = 0; i < n->cpu_count; i++)
+		if (sidecar_claim_state(atomic_long_read(&n->slots[i].claim)) ==
+		    SIDECAR_CLAIM_DIRECT)
+			held++;
+	return sysfs_emit(buf, "%u\n", held);
+}
+static DEVICE_ATTR_RO(direct_claims);
+
+static ssize_t fault_delays_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct sidecar_node *n = node_of_dev(dev);
+	unsigned int len = 0;
+	u32 i;
+
+	for (i = 0; i < SIDECAR_DRV_FAULT_POINTS; i++)
+		len += sysfs_emit_at(buf, len, "%s%ld", i ? " " : "",
+				     atomic_long_read(&n->delays[i]));
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+static DEVICE_ATTR_RO(fault_delays);
+
 /* One attribute per line. */
 /* clang-format off */
 static struct attribute *sidecar_node_attrs[] = {
@@ -144,6 +238,15 @@ static struct attribute *sidecar_node_attrs[] = {
 	&dev_attr_response_ipis.attr,
 	&dev_attr_commands.attr,
 	&dev_attr_halts.attr,
+	&dev_attr_parks.attr,
+	&dev_attr_fast_commands.attr,
+	&dev_attr_polled_requests.attr,
+	&dev_attr_response_signals.attr,
+	&dev_attr_suppressed_signals.attr,
+	&dev_attr_fast_signals.attr,
+	&dev_attr_kicks.attr,
+	&dev_attr_direct_claims.attr,
+	&dev_attr_fault_delays.attr,
 	NULL,
 };
 

@@ -17,7 +17,8 @@
 #include "kernel.h"
 #include "regs_home.h"
 
-static void format_error(struct sidecar_command_error *err, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void format_error(struct sidecar_command_error *err, const char *fmt,
+							       va_list ap)
 {
 	char buf[sizeof(err->buf) + 1];
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);

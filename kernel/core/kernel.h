@@ -47,6 +47,11 @@ struct sidecar_host_ops {
 	bool (*irq_pending)(struct sidecar_kcpu *k);
 	/* Send the response IPI to the control page's response_cpu/response_vector. */
 	void (*signal_response)(struct sidecar_kcpu *k);
+	/* The completion signal of a request posted through the fast line (a client that
+	 * announced SLEEPING, or any without SUPPRESS), where the host delivers it to the VP's
+	 * owner itself (the Linux module wakes the owner's WAIT from the sidecar CPU's thread).
+	 * May be NULL: then signal_response (the simulator's driver finds the VP's hook). */
+	void (*signal_fast_response)(struct sidecar_kcpu *k);
 	/* The host CPU this sidecar CPU runs on now, or -1. */
 	int (*host_cpu)(struct sidecar_kcpu *k);
 	/* The VP is created (vp != NULL) or about to be destroyed (NULL): the host may then
@@ -68,6 +73,7 @@ struct sidecar_kcpu_stats {
 	uint64_t polled_requests;    /* requests found while polling, without a halt */
 	uint64_t response_signals;   /* response IPIs sent */
 	uint64_t suppressed_signals; /* response IPIs not needed: nobody slept */
+	uint64_t parks;              /* PARKED announcements (each precedes a halt or its abort) */
 };
 
 struct sidecar_kcpu {

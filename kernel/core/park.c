@@ -137,6 +137,7 @@ enum sidecar_park_result sidecar_kernel_park(struct sidecar_kcpu *k, uint8_t *st
 		 * signals). */
 		fault(k, SIDECAR_FAULT_BEFORE_PARK);
 		sc_fetch_or(&fast->sidecar_flags, SIDECAR_FAST_SIDECAR_PARKED);
+		sc_stat_inc(&k->stats.parks);
 		fault(k, SIDECAR_FAULT_AFTER_ANNOUNCE);
 		features = sc_load_relaxed(&fast->features);
 		mailbox = features & SIDECAR_FAST_F_MAILBOX;
@@ -183,6 +184,9 @@ void sidecar_kernel_respond(struct sidecar_kcpu *k, bool fast_request)
 	}
 	if (sc_load_relaxed(&control->response_vector)) {
 		sc_stat_inc(&k->stats.response_signals);
-		k->host->signal_response(k);
+		if (fast_request && k->host->signal_fast_response)
+			k->host->signal_fast_response(k);
+		else
+			k->host->signal_response(k);
 	}
 }

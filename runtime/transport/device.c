@@ -3,10 +3,18 @@
  * The real device: /dev/mshv_vtl_sidecar<N>, one per node, as the upstream client opens it
  * (O_NONBLOCK, INFO, mmap of all per-CPU shared pages, START/STOP/RUN, read and poll).
  *
- * The upstream driver has no direct extension, so a client over it runs SIDECAR_WAIT_SEED
- * only (the fast modes return -ENOTSUP). RUN cannot be cancelled from another thread
- * without a signal, which a library must not send on its own: `interrupt` is absent, and
- * the seed port then runs its synchronous commands with START instead, which a STOP cancels
+ * A driver with libsidecar's extension (this project's module: FAST_INFO answers with the
+ * DIRECT and WAIT capabilities on every node) gets the direct operations: claim_direct,
+ * release_direct and kick are its ioctls, and since a kernel driver cannot call the runtime's
+ * completion hook, the owner sleeps in the driver instead (wait_done = WAIT, ended by the
+ * completion signal of a sidecar CPU that saw SLEEPING, or by `wake`), and event loops get
+ * the signals on an eventfd (set_notify_fd). Every one is a system call made only where the
+ * other side sleeps or must be woken: the run/wait hot path of a polling VP makes none.
+ *
+ * An upstream driver answers FAST_INFO -ENOTTY: the client then runs SIDECAR_WAIT_SEED only
+ * (the fast modes return -ENOTSUP). RUN cannot be cancelled from another thread without a
+ * signal, which a library must not send on its own: `interrupt` is absent, and the seed port
+ * then runs its synchronous commands with START instead, which a STOP cancels
  * (runtime/seed.c, seed_sync_started).
  */
 #include "transport.h"
@@ -118,6 +126,57 @@ static int dev_poll_fd(struct sidecar_drv_node *node)
 	return dn(node)->fd;
 }
 
+/* ---- libsidecar's extension ---------------------------------------------------------------- */
+
+static int dev_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const struct sidecar_drv_notify *nt)
+{
+	(void)nt; /* the kernel signals the sleep in WAIT (or the eventfd) instead */
+	return dev_ioctl(node, MSHV_VTL_SIDECAR_CLAIM_DIRECT, cpu);
+}
+
+static void dev_release_direct(struct sidecar_drv_node *node, uint32_t cpu, bool keep_claim)
+{
+	/* A CPU that would not stop keeps the claim: the file's release (close) stops it and
+	 * returns the claim once the CPU is quiet. */
+	if (!keep_claim)
+		dev_ioctl(node, MSHV_VTL_SIDECAR_RELEASE_DIRECT, cpu);
+}
+
+static void dev_kick(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	dev_ioctl(node, MSHV_VTL_SIDECAR_KICK, cpu);
+}
+
+static int dev_wait_done(struct sidecar_drv_node *node, uint32_t cpu, uint32_t seq, int64_t timeout_ns)
+{
+	struct mshv_vtl_sidecar_wait w = {.cpu = cpu, .seq = seq, .timeout_ns = timeout_ns};
+	int r = ioctl(dn(node)->fd, MSHV_VTL_SIDECAR_WAIT, &w);
+	return r >= 0 ? r : -errno;
+}
+
+static void dev_wake(struct sidecar_drv_node *node, uint32_t cpu)
+{
+	dev_ioctl(node, MSHV_VTL_SIDECAR_WAKE, cpu);
+}
+
+static int dev_set_notify_fd(struct sidecar_drv_node *node, uint32_t cpu, int fd)
+{
+	struct mshv_vtl_sidecar_eventfd e = {.cpu = cpu, .fd = fd};
+	return ioctl(dn(node)->fd, MSHV_VTL_SIDECAR_SET_EVENTFD, &e) == 0 ? 0 : -errno;
+}
+
+/* The extension is there: FAST_INFO answers, with what the fast modes need. */
+static bool dev_has_fast(int fd)
+{
+	struct mshv_vtl_sidecar_fast_info fi;
+	const uint32_t need = MSHV_VTL_SIDECAR_CAP_DIRECT | MSHV_VTL_SIDECAR_CAP_WAIT | MSHV_VTL_SIDECAR_CAP_EVENTFD;
+
+	memset(&fi, 0, sizeof(fi));
+	if (ioctl(fd, MSHV_VTL_SIDECAR_FAST_INFO, &fi) != 0)
+		return false; /* ENOTTY: upstream's driver */
+	return fi.version >= 1 && (fi.caps & need) == need && (fi.features & SIDECAR_FAST_F_MAILBOX);
+}
+
 static void dev_close_all(struct dev *d)
 {
 	for (uint32_t i = 0; i < d->count; i++) {
@@ -157,9 +216,31 @@ static const struct sidecar_drv_ops dev_ops = {
 	.release = dev_release,
 };
 
+/* The same, with libsidecar's extension. */
+static const struct sidecar_drv_ops dev_fast_ops = {
+	.name = "device",
+	.node_count = dev_node_count,
+	.node = dev_node,
+	.node_info = dev_node_info,
+	.start = dev_start,
+	.stop = dev_stop,
+	.run = dev_run,
+	.read = dev_read,
+	.poll_fd = dev_poll_fd,
+	.claim_direct = dev_claim_direct,
+	.release_direct = dev_release_direct,
+	.kick = dev_kick,
+	.shutdown = dev_shutdown,
+	.release = dev_release,
+	.wait_done = dev_wait_done,
+	.wake = dev_wake,
+	.set_notify_fd = dev_set_notify_fd,
+};
+
 int rt_transport_device_open(struct sidecar_drv_handle *out, char *err, size_t errlen)
 {
 	struct dev *d = calloc(1, sizeof(*d));
+	bool fast = true;
 	int rc = 0;
 
 	if (!d)
@@ -200,6 +281,7 @@ int rt_transport_device_open(struct sidecar_drv_handle *out, char *err, size_t e
 			goto fail;
 		}
 		n->map = map;
+		fast = fast && dev_has_fast(fd);
 	}
 	if (d->count == 0) {
 		rc = -ENODEV;
@@ -207,7 +289,8 @@ int rt_transport_device_open(struct sidecar_drv_handle *out, char *err, size_t e
 			snprintf(err, errlen, "no sidecar device (%s)", "/dev/mshv_vtl_sidecar0");
 		goto fail;
 	}
-	out->ops = &dev_ops;
+	/* Every node or none: the runtime does not mix the two kinds of driver. */
+	out->ops = fast ? &dev_fast_ops : &dev_ops;
 	out->drv = (struct sidecar_drv *)d;
 	out->owned = true;
 	return 0;

@@ -11,8 +11,14 @@
  * libsidecar's extension for the fast path: a VMM holds a VP for as long as it likes
  * (claim DIRECT), posts commands through the fast line of the command page, sends request
  * IPIs itself (`kick`) and gets the completion IPI delivered to a per-VP hook. A driver
- * without them (the real device today) leaves them NULL and the runtime uses the upstream
- * operations.
+ * without them (an upstream device driver) leaves them NULL and the runtime uses the
+ * upstream operations.
+ *
+ * A driver in another protection domain (the kernel module: its sidecar CPUs cannot call a
+ * function of this process) delivers the completion to a sleep it offers instead:
+ * `wait_done`, which the runtime uses only when it is there (the simulator's path, the hook
+ * and the futex, stays as it is), `wake` to end such a sleep (close), and `set_notify_fd`
+ * for event loops (runtime/event.c forwards its signals to the hook's work).
  */
 #ifndef SIDECAR_DRIVER_DRIVER_H
 #define SIDECAR_DRIVER_DRIVER_H
@@ -75,6 +81,16 @@ struct sidecar_drv_ops {
 	 * stop (the driver then keeps what that CPU may still touch until the process ends). */
 	int (*shutdown)(struct sidecar_drv *drv);
 	void (*release)(struct sidecar_drv *drv);
+
+	/* The completion delivered to a sleep in the driver (NULL: the hook is called). */
+	/* Sleeps until the fast line's done_seq is `seq`, a `wake`, a signal or the timeout
+	 * (-1: none). 1: it slept and the completion signal woke it; 0: it did not sleep (or a
+	 * wake ended it); -ETIMEDOUT, -EINTR, or another -errno. */
+	int (*wait_done)(struct sidecar_drv_node *node, uint32_t cpu, uint32_t seq, int64_t timeout_ns);
+	/* Ends the VP's wait_done, or the next one if none sleeps. */
+	void (*wake)(struct sidecar_drv_node *node, uint32_t cpu);
+	/* An eventfd the driver signals with every completion signal of the VP (-1: none). */
+	int (*set_notify_fd)(struct sidecar_drv_node *node, uint32_t cpu, int fd);
 };
 
 struct sidecar_drv_handle {

@@ -5,8 +5,9 @@
  * values and pointers; reads of random sizes into random buffers; mmaps of random sizes,
  * offsets, protections and flags, mprotect/mremap/madvise of good mappings; garbage in the
  * shared pages (commands, counts, request data, the fast line) followed by START/RUN;
- * open/close races and forks; and the parent kills a random worker every few milliseconds
- * and starts another. A worker may die of its own doing (SIGBUS after MADV_DONTNEED); the
+ * libsidecar's extension (DIRECT claims, kicks, waits, wakes, eventfds, echoes, garbage
+ * structures); open/close races and forks; and the parent kills a random worker every few
+ * milliseconds and starts another. A worker may die of its own doing (SIGBUS after MADV_DONTNEED); the
  * kernel may not. Afterwards the shared pages are wiped, nothing may be left claimed or
  * open, and a client must run every CPU. (The VM's runner fails the step on any oops, WARN
  * or BUG in the kernel log.)
@@ -142,7 +143,7 @@ static void worker(unsigned seed)
 		int fd = fds[n];
 		size_t len = (size_t)info[n].cpu_count * info[n].per_cpu_shmem;
 
-		switch (rnd() % 12) {
+		switch (rnd() % 13) {
 		case 0: {
 			static const unsigned long reqs[] = {MSHV_VTL_SIDECAR_START, MSHV_VTL_SIDECAR_STOP,
 							     MSHV_VTL_SIDECAR_RUN};
@@ -161,8 +162,10 @@ static void worker(unsigned seed)
 			/* Random numbers: other types, other numbers, sizes and directions. */
 			unsigned long req = rnd() % 2 ? _IOC(rnd() % 4, MSHV_VTL_SIDECAR_IOCTL, rnd() % 256, rnd() % 64)
 						      : (unsigned long)(uint32_t)rnd();
-			if (_IOC_TYPE(req) == MSHV_VTL_SIDECAR_IOCTL && _IOC_NR(req) >= 0xf0 && _IOC_NR(req) <= 0xf3)
-				break; /* the real ones are case 0 and 1 */
+			if (_IOC_TYPE(req) == MSHV_VTL_SIDECAR_IOCTL &&
+			    ((_IOC_NR(req) >= 0xf0 && _IOC_NR(req) <= 0xf3) ||
+			     (_IOC_NR(req) >= 0xe0 && _IOC_NR(req) <= 0xe7)))
+				break; /* the real ones are cases 0, 1 and 11 */
 			/* The VFS's own ioctls act on the file or its inode, not the driver (FIOCLEX,
 			 * FS_IOC_SETFLAGS could make the node immutable): leave them out. */
 			if (req == FIOCLEX || req == FIONCLEX || req == FIONBIO || req == FIOASYNC ||
@@ -241,6 +244,46 @@ static void worker(unsigned seed)
 			fds[n] = dev_open(n, O_NONBLOCK);
 			pages[n] = dev_map(fds[n], &info[n]);
 			break;
+		case 11: {
+			/* libsidecar's extension: claims, kicks, short waits, wakes, eventfds and
+			 * echoes on random CPUs, with garbage in the structures now and then. */
+			unsigned long cpu = random_cpu(&info[n]);
+			struct mshv_vtl_sidecar_wait w = {.cpu = (uint32_t)cpu,
+							  .seq = (uint32_t)rnd(),
+							  .timeout_ns = (int64_t)(rnd() % 1000000),
+							  .flags = rnd() % 8 ? (uint32_t)(rnd() % 2) : (uint32_t)rnd()};
+			struct mshv_vtl_sidecar_echo e = {.cpu = (uint32_t)cpu, .signal = (uint32_t)(rnd() % 3)};
+			struct mshv_vtl_sidecar_eventfd ev = {.cpu = (uint32_t)cpu,
+							      .fd = rnd() % 2 ? -1 : (int32_t)(rnd() % 8)};
+			switch (rnd() % 8) {
+			case 0:
+				ioctl(fd, MSHV_VTL_SIDECAR_CLAIM_DIRECT, cpu);
+				break;
+			case 1:
+				ioctl(fd, MSHV_VTL_SIDECAR_RELEASE_DIRECT, cpu);
+				break;
+			case 2:
+				ioctl(fd, MSHV_VTL_SIDECAR_KICK, cpu);
+				break;
+			case 3:
+				ioctl(fd, MSHV_VTL_SIDECAR_WAIT, rnd() % 4 ? (void *)&w : (void *)random_ptr(buf));
+				break;
+			case 4:
+				ioctl(fd, MSHV_VTL_SIDECAR_WAKE, cpu);
+				break;
+			case 5:
+				ioctl(fd, MSHV_VTL_SIDECAR_SET_EVENTFD,
+				      rnd() % 4 ? (void *)&ev : (void *)random_ptr(buf));
+				break;
+			case 6:
+				ioctl(fd, MSHV_VTL_SIDECAR_ECHO, rnd() % 4 ? (void *)&e : (void *)random_ptr(buf));
+				break;
+			default:
+				ioctl(fd, MSHV_VTL_SIDECAR_FAST_INFO, random_ptr(buf));
+				break;
+			}
+			break;
+		}
 		default:
 			dev_read_cpu(fd);
 			break;

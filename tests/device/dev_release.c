@@ -7,7 +7,7 @@
  *  - close of a client whose VPs all run, then release of the accessors;
  *  - a second client can then take and run every CPU;
  *  - two clients at once: while one runs a CPU, the other's run of it is -EBUSY, and works
- *    once the first is done;
+ *    once the first is done; a VP held in a fast mode cannot be taken by another client;
  *  - the driver alone: a file closed while holding started runs (finished-unread or still
  *    running) gives every claim back (its release handler).
  */
@@ -67,11 +67,24 @@ int main(void)
 		run_once(vps[i]);
 	}
 
-	/* Two clients on one CPU. */
+	/* Two clients on one CPU. An accessor in a fast mode holds its VP in the driver (a
+	 * DIRECT claim): another client cannot take it, and one in SEED mode cannot start it. */
 	if (spin) {
 		struct sidecar_client *c2 = dev_client();
 		bool intercept;
+		if (sidecar_vp_get_wait_mode(vps[0]) != SIDECAR_WAIT_SEED) {
+			CHECK_EQ(sidecar_vp_acquire(c2, cpus[0], &other), -EBUSY);
+			CHECK_EQ(sidecar_vp_set_wait_mode(vps[0], SIDECAR_WAIT_SEED), 0);
+			REQUIRE(sidecar_vp_acquire(c2, cpus[0], &other) == 0);
+			CHECK(sidecar_vp_get_wait_mode(other) != SIDECAR_WAIT_SEED);
+			CHECK_EQ(sidecar_vp_run(vps[0]), -EBUSY);
+			CHECK_EQ(sidecar_vp_set_wait_mode(vps[0], SIDECAR_WAIT_FUTEX), -EBUSY);
+			run_once(other);
+			CHECK_EQ(sidecar_vp_set_wait_mode(other, SIDECAR_WAIT_SEED), 0);
+			sidecar_vp_release(other);
+		}
 		REQUIRE(sidecar_vp_acquire(c2, cpus[0], &other) == 0);
+		CHECK_EQ(sidecar_vp_set_wait_mode(other, SIDECAR_WAIT_SEED), 0);
 		CHECK_EQ(sidecar_vp_run(vps[0]), 0);
 		CHECK_EQ(sidecar_vp_run(other), -EBUSY);
 		CHECK_EQ(sidecar_vp_test(other), -EBUSY);

@@ -4,7 +4,8 @@
  * their latency printed (min, p50, p99; nothing asserted about time): the driver's
  * synchronous RUN (one response IPI, one wake-up), upstream's asynchronous START + poll +
  * read from one thread, and the client's SEED run/wait (START, the node task's read, its
- * wake-up of the waiter). argv[1]: round trips per kind (default 2000).
+ * wake-up of the waiter), then its fast modes where the driver has them (FUTEX: KICK and
+ * WAIT; POLL, ADAPTIVE: the line alone). argv[1]: round trips per kind (default 2000).
  */
 #include "dev_util.h"
 
@@ -76,17 +77,28 @@ int main(int argc, char **argv)
 	struct sidecar_client *c = dev_client();
 	struct sidecar_vp *vp;
 	REQUIRE(sidecar_vp_acquire(c, cpu, &vp) == 0);
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t t0 = dev_now_ns();
-		int rc = sidecar_vp_run_sync(vp, &intercept);
-		ns[i] = dev_now_ns() - t0;
-		if (rc || !intercept) {
-			fprintf(stderr, "run_sync %u: %s\n", i, sidecar_strerror(rc));
-			check_failures++;
-			break;
+	/* SEED first (the upstream client's path), then every fast mode the driver offers. */
+	static const enum sidecar_wait_mode modes[] = {SIDECAR_WAIT_SEED, SIDECAR_WAIT_FUTEX, SIDECAR_WAIT_POLL,
+						       SIDECAR_WAIT_ADAPTIVE};
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		char kind[64];
+		int rc = sidecar_vp_set_wait_mode(vp, modes[m]);
+		if (rc == -ENOTSUP)
+			break; /* an upstream driver: SEED only */
+		REQUIRE(rc == 0);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t t0 = dev_now_ns();
+			rc = sidecar_vp_run_sync(vp, &intercept);
+			ns[i] = dev_now_ns() - t0;
+			if (rc || !intercept) {
+				fprintf(stderr, "run_sync %u: %s\n", i, sidecar_strerror(rc));
+				check_failures++;
+				break;
+			}
 		}
+		snprintf(kind, sizeof(kind), "client %s run_sync", sidecar_wait_mode_name(modes[m]));
+		report(kind, ns, n);
 	}
-	report("client SEED run_sync", ns, n);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	free(ns);

@@ -60,9 +60,12 @@ int main(void)
 		sidecar_vp_release(vp2);
 	}
 
-	/* Wait modes. A driver without the fast-path extension (upstream's, this module's
-	 * today) offers SEED only, and acquire picks it; one with the extension would make
-	 * ADAPTIVE the default. Either way the rest of this test runs in SEED mode. */
+	/* Wait modes. A driver without the fast-path extension (upstream's, or this module
+	 * loaded with fast=0) offers SEED only, and acquire picks it; one with the extension
+	 * makes ADAPTIVE the default. Either way the rest of this test runs in SEED mode. */
+	char fast_param[8];
+	if (dev_param("fast", fast_param, sizeof(fast_param)))
+		CHECK_EQ(sidecar_vp_get_wait_mode(vp) == SIDECAR_WAIT_SEED, fast_param[0] == 'N');
 	if (sidecar_vp_get_wait_mode(vp) == SIDECAR_WAIT_SEED) {
 		CHECK_EQ(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_FUTEX), -ENOTSUP);
 		CHECK_EQ(sidecar_vp_set_wait_mode(vp, SIDECAR_WAIT_POLL), -ENOTSUP);
@@ -149,10 +152,10 @@ int main(void)
 	CHECK_EQ(st.intercepts, 23 + cancelled_intercepts);
 	CHECK(st.request_signals >= 24);
 	CHECK(st.response_signals >= 24);
-	CHECK(st.cancels >= 1);
+	CHECK(st.cancels <= 1); /* 0 when the run had ended before the cancel */
 
 	/* Errors have names. */
-	CHECK_STREQ(sidecar_strerror(-ENOENT), "cpu removed from the sidecar kernel");
+	CHECK_STREQ(sidecar_strerror(-ENOENT), "cpu removed from the sidecar kernel, or Linux's");
 	CHECK_STREQ(sidecar_strerror(-ENOTSUP), "not supported by this target");
 
 	/* Close with an accessor held: calls fail, release still works. */

@@ -251,6 +251,58 @@ static inline bool dev_wait_quiet(unsigned seconds)
 	return false;
 }
 
+/* libsidecar's extension on node `node`: FAST_INFO's answer, false on an upstream driver. */
+static inline bool dev_fast_info(unsigned node, struct mshv_vtl_sidecar_fast_info *out)
+{
+	int fd = dev_open(node, 0);
+	bool ok = ioctl(fd, MSHV_VTL_SIDECAR_FAST_INFO, out) == 0;
+
+	close(fd);
+	return ok && out->caps != 0;
+}
+
+/* Exits 77 unless every node has the extension (the fast path's tests). */
+static inline void dev_require_fast(void)
+{
+	struct mshv_vtl_sidecar_fast_info fi;
+
+	for (unsigned node = 0; node < dev_node_count(); node++)
+		if (!dev_fast_info(node, &fi))
+			SKIP("the driver of node %u has no fast-path extension (upstream's)", node);
+}
+
+/* Writes the module parameter `name` (a writable one); false when it cannot. */
+static inline bool dev_param_write(const char *name, const char *value)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), DEV_PARAMS, name);
+	f = fopen(path, "w");
+	if (!f)
+		return false;
+	bool ok = fputs(value, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* The sum of a numeric sysfs attribute over every node (-1 when one lacks it). */
+static inline long long dev_sysfs_sum(const char *attr)
+{
+	long long sum = 0;
+
+	for (unsigned node = 0; node < dev_node_count(); node++) {
+		long long v = dev_sysfs_num(node, attr);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+/* The wait modes, in the order the fast-path tests use them. */
+static const enum sidecar_wait_mode dev_all_modes[] = {SIDECAR_WAIT_FUTEX, SIDECAR_WAIT_POLL, SIDECAR_WAIT_ADAPTIVE,
+						       SIDECAR_WAIT_SEED};
+
 static inline uint64_t dev_now_ns(void)
 {
 	struct timespec ts;

@@ -92,9 +92,16 @@ static void lhost_halt(struct sidecar_kcpu *k)
 		 * set_current_state() is a full barrier before the latch load: either the request
 		 * handler's wake_up_process() finds us in TASK_IDLE and wakes us, or this load
 		 * sees the latch, which was set before the IPI was sent. The xchg (fully ordered)
-		 * also makes what the sender wrote before the IPI visible.
+		 * also makes what the sender wrote before the IPI visible. The echo request is a
+		 * second latch of the same kind, served here without leaving the halt.
 		 */
 		set_current_state(TASK_IDLE);
+		if (READ_ONCE(c->echo_pending) && xchg(&c->echo_pending, 0)) {
+			__set_current_state(TASK_RUNNING);
+			if (c->echo)
+				c->echo(c);
+			continue;
+		}
 		if (READ_ONCE(c->irq) && xchg(&c->irq, 0))
 			break;
 		schedule();
@@ -112,6 +119,16 @@ static void lhost_signal_response(struct sidecar_kcpu *k)
 	struct sidecar_lhost_cpu *c = lhost_of(k);
 
 	if (c->response)
+		c->response(c);
+}
+
+static void lhost_signal_fast_response(struct sidecar_kcpu *k)
+{
+	struct sidecar_lhost_cpu *c = lhost_of(k);
+
+	if (c->fast_response)
+		c->fast_response(c);
+	else if (c->response)
 		c->response(c);
 }
 
@@ -138,6 +155,7 @@ static const struct sidecar_host_ops lhost_ops = {
 	.halt = lhost_halt,
 	.irq_pending = lhost_irq_pending,
 	.signal_response = lhost_signal_response,
+	.signal_fast_response = lhost_signal_fast_response,
 	.host_cpu = lhost_host_cpu,
 	.vp_online = NULL, /* the synthetic backend polls its stop predicate: no kicks */
 	.fault = lhost_fault,
@@ -164,6 +182,19 @@ void sidecar_lhost_cpu_ipi(struct sidecar_lhost_cpu *c)
 {
 	/* Ordered before the IPI by the fully ordered xchg in sidecar_lhost_ipi_send. */
 	WRITE_ONCE(c->irq, 1);
+	sidecar_lhost_ipi_send(&c->request, c->cpu);
+}
+
+void sidecar_lhost_cpu_echo(struct sidecar_lhost_cpu *c, bool interrupt)
+{
+	/*
+	 * Ordered before the IPI by the fully ordered xchg in sidecar_lhost_ipi_send, and the
+	 * halt's xchg of echo_pending pairs with it: what the caller wrote before (the echo's
+	 * sequence) is visible to c->echo.
+	 */
+	WRITE_ONCE(c->echo_pending, 1);
+	if (interrupt)
+		WRITE_ONCE(c->irq, 1);
 	sidecar_lhost_ipi_send(&c->request, c->cpu);
 }
 
