@@ -3,8 +3,20 @@
 #
 #   sidecar-bench            google-benchmark (Debian: libbenchmark-dev): commands, round
 #                            trips, the state word alone, scaling, finished-CPU reporting
+#   sidecar-line-budget      the cache lines a VMM's round trip moves, against the spin
+#                            reference (docs/fast-path.md, "Cache-line budget")
 #   sidecar-boot-first-run   boot N simulated CPUs to a first run (for hyperfine)
 #   bench/hyperfine/run.sh   hyperfine over the two programs, markdown tables out
+
+# ---- sidecar-line-budget: the cache lines a round trip moves, by experiment ----
+add_executable(sidecar-line-budget line_budget.c)
+target_link_libraries(sidecar-line-budget PRIVATE sidecar_static sidecar_bench_common sidecar_os Threads::Threads)
+if(BUILD_TESTING)
+  # Smoke: every variant runs and the table prints; no timing assertion.
+  add_test(NAME line_budget_smoke COMMAND sidecar-line-budget --round-trips 200 --rounds 1)
+  set_tests_properties(line_budget_smoke PROPERTIES LABELS "regress;bench-smoke" TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "vmm +[0-9.]+")
+endif()
 
 # ---- sidecar-boot-first-run: public API only, no extra dependency ----
 add_executable(sidecar-boot-first-run boot_first_run.c)
