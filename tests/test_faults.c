@@ -5,7 +5,8 @@
  *    still returns, release and close still return;
  *  - a CPU hot-removed while its VP is held: -ENOENT on the next call, nothing else affected;
  *  - a client closed while VPs run on several threads: no hang, the blocked calls return
- *    -ESHUTDOWN, no leak (LeakSanitizer in CI), and the VPs are reusable by a new client.
+ *    -ESHUTDOWN, no leak (LeakSanitizer in CI), and the VPs are reusable by a new client;
+ *  - a simulator shut down with a CPU that never leaves: -ETIMEDOUT, no abort.
  */
 #include "sim_util.h"
 
@@ -294,6 +295,58 @@ static void test_close_while_running(const void *arg)
 	sidecar_sim_destroy(sim);
 }
 
+/* CPU `stuck_cpu` stalls before its next command and stays there even through shutdown: a
+ * backend that never returns. Released by setting it to -1. */
+static _Atomic int stuck_cpu = -1;
+
+static void stuck_hook(void *ctx, struct sidecar_sim *sim, uint32_t cpu, enum sidecar_fault_point where)
+{
+	(void)ctx;
+	(void)sim;
+	if (where != SIDECAR_FAULT_BEFORE_COMMAND || (int)cpu != atomic_load(&stuck_cpu))
+		return;
+	while (atomic_load(&stuck_cpu) == (int)cpu)
+		usleep(1000);
+}
+
+/* Shutting down a simulator with a CPU that does not leave: shutdown returns -ETIMEDOUT after
+ * the remove timeout (the process goes on, nothing aborts), again when called again, and a
+ * destroy after the CPU finally left frees everything (LeakSanitizer in CI). */
+static void test_shutdown_abandon(void)
+{
+	struct sidecar_sim *sim = sim_open("sim:cpus=2");
+	struct sidecar_client *c = sim_client(sim);
+	struct sidecar_vp *vp;
+
+	sidecar_sim_set_fault_hook(sim, stuck_hook, NULL);
+	sidecar_sim_set_remove_timeout(sim, 100000000); /* 100 ms */
+	CHECK_EQ(sidecar_client_set_stop_timeout(c, 100000000), 0);
+	REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+	atomic_store(&stuck_cpu, 1);
+	CHECK_EQ(sidecar_vp_run(vp), 0);
+	sidecar_vp_release(vp); /* cannot stop it: returns after its bound */
+	sidecar_client_close(c);
+
+	uint64_t t0 = ms_now();
+	CHECK_EQ(sidecar_sim_shutdown(sim), -ETIMEDOUT);
+	CHECK(ms_now() - t0 < 10000);
+	CHECK_EQ(sidecar_sim_shutdown(sim), -ETIMEDOUT); /* idempotent */
+
+	/* The CPU comes back, finishes the command and leaves (REMOVE was asked of it). */
+	const struct sidecar_control_page *ctl = sidecar_sim_control_page(sim, 0);
+	atomic_store(&stuck_cpu, -1);
+	uint8_t st = 0;
+	for (int i = 0; i < 10000; i++) {
+		st = __atomic_load_n(&ctl->cpu_status[1], __ATOMIC_ACQUIRE);
+		if (st == SIDECAR_CPU_REMOVED)
+			break;
+		usleep(1000);
+	}
+	CHECK_EQ(st, SIDECAR_CPU_REMOVED);
+	usleep(10000); /* past its last store: the thread then only returns */
+	sidecar_sim_destroy(sim);
+}
+
 /* Closing a client that owns the simulator (the public path) with VPs held. */
 static void test_close_owned(void)
 {
@@ -336,6 +389,7 @@ static const struct check_case cases[] = {
 	CHECK_CASE_ARG(stall_release, poll, WAIT_MODE(POLL)),
 	CHECK_CASE_ARG(stall_release, adaptive, WAIT_MODE(ADAPTIVE)),
 	CHECK_CASE(remove_timeout),
+	CHECK_CASE(shutdown_abandon),
 	CHECK_CASE_ARG(close_while_running, io, "sim:cpus=4"),
 	CHECK_CASE_ARG(close_while_running, spin, "sim:cpus=4,guest=spin"),
 	CHECK_CASE_ARG(close_while_running, work, "sim:cpus=4,work_ns=100000"),
