@@ -4,6 +4,7 @@
 #include "internal.h"
 #include "sidecar_atomic.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,32 @@ int sidecar_client_open(const char *target, struct sidecar_client **out)
  *  4. shut the driver down (the simulator removes its CPUs and joins their threads).
  * Accessors still held and the shared memory live on until the last sidecar_vp_release.
  */
+/* Close, for a VP in a fast mode whose word is DEAD already (no post can begin now): stops
+ * the command in flight and waits for its completion until `deadline`. The word says
+ * whether a command is in flight; the doorbell may lag it by a few instructions (the owner
+ * moved the word to RUNNING and has not rung yet), so wait for the doorbell first, or a
+ * command rung after this look would run on after close. False: it would not stop. */
+static bool close_fast_vp(struct sidecar_vp *vp, uint64_t deadline)
+{
+	uint32_t st = atomic_load_explicit(&vp->state, memory_order_relaxed);
+
+	if ((st & VP_STATE_MASK) != VP_RUNNING)
+		return true; /* STOPPED or FINISHED: nothing in flight */
+	/* Acquire: pairs with the owner's exchange of request_seq (the doorbell). */
+	while ((sc_load_acquire(&vp->fast->request_seq) & VP_SEQ_MASK) != vp_word_seq(st)) {
+		if (sidecar_now_ns() > deadline)
+			return false;
+		sched_yield();
+	}
+	uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
+	if (sc_load_acquire(&vp->fast->done_seq) == posted)
+		return true;
+	rt_fast_stop_seq(vp, posted);
+	vp->ops->kick(vp->drv_node, vp->cpu);
+	uint64_t now = sidecar_now_ns();
+	return rt_fast_quiesce(vp, now < deadline ? deadline - now : 1000000);
+}
+
 void sidecar_client_close(struct sidecar_client *c)
 {
 	if (!c)
@@ -181,15 +208,10 @@ void sidecar_client_close(struct sidecar_client *c)
 			uint64_t left = now < deadline ? deadline - now : 1000000;
 			/* rt_vp_detach's own bound is longer; keep close within one budget. */
 			if (vp_mode(vp) != SIDECAR_WAIT_SEED) {
-				uint32_t posted = sc_load_acquire(&vp->fast->request_seq);
-				if (sc_load_acquire(&vp->fast->done_seq) != posted) {
-					rt_fast_stop_seq(vp, posted);
-					vp->ops->kick(vp->drv_node, vp->cpu);
-					rt_fast_quiesce(vp, left);
-				}
+				vp->close_quiet = close_fast_vp(vp, now + left);
 			} else {
 				rt_seed_cancel(vp);
-				rt_seed_quiesce(vp, left);
+				vp->close_quiet = rt_seed_quiesce(vp, left);
 			}
 		}
 	}
@@ -203,8 +225,9 @@ void sidecar_client_close(struct sidecar_client *c)
 			if (!vp)
 				continue;
 			if (vp->direct) {
+				/* As rt_vp_detach: a CPU that would not stop keeps its claim. */
 				sc_store_release(&vp->fast->features, 0);
-				vp->ops->release_direct(vp->drv_node, vp->cpu, false);
+				vp->ops->release_direct(vp->drv_node, vp->cpu, !vp->close_quiet);
 				vp->direct = false;
 			}
 			vp->dead_local = true;

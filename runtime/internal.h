@@ -126,6 +126,7 @@ struct sidecar_vp {
 	bool direct;            /* holds the driver's DIRECT claim */
 	bool kernel_wait;       /* the driver's wait_done is the sleep (no in-process hook) */
 	bool dead_local;        /* the client is closed: never touch the driver again */
+	bool close_quiet;       /* close: its command stopped (or none was in flight) */
 	uint64_t poll_ns;       /* current client poll window */
 	uint64_t poll_cap_ns;   /* its cap */
 	uint64_t sidecar_poll_ns;

@@ -178,21 +178,28 @@ static void quiesce_begin(struct sidecar_node *n, u32 i)
 	sidecar_lhost_cpu_echo(&n->cpus[i]->host, true);
 }
 
-/* Drops the VP's eventfd if `owner` still holds the VP DIRECT. */
-static void drop_eventfd(struct sidecar_node *n, u32 i, u64 owner)
+/*
+ * Replaces the VP's eventfd with `ctx` (NULL: none) if `owner` still holds the VP DIRECT, and
+ * puts the one it had; false, with nothing changed, when `owner` does not hold it.
+ */
+static bool replace_eventfd(struct sidecar_node *n, u32 i, u64 owner, struct eventfd_ctx *ctx)
 {
 	struct sidecar_slot *s = &n->slots[i];
-	struct eventfd_ctx *old = NULL;
+	struct eventfd_ctx *old;
 
 	mutex_lock(&n->direct_lock);
-	if (atomic_long_read(&s->claim) == sidecar_claim_word(owner, SIDECAR_CLAIM_DIRECT))
-		old = rcu_replace_pointer(s->efd, NULL, lockdep_is_held(&n->direct_lock));
+	if (atomic_long_read(&s->claim) != sidecar_claim_word(owner, SIDECAR_CLAIM_DIRECT)) {
+		mutex_unlock(&n->direct_lock);
+		return false;
+	}
+	old = rcu_replace_pointer(s->efd, ctx, lockdep_is_held(&n->direct_lock));
 	mutex_unlock(&n->direct_lock);
 	if (old) {
 		/* The CPU signals it inside an RCU read-side section: wait that out. */
 		synchronize_rcu();
 		eventfd_ctx_put(old);
 	}
+	return true;
 }
 
 static bool release_wait(struct sidecar_node *n, u32 i, u64 owner, unsigned long deadline)
@@ -203,7 +210,7 @@ static bool release_wait(struct sidecar_node *n, u32 i, u64 owner, unsigned long
 	/* Woken by the echo handler's wake of the slot's queue. */
 	quiet = wait_event_timeout(n->slots[i].wq, sidecar_direct_synced(n, i),
 				   left > 0 ? left : 1) != 0;
-	drop_eventfd(n, i, owner);
+	replace_eventfd(n, i, owner, NULL); /* the eventfd goes too */
 	return quiet;
 }
 
@@ -360,8 +367,7 @@ int sidecar_direct_set_eventfd(struct sidecar_file *f, void __user *arg)
 {
 	struct sidecar_node *n = f->node;
 	struct mshv_vtl_sidecar_eventfd e;
-	struct eventfd_ctx *ctx = NULL, *old;
-	struct sidecar_slot *s;
+	struct eventfd_ctx *ctx = NULL;
 	u32 i;
 	int rc;
 
@@ -372,25 +378,16 @@ int sidecar_direct_set_eventfd(struct sidecar_file *f, void __user *arg)
 	rc = owned(f, e.cpu, &i);
 	if (rc)
 		return rc;
-	s = &n->slots[i];
 	if (e.fd >= 0) {
 		ctx = eventfd_ctx_fdget(e.fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
 	}
-	mutex_lock(&n->direct_lock);
-	if (atomic_long_read(&s->claim) != sidecar_claim_word(f->id, SIDECAR_CLAIM_DIRECT)) {
+	if (!replace_eventfd(n, i, f->id, ctx)) {
 		/* Released by another thread of ours meanwhile. */
-		mutex_unlock(&n->direct_lock);
 		if (ctx)
 			eventfd_ctx_put(ctx);
 		return -EINVAL;
-	}
-	old = rcu_replace_pointer(s->efd, ctx, lockdep_is_held(&n->direct_lock));
-	mutex_unlock(&n->direct_lock);
-	if (old) {
-		synchronize_rcu();
-		eventfd_ctx_put(old);
 	}
 	return 0;
 }
@@ -436,7 +433,7 @@ static void signal_eventfd(struct sidecar_slot *s)
 {
 	struct eventfd_ctx *efd;
 
-	/* drop_eventfd() waits a grace period before it puts the context. */
+	/* replace_eventfd() waits a grace period before it puts the context. */
 	rcu_read_lock();
 	efd = rcu_dereference(s->efd);
 	if (efd)

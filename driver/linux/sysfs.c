@@ -128,50 +128,32 @@ static u64 node_stat(struct sidecar_node *n, size_t offset)
 	return sum;
 }
 
-#define NODE_STAT(dev, field) \
-	node_stat(node_of_dev(dev), offsetof(struct sidecar_kcpu_stats, field))
+/* An attribute whose value is node_stat() of one counter: the counter's offset in the stats. */
+struct node_stat_attribute {
+	struct device_attribute attr;
+	size_t offset;
+};
 
-static ssize_t commands_show(struct device *dev, struct device_attribute *attr, char *buf)
+static ssize_t node_stat_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, commands));
-}
-static DEVICE_ATTR_RO(commands);
+	struct node_stat_attribute *sa = container_of(attr, struct node_stat_attribute, attr);
 
-static ssize_t halts_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, halts));
+	return sysfs_emit(buf, "%llu\n", node_stat(node_of_dev(dev), sa->offset));
 }
-static DEVICE_ATTR_RO(halts);
 
-static ssize_t parks_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, parks));
-}
-static DEVICE_ATTR_RO(parks);
+#define NODE_STAT_ATTR(field)                                         \
+	struct node_stat_attribute dev_attr_##field = {               \
+		.attr = __ATTR(field, 0444, node_stat_show, NULL),    \
+		.offset = offsetof(struct sidecar_kcpu_stats, field), \
+	}
 
-static ssize_t fast_commands_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, fast_commands));
-}
-static DEVICE_ATTR_RO(fast_commands);
-
-static ssize_t polled_requests_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, polled_requests));
-}
-static DEVICE_ATTR_RO(polled_requests);
-
-static ssize_t response_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, response_signals));
-}
-static DEVICE_ATTR_RO(response_signals);
-
-static ssize_t suppressed_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", NODE_STAT(dev, suppressed_signals));
-}
-static DEVICE_ATTR_RO(suppressed_signals);
+static NODE_STAT_ATTR(commands);
+static NODE_STAT_ATTR(halts);
+static NODE_STAT_ATTR(parks);
+static NODE_STAT_ATTR(fast_commands);
+static NODE_STAT_ATTR(polled_requests);
+static NODE_STAT_ATTR(response_signals);
+static NODE_STAT_ATTR(suppressed_signals);
 
 static ssize_t fast_signals_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
@@ -236,13 +218,13 @@ static struct attribute *sidecar_node_attrs[] = {
 	&dev_attr_allocations.attr,
 	&dev_attr_request_ipis.attr,
 	&dev_attr_response_ipis.attr,
-	&dev_attr_commands.attr,
-	&dev_attr_halts.attr,
-	&dev_attr_parks.attr,
-	&dev_attr_fast_commands.attr,
-	&dev_attr_polled_requests.attr,
-	&dev_attr_response_signals.attr,
-	&dev_attr_suppressed_signals.attr,
+	&dev_attr_commands.attr.attr,
+	&dev_attr_halts.attr.attr,
+	&dev_attr_parks.attr.attr,
+	&dev_attr_fast_commands.attr.attr,
+	&dev_attr_polled_requests.attr.attr,
+	&dev_attr_response_signals.attr.attr,
+	&dev_attr_suppressed_signals.attr.attr,
 	&dev_attr_fast_signals.attr,
 	&dev_attr_kicks.attr,
 	&dev_attr_direct_claims.attr,

@@ -32,43 +32,28 @@
 
 #define KEY(op, size) ((unsigned int)(op)*16u + (size))
 
-#define CASES2(op, mn)             \
-	case KEY(op, 1):           \
-		OP2(mn, "b", "b"); \
-		break;             \
+/* The word, doubleword and quadword forms of `mn` through OPX (OP1 or OP2). */
+#define CASES_WLQ(OPX, op, mn)     \
 	case KEY(op, 2):           \
-		OP2(mn, "w", "w"); \
+		OPX(mn, "w", "w"); \
 		break;             \
 	case KEY(op, 4):           \
-		OP2(mn, "l", "k"); \
+		OPX(mn, "l", "k"); \
 		break;             \
 	case KEY(op, 8):           \
-		OP2(mn, "q", "q"); \
+		OPX(mn, "q", "q"); \
 		break;
+/* Every width. */
+#define CASES_BWLQ(OPX, op, mn)    \
+	case KEY(op, 1):           \
+		OPX(mn, "b", "b"); \
+		break;             \
+		CASES_WLQ(OPX, op, mn)
+
+#define CASES2(op, mn) CASES_BWLQ(OP2, op, mn)
 /* The BT family has no byte form. */
-#define CASES_BT(op, mn)           \
-	case KEY(op, 2):           \
-		OP2(mn, "w", "w"); \
-		break;             \
-	case KEY(op, 4):           \
-		OP2(mn, "l", "k"); \
-		break;             \
-	case KEY(op, 8):           \
-		OP2(mn, "q", "q"); \
-		break;
-#define CASES1(op, mn)             \
-	case KEY(op, 1):           \
-		OP1(mn, "b", "b"); \
-		break;             \
-	case KEY(op, 2):           \
-		OP1(mn, "w", "w"); \
-		break;             \
-	case KEY(op, 4):           \
-		OP1(mn, "l", "k"); \
-		break;             \
-	case KEY(op, 8):           \
-		OP1(mn, "q", "q"); \
-		break;
+#define CASES_BT(op, mn) CASES_WLQ(OP2, op, mn)
+#define CASES1(op, mn) CASES_BWLQ(OP1, op, mn)
 
 uint64_t emu_alu(enum emu_alu op, unsigned int size, uint64_t dst, uint64_t src, uint64_t *rflags)
 {

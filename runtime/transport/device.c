@@ -202,36 +202,30 @@ static void dev_release(struct sidecar_drv *drv)
 	free(drv);
 }
 
-static const struct sidecar_drv_ops dev_ops = {
-	.name = "device",
-	.node_count = dev_node_count,
-	.node = dev_node,
-	.node_info = dev_node_info,
-	.start = dev_start,
-	.stop = dev_stop,
-	.run = dev_run,
-	.read = dev_read,
-	.poll_fd = dev_poll_fd,
-	.shutdown = dev_shutdown,
-	.release = dev_release,
-};
+/* The ops of upstream's driver, shared by both tables below. */
+/* clang-format off */
+#define DEV_UPSTREAM_OPS                  \
+	.name = "device",                 \
+	.node_count = dev_node_count,     \
+	.node = dev_node,                 \
+	.node_info = dev_node_info,       \
+	.start = dev_start,               \
+	.stop = dev_stop,                 \
+	.run = dev_run,                   \
+	.read = dev_read,                 \
+	.poll_fd = dev_poll_fd,           \
+	.shutdown = dev_shutdown,         \
+	.release = dev_release
+/* clang-format on */
+
+static const struct sidecar_drv_ops dev_ops = {DEV_UPSTREAM_OPS};
 
 /* The same, with libsidecar's extension. */
 static const struct sidecar_drv_ops dev_fast_ops = {
-	.name = "device",
-	.node_count = dev_node_count,
-	.node = dev_node,
-	.node_info = dev_node_info,
-	.start = dev_start,
-	.stop = dev_stop,
-	.run = dev_run,
-	.read = dev_read,
-	.poll_fd = dev_poll_fd,
+	DEV_UPSTREAM_OPS,
 	.claim_direct = dev_claim_direct,
 	.release_direct = dev_release_direct,
 	.kick = dev_kick,
-	.shutdown = dev_shutdown,
-	.release = dev_release,
 	.wait_done = dev_wait_done,
 	.wake = dev_wake,
 	.set_notify_fd = dev_set_notify_fd,

@@ -12,33 +12,10 @@
  *  - the driver's own path: a raw RUN of RUN_VP sleeps in the driver until a signal turns it
  *    into a STOP; it returns -EINTR, the run ended without an intercept, the VP is free.
  */
-#include "dev_util.h"
+#include "dev_cancels.h"
 
 #include <pthread.h>
 #include <signal.h>
-
-static struct sidecar_vp *shared_vp;
-static volatile int stop_cancelling;
-
-static void *canceller(void *arg)
-{
-	(void)arg;
-	while (!stop_cancelling) {
-		int rc = sidecar_vp_cancel(shared_vp);
-		if (rc != 0 && rc != -EINVAL)
-			fprintf(stderr, "cancel: %s\n", sidecar_strerror(rc));
-		usleep(200);
-	}
-	return NULL;
-}
-
-static void *late_cancel(void *arg)
-{
-	(void)arg;
-	usleep(100000);
-	CHECK_EQ(sidecar_vp_cancel(shared_vp), 0);
-	return NULL;
-}
 
 static struct sidecar_vp *sync_vp;
 static int sync_rc;
@@ -89,7 +66,6 @@ int main(void)
 	REQUIRE(ncpus > 0);
 	struct sidecar_client *c = dev_client();
 	REQUIRE(sidecar_vp_acquire(c, cpus[0], &vp) == 0);
-	shared_vp = vp;
 
 	/* run / try_wait / timed wait / cancel / wait */
 	CHECK_EQ(sidecar_vp_run(vp), 0);
@@ -100,26 +76,10 @@ int main(void)
 	CHECK(!intercept);
 
 	/* A cancel from another thread ends a wait without timeout. */
-	for (int i = 0; i < 5; i++) {
-		intercept = true;
-		CHECK_EQ(sidecar_vp_run(vp), 0);
-		REQUIRE(pthread_create(&t, NULL, late_cancel, NULL) == 0);
-		CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
-		CHECK(!intercept);
-		pthread_join(t, NULL);
-	}
+	dev_cancel_late(vp, 100000);
 
 	/* Synchronous commands under a storm of cancels. */
-	stop_cancelling = 0;
-	REQUIRE(pthread_create(&t, NULL, canceller, NULL) == 0);
-	for (int i = 0; i < 200; i++) {
-		struct hv_register_assoc r = {.name = HV_X64_REGISTER_RIP};
-		CHECK_EQ(sidecar_vp_test(vp), 0);
-		CHECK_EQ(sidecar_vp_get_registers(vp, 0, &r, 1), 0);
-		CHECK_EQ(r.value.reg64, 0xfff0);
-	}
-	stop_cancelling = 1;
-	pthread_join(t, NULL);
+	dev_cancel_storm(vp, -EINVAL);
 	struct sidecar_vp_stats st;
 	sidecar_vp_get_stats(vp, &st);
 	CHECK(st.cancels >= 6);

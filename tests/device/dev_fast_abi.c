@@ -224,6 +224,14 @@ int main(void)
 			while (__atomic_load_n(&fast->done_seq, __ATOMIC_ACQUIRE) != seq)
 				__builtin_ia32_pause();
 		CHECK_EQ(fast->intercept, 1);
+		/* The CPU decides after done_seq: let it, before the next announcement, or it
+		 * may see the next request's SLEEPING and (harmlessly) signal this one. */
+		long long decided = signals0 + supp0 + i + 1;
+		for (int ms = 0; dev_sysfs_num(0, "fast_signals") + dev_sysfs_num(0, "suppressed_signals") < decided;
+		     ms++) {
+			REQUIRE(ms < 10000);
+			usleep(1000);
+		}
 	}
 	__atomic_store_n(&fast->client_flags, 0, __ATOMIC_SEQ_CST);
 	CHECK_EQ(dev_sysfs_num(0, "fast_signals") - signals0, announced);

@@ -15,34 +15,13 @@
  *  - a release whose CPU another process keeps busy through the line: an orphan after
  *    5 s, which goes back by itself once the CPU is quiet.
  */
-#include "dev_util.h"
+#include "dev_cancels.h"
 
 #include <pthread.h>
 #include <sys/wait.h>
 
 static struct sidecar_vp *shared_vp;
-static volatile int stop_cancelling;
 static int waiter_rc;
-
-static void *canceller(void *arg)
-{
-	(void)arg;
-	while (!stop_cancelling) {
-		int rc = sidecar_vp_cancel(shared_vp);
-		if (rc != 0)
-			fprintf(stderr, "cancel: %s\n", sidecar_strerror(rc));
-		usleep(200);
-	}
-	return NULL;
-}
-
-static void *late_cancel(void *arg)
-{
-	(void)arg;
-	usleep(50000);
-	CHECK_EQ(sidecar_vp_cancel(shared_vp), 0);
-	return NULL;
-}
 
 static void *waiter(void *arg)
 {
@@ -78,26 +57,10 @@ static void mode_cancel(unsigned *cpus, unsigned ncpus, enum sidecar_wait_mode m
 	}
 
 	/* A cancel from another thread ends a wait without timeout. */
-	for (int i = 0; i < 5; i++) {
-		intercept = true;
-		CHECK_EQ(sidecar_vp_run(vp), 0);
-		REQUIRE(pthread_create(&t, NULL, late_cancel, NULL) == 0);
-		CHECK_EQ(sidecar_vp_wait(vp, -1, &intercept), 0);
-		CHECK(!intercept);
-		pthread_join(t, NULL);
-	}
+	dev_cancel_late(vp, 50000);
 
 	/* Synchronous commands under a storm of cancels. */
-	stop_cancelling = 0;
-	REQUIRE(pthread_create(&t, NULL, canceller, NULL) == 0);
-	for (int i = 0; i < 200; i++) {
-		struct hv_register_assoc r = {.name = HV_X64_REGISTER_RIP};
-		CHECK_EQ(sidecar_vp_test(vp), 0);
-		CHECK_EQ(sidecar_vp_get_registers(vp, 0, &r, 1), 0);
-		CHECK_EQ(r.value.reg64, 0xfff0);
-	}
-	stop_cancelling = 1;
-	pthread_join(t, NULL);
+	dev_cancel_storm(vp, 0);
 	struct sidecar_vp_stats st;
 	sidecar_vp_get_stats(vp, &st);
 	CHECK(st.cancels >= 15);

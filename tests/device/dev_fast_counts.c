@@ -92,7 +92,9 @@ static void count_mode(struct sidecar_client *c, unsigned cpu, enum sidecar_wait
 		CHECK_EQ(d[FAST_SIGNALS] + d[SUPPRESSED], n);
 		CHECK(d[FAST_SIGNALS] <= (long long)(n - polled));
 		CHECK_EQ(d[KICKS], req);
-		CHECK(d[KICKS] <= d[PARKS]);
+		/* A kick only for a parked CPU; the first may wake a park from before the
+		 * snapshot (reading it can outlast the CPU's poll window under TCG). */
+		CHECK(d[KICKS] <= d[PARKS] + 1);
 		CHECK(resp <= (uint64_t)d[FAST_SIGNALS]);
 		if (mode == SIDECAR_WAIT_POLL) {
 			CHECK(d[SUPPRESSED] > 0);

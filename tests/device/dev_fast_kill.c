@@ -11,35 +11,23 @@
  *  - processes killed at random moments while they run, wait, cancel, switch modes and issue
  *    synchronous commands on every CPU.
  */
-#include "dev_util.h"
+#include "dev_child.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
 
 static unsigned cpus[DEV_MAX_CPUS], ncpus;
 
-static void ready(int fd)
-{
-	char b = 'r';
-	ssize_t r = write(fd, &b, 1);
-	(void)r;
-	for (;;)
-		pause();
-}
-
-static enum sidecar_wait_mode child_mode;
-
-static void child_running(int pipefd)
+/* Every CPU running in wait mode `mode`. */
+static void child_running(int pipefd, unsigned mode)
 {
 	struct sidecar_client *c = dev_client();
 	struct sidecar_vp *vp;
 
 	for (unsigned i = 0; i < ncpus; i++)
-		if (sidecar_vp_acquire(c, cpus[i], &vp) || sidecar_vp_set_wait_mode(vp, child_mode) ||
+		if (sidecar_vp_acquire(c, cpus[i], &vp) || sidecar_vp_set_wait_mode(vp, (enum sidecar_wait_mode)mode) ||
 		    sidecar_vp_run(vp))
 			_exit(10);
-	ready(pipefd);
+	dev_child_ready(pipefd);
 }
 
 static void *sleeper(void *arg)
@@ -49,12 +37,13 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
-static void child_asleep(int pipefd)
+static void child_asleep(int pipefd, unsigned arg)
 {
 	struct sidecar_client *c = dev_client();
 	struct sidecar_vp *vp;
 	pthread_t t;
 
+	(void)arg;
 	if (sidecar_client_event_fd(c) < 0)
 		_exit(11);
 	for (unsigned i = 0; i < ncpus; i++) {
@@ -64,10 +53,10 @@ static void child_asleep(int pipefd)
 		pthread_create(&t, NULL, sleeper, vp);
 	}
 	usleep(100000); /* POLL's window is 1 ms: everyone sleeps in WAIT by now */
-	ready(pipefd);
+	dev_child_ready(pipefd);
 }
 
-static void child_raw(int pipefd)
+static void child_raw(int pipefd, unsigned arg)
 {
 	int fd = dev_open(0, 0);
 	struct mshv_vtl_sidecar_info info = dev_info(fd);
@@ -75,6 +64,7 @@ static void child_raw(int pipefd)
 	uint32_t seq = 0;
 	unsigned last = 0;
 
+	(void)arg;
 	for (unsigned i = 0; i < ncpus; i++) {
 		if (cpus[i] >= info.base_cpu + info.cpu_count)
 			continue;
@@ -140,37 +130,6 @@ static void child_churn(int pipefd, unsigned seed)
 	}
 }
 
-static bool kill_child(void (*body)(int), unsigned delay_us, unsigned seed)
-{
-	int p[2];
-	char b;
-
-	REQUIRE(pipe(p) == 0);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		close(p[0]);
-		if (body)
-			body(p[1]);
-		else
-			child_churn(p[1], seed);
-		_exit(0);
-	}
-	close(p[1]);
-	bool in_place = read(p[0], &b, 1) == 1;
-	close(p[0]);
-	if (delay_us)
-		usleep(delay_us);
-	kill(pid, SIGKILL);
-	int status;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	if (!in_place || !WIFSIGNALED(status)) {
-		fprintf(stderr, "the child did not get in place (status 0x%x)\n", status);
-		return false;
-	}
-	return true;
-}
-
 static void check_reclaimed(const char *what, long long allocations)
 {
 	struct sidecar_vp *vp;
@@ -222,16 +181,15 @@ int main(void)
 	CHECK(allocations > 0);
 
 	for (size_t m = 0; m < 3; m++) {
-		child_mode = dev_all_modes[m];
-		CHECK(kill_child(child_running, 0, 0));
-		check_reclaimed(sidecar_wait_mode_name(child_mode), allocations);
+		CHECK(dev_child_kill(child_running, dev_all_modes[m], 0));
+		check_reclaimed(sidecar_wait_mode_name(dev_all_modes[m]), allocations);
 	}
-	CHECK(kill_child(child_asleep, 0, 0));
+	CHECK(dev_child_kill(child_asleep, 0, 0));
 	check_reclaimed("owners asleep in WAIT, event fd armed", allocations);
-	CHECK(kill_child(child_raw, 20000, 0));
+	CHECK(dev_child_kill(child_raw, 0, 20000));
 	check_reclaimed("raw DIRECT claims, asleep in WAIT", allocations);
 	for (unsigned i = 0; i < 12; i++) {
-		CHECK(kill_child(NULL, 1000u + (i * 7919u) % 50000u, i + 1));
+		CHECK(dev_child_kill(child_churn, i + 1, 1000u + (i * 7919u) % 50000u));
 		check_reclaimed("random moment", allocations);
 	}
 	printf("every kill reclaimed\n");

@@ -10,34 +10,23 @@
  *  - processes killed at random moments while they run, wait, cancel and issue synchronous
  *    commands on every CPU.
  */
-#include "dev_util.h"
+#include "dev_child.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
 
 static unsigned cpus[DEV_MAX_CPUS], ncpus;
 
-/* The child tells the parent it is in place through a pipe, then waits to be killed. */
-static void ready(int fd)
-{
-	char b = 'r';
-	ssize_t r = write(fd, &b, 1);
-	(void)r;
-	for (;;)
-		pause();
-}
-
-static void child_client(int pipefd)
+static void child_client(int pipefd, unsigned arg)
 {
 	struct sidecar_client *c = dev_client();
 	struct sidecar_vp *vp;
 
+	(void)arg;
 	for (unsigned i = 0; i < ncpus; i++) {
 		if (sidecar_vp_acquire(c, cpus[i], &vp) || sidecar_vp_run(vp))
 			_exit(10);
 	}
-	ready(pipefd);
+	dev_child_ready(pipefd);
 }
 
 static int run_fd;
@@ -50,7 +39,7 @@ static void *blocked_run(void *arg)
 	return NULL;
 }
 
-static void child_raw(int pipefd)
+static void child_raw(int pipefd, unsigned arg)
 {
 	int fd = dev_open(0, O_NONBLOCK);
 	struct mshv_vtl_sidecar_info info = dev_info(fd);
@@ -58,6 +47,7 @@ static void child_raw(int pipefd)
 	unsigned mine[DEV_MAX_CPUS], n = 0;
 	pthread_t t;
 
+	(void)arg;
 	for (unsigned i = 0; i < ncpus; i++)
 		if (cpus[i] < info.base_cpu + info.cpu_count)
 			mine[n++] = cpus[i];
@@ -79,7 +69,7 @@ static void child_raw(int pipefd)
 	while (dev_sysfs_num(0, "claims") != n)
 		usleep(1000);
 	usleep(20000);
-	ready(pipefd);
+	dev_child_ready(pipefd);
 }
 
 static void child_churn(int pipefd, unsigned seed)
@@ -115,37 +105,6 @@ static void child_churn(int pipefd, unsigned seed)
 			break;
 		}
 	}
-}
-
-static bool kill_child(void (*body)(int), unsigned delay_us, unsigned seed)
-{
-	int p[2];
-	char b;
-
-	REQUIRE(pipe(p) == 0);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		close(p[0]);
-		if (body)
-			body(p[1]);
-		else
-			child_churn(p[1], seed);
-		_exit(0);
-	}
-	close(p[1]);
-	bool in_place = read(p[0], &b, 1) == 1;
-	close(p[0]);
-	if (delay_us)
-		usleep(delay_us);
-	kill(pid, SIGKILL);
-	int status;
-	REQUIRE(waitpid(pid, &status, 0) == pid);
-	if (!in_place || !WIFSIGNALED(status)) {
-		fprintf(stderr, "the child did not get in place (status 0x%x)\n", status);
-		return false;
-	}
-	return true;
 }
 
 /* After a kill: nothing left, and every CPU works for a new client. */
@@ -192,14 +151,14 @@ int main(void)
 	long long allocations = dev_sysfs_num(0, "allocations");
 	CHECK(allocations > 0);
 
-	CHECK(kill_child(child_client, 0, 0));
+	CHECK(dev_child_kill(child_client, 0, 0));
 	check_reclaimed("client with every CPU running", allocations);
 
-	CHECK(kill_child(child_raw, 0, 0));
+	CHECK(dev_child_kill(child_raw, 0, 0));
 	check_reclaimed("RUN asleep in the driver", allocations);
 
 	for (unsigned i = 0; i < 12; i++) {
-		CHECK(kill_child(NULL, 1000u + (i * 7919u) % 50000u, i + 1));
+		CHECK(dev_child_kill(child_churn, i + 1, 1000u + (i * 7919u) % 50000u));
 		check_reclaimed("random moment", allocations);
 	}
 	return check_report("dev_kill");

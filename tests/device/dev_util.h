@@ -35,14 +35,12 @@
 #define DEV_PARAMS "/sys/module/mshv_vtl_sidecar/parameters/%s"
 #define DEV_MAX_CPUS 4096
 
-/* Reads a sysfs attribute of node `node` into buf; false when it is not there. */
-static inline bool dev_sysfs_read(unsigned node, const char *attr, char *buf, size_t len)
+/* The first line of the file at `path` into buf, without its newline; false when the file
+ * is not there. */
+static inline bool dev_read_line(const char *path, char *buf, size_t len)
 {
-	char path[128];
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), DEV_SYSFS, node, attr);
-	f = fopen(path, "r");
 	if (!f)
 		return false;
 	if (!fgets(buf, (int)len, f))
@@ -50,6 +48,15 @@ static inline bool dev_sysfs_read(unsigned node, const char *attr, char *buf, si
 	fclose(f);
 	buf[strcspn(buf, "\n")] = '\0';
 	return true;
+}
+
+/* Reads a sysfs attribute of node `node` into buf; false when it is not there. */
+static inline bool dev_sysfs_read(unsigned node, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DEV_SYSFS, node, attr);
+	return dev_read_line(path, buf, len);
 }
 
 /* A numeric sysfs attribute of node `node`, or -1. */
@@ -66,17 +73,9 @@ static inline long long dev_sysfs_num(unsigned node, const char *attr)
 static inline bool dev_param(const char *name, char *buf, size_t len)
 {
 	char path[128];
-	FILE *f;
 
 	snprintf(path, sizeof(path), DEV_PARAMS, name);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
+	return dev_read_line(path, buf, len);
 }
 
 /* The synthetic guest the module runs ("io", "spin", "halt"), or "" when unknown. */

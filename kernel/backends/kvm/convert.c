@@ -98,25 +98,51 @@ bool kvm_fx_differs(const struct x86_fxsave *a, const struct x86_fxsave *b)
 
 /* ---- GP registers ------------------------------------------------------------------------------ */
 
+/* struct kvm_regs' GP registers in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
+ * R8..R15): the order of the CPU context's slots too, but for RSP's, which holds CR2. */
+static const size_t gpr_offset[16] = {
+	offsetof(struct kvm_regs, rax), offsetof(struct kvm_regs, rcx), offsetof(struct kvm_regs, rdx),
+	offsetof(struct kvm_regs, rbx), offsetof(struct kvm_regs, rsp), offsetof(struct kvm_regs, rbp),
+	offsetof(struct kvm_regs, rsi), offsetof(struct kvm_regs, rdi), offsetof(struct kvm_regs, r8),
+	offsetof(struct kvm_regs, r9),  offsetof(struct kvm_regs, r10), offsetof(struct kvm_regs, r11),
+	offsetof(struct kvm_regs, r12), offsetof(struct kvm_regs, r13), offsetof(struct kvm_regs, r14),
+	offsetof(struct kvm_regs, r15),
+};
+
+static uint64_t gpr_get(const struct kvm_regs *r, unsigned int i)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)r + gpr_offset[i], sizeof(v));
+	return v;
+}
+
+static void gpr_set(struct kvm_regs *r, unsigned int i, uint64_t v)
+{
+	memcpy((char *)r + gpr_offset[i], &v, sizeof(v));
+}
+
 /* The GP registers in encoding order, for effective addresses. */
 void kvm_gprs_encoding_order(const struct kvm_regs *r, uint64_t g[16])
 {
-	g[0] = r->rax;
-	g[1] = r->rcx;
-	g[2] = r->rdx;
-	g[3] = r->rbx;
-	g[4] = r->rsp;
-	g[5] = r->rbp;
-	g[6] = r->rsi;
-	g[7] = r->rdi;
-	g[8] = r->r8;
-	g[9] = r->r9;
-	g[10] = r->r10;
-	g[11] = r->r11;
-	g[12] = r->r12;
-	g[13] = r->r13;
-	g[14] = r->r14;
-	g[15] = r->r15;
+	for (unsigned int i = 0; i < 16; i++)
+		g[i] = gpr_get(r, i);
+}
+
+/* The CPU context's GP slots -> struct kvm_regs (RSP stays: its slot holds CR2). */
+void kvm_gprs_from_ctx(struct kvm_regs *r, const struct sidecar_cpu_context_x64 *ctx)
+{
+	for (unsigned int i = 0; i < 16; i++)
+		if (i != SIDECAR_CPU_CONTEXT_CR2)
+			gpr_set(r, i, ctx->gps[i]);
+}
+
+/* struct kvm_regs -> the CPU context's GP slots (CR2's slot stays). */
+void kvm_gprs_to_ctx(const struct kvm_regs *r, struct sidecar_cpu_context_x64 *ctx)
+{
+	for (unsigned int i = 0; i < 16; i++)
+		if (i != SIDECAR_CPU_CONTEXT_CR2)
+			ctx->gps[i] = gpr_get(r, i);
 }
 
 /* ---- event state ------------------------------------------------------------------------------- */

@@ -254,6 +254,8 @@ void kvm_fpu_to_fx(const struct kvm_fpu *f, struct x86_fxsave *fx, uint32_t mxcs
 void kvm_fx_to_fpu(const struct x86_fxsave *fx, struct kvm_fpu *f);
 bool kvm_fx_differs(const struct x86_fxsave *a, const struct x86_fxsave *b);
 void kvm_gprs_encoding_order(const struct kvm_regs *r, uint64_t g[16]);
+void kvm_gprs_from_ctx(struct kvm_regs *r, const struct sidecar_cpu_context_x64 *ctx);
+void kvm_gprs_to_ctx(const struct kvm_regs *r, struct sidecar_cpu_context_x64 *ctx);
 uint64_t kvm_pending_interruption_of(const struct kvm_vcpu_events *e);
 uint64_t kvm_interrupt_state_of(const struct kvm_vcpu_events *e);
 hv_status kvm_events_set_pending_interruption(struct kvm_vcpu_events *e, uint64_t v);

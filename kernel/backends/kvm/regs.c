@@ -181,7 +181,10 @@ static bool pat_valid(uint64_t pat)
 	return true;
 }
 
-static hv_status msr_get(struct sidecar_backend_vp *vp, uint32_t msr, uint64_t *v)
+/* One MSR through KVM_GET_MSRS or KVM_SET_MSRS (`in` the value SET writes; `out`, where not
+ * NULL, the value GET reads). Both answer how many entries they took: 0 means KVM rejected
+ * the MSR (or, for SET, the value). */
+static hv_status msr_ioctl(struct sidecar_backend_vp *vp, unsigned long req, uint32_t msr, uint64_t in, uint64_t *out)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -191,25 +194,22 @@ static hv_status msr_get(struct sidecar_backend_vp *vp, uint32_t msr, uint64_t *
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 1;
 	m.e.index = msr;
-	if (xioctl(vp->fd, KVM_GET_MSRS, &m) != 1)
+	m.e.data = in;
+	if (xioctl(vp->fd, req, &m) != 1)
 		return HV_STATUS_INVALID_PARAMETER;
-	*v = m.e.data;
+	if (out)
+		*out = m.e.data;
 	return HV_STATUS_SUCCESS;
+}
+
+static hv_status msr_get(struct sidecar_backend_vp *vp, uint32_t msr, uint64_t *v)
+{
+	return msr_ioctl(vp, KVM_GET_MSRS, msr, 0, v);
 }
 
 static hv_status msr_set(struct sidecar_backend_vp *vp, uint32_t msr, uint64_t v)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = msr;
-	m.e.data = v;
-	/* KVM_SET_MSRS answers how many it took: 0 means it rejected the value (or the MSR). */
-	return xioctl(vp->fd, KVM_SET_MSRS, &m) == 1 ? HV_STATUS_SUCCESS : HV_STATUS_INVALID_PARAMETER;
+	return msr_ioctl(vp, KVM_SET_MSRS, msr, v, NULL);
 }
 
 /* Applies an edited copy of the special registers (KVM validates it now, not at the next

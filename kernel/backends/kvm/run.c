@@ -97,49 +97,6 @@ static int resolve_pending(struct sidecar_backend_vp *vp, struct sidecar_command
 
 /* ---- vp_run ---------------------------------------------------------------------------------- */
 
-/* The CPU context's GP slots <-> struct kvm_regs (RSP's slot holds CR2, not RSP). */
-static void gprs_from_ctx(struct kvm_regs *r, const struct sidecar_cpu_context_x64 *ctx)
-{
-	const uint64_t *g = ctx->gps;
-
-	r->rax = g[0];
-	r->rcx = g[1];
-	r->rdx = g[2];
-	r->rbx = g[3];
-	r->rbp = g[5];
-	r->rsi = g[6];
-	r->rdi = g[7];
-	r->r8 = g[8];
-	r->r9 = g[9];
-	r->r10 = g[10];
-	r->r11 = g[11];
-	r->r12 = g[12];
-	r->r13 = g[13];
-	r->r14 = g[14];
-	r->r15 = g[15];
-}
-
-static void gprs_to_ctx(const struct kvm_regs *r, struct sidecar_cpu_context_x64 *ctx)
-{
-	uint64_t *g = ctx->gps;
-
-	g[0] = r->rax;
-	g[1] = r->rcx;
-	g[2] = r->rdx;
-	g[3] = r->rbx;
-	g[5] = r->rbp;
-	g[6] = r->rsi;
-	g[7] = r->rdi;
-	g[8] = r->r8;
-	g[9] = r->r9;
-	g[10] = r->r10;
-	g[11] = r->r11;
-	g[12] = r->r12;
-	g[13] = r->r13;
-	g[14] = r->r14;
-	g[15] = r->r15;
-}
-
 /* What the VMM left in the context, into the VP (a pending access resolved first). */
 static int run_prepare(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
 		       struct sidecar_command_error *err)
@@ -149,7 +106,7 @@ static int run_prepare(struct sidecar_backend_vp *vp, struct sidecar_cpu_context
 	int rc = resolve_pending(vp, err);
 	if (rc)
 		return rc;
-	gprs_from_ctx(&vp->regs, ctx);
+	kvm_gprs_from_ctx(&vp->regs, ctx);
 	vp->dirty |= KVM_SYNC_X86_REGS;
 	if (ctx->gps[SIDECAR_CPU_CONTEXT_CR2] != vp->sregs.cr2) {
 		vp->sregs.cr2 = ctx->gps[SIDECAR_CPU_CONTEXT_CR2];
@@ -230,7 +187,7 @@ static int run_loop(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x6
 static int run_finish(struct sidecar_backend_vp *vp, struct sidecar_cpu_context_x64 *ctx,
 		      const struct sidecar_run_ctl *ctl, bool fpu_stored, int result, struct sidecar_command_error *err)
 {
-	gprs_to_ctx(&vp->regs, ctx);
+	kvm_gprs_to_ctx(&vp->regs, ctx);
 	ctx->gps[SIDECAR_CPU_CONTEXT_CR2] = vp->sregs.cr2;
 	if (fpu_stored) {
 		*sidecar_cpu_context_fx_stale(ctx) = 0;
