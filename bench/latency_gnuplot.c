@@ -51,6 +51,23 @@ void lat_gnuplot_sanitize(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+FILE *lat_gnuplot_data_create(char *path)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0) {
+		fprintf(stderr, "sidecar-latency: --plot: cannot create a temporary file: %s\n", strerror(errno));
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		fprintf(stderr, "sidecar-latency: --plot: cannot open %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(path);
+	}
+	return f;
+}
+
 FILE *lat_gnuplot_open(const char *png, int width, int height)
 {
 	char out[4096];

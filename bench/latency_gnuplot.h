@@ -14,6 +14,9 @@
 
 /* Whether gnuplot is in $PATH; if not, a message naming --plot `png` and the package. */
 bool lat_gnuplot_available(const char *png);
+/* Creates the data file from the mkstemp() template `path` (rewritten with the name) and
+ * opens it for writing; NULL, with a message and nothing left behind, on failure. */
+FILE *lat_gnuplot_data_create(char *path);
 /* popen("gnuplot") set up to write `png` (pngcairo when gnuplot has it, else png) at
  * width x height pixels, text not "enhanced" (target strings have '_'). NULL after a
  * message. */

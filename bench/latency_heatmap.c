@@ -121,16 +121,9 @@ int lat_plot_heatmap(const struct lat_heatmap *hm, const char *png)
 		return LAT_EXIT_FAIL;
 	}
 
-	int fd = mkstemp(data);
-	if (fd < 0) {
-		fprintf(stderr, "sidecar-latency: --plot: cannot create a temporary file: %s\n", strerror(errno));
+	FILE *df = lat_gnuplot_data_create(data);
+	if (!df)
 		return LAT_EXIT_FAIL;
-	}
-	FILE *df = fdopen(fd, "w");
-	if (!df) {
-		close(fd);
-		goto out;
-	}
 	int wrc = write_data(df, hm);
 	if (fclose(df) || wrc) {
 		fprintf(stderr, "sidecar-latency: --plot: writing %s failed\n", data);

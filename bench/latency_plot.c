@@ -98,16 +98,9 @@ int lat_plot_run(const struct lat_run *run, const char *png)
 		return LAT_EXIT_FAIL;
 	}
 
-	int fd = mkstemp(data);
-	if (fd < 0) {
-		fprintf(stderr, "sidecar-latency: --plot: cannot create a temporary file: %s\n", strerror(errno));
+	FILE *df = lat_gnuplot_data_create(data);
+	if (!df)
 		return LAT_EXIT_FAIL;
-	}
-	FILE *df = fdopen(fd, "w");
-	if (!df) {
-		close(fd);
-		goto out;
-	}
 	for (int i = 0; i < n; i++)
 		write_series(df, series[i]);
 	if (fclose(df)) {

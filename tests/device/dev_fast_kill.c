@@ -91,43 +91,7 @@ static void child_raw(int pipefd, unsigned arg)
 
 static void child_churn(int pipefd, unsigned seed)
 {
-	struct sidecar_client *c = dev_client();
-	struct sidecar_vp *vps[DEV_MAX_CPUS];
-	bool intercept;
-
-	srand(seed);
-	if (seed % 2 && sidecar_client_event_fd(c) < 0)
-		_exit(14);
-	for (unsigned i = 0; i < ncpus; i++)
-		if (sidecar_vp_acquire(c, cpus[i], &vps[i]))
-			_exit(15);
-	char b = 'r';
-	if (write(pipefd, &b, 1) != 1)
-		_exit(16);
-	for (;;) {
-		struct sidecar_vp *vp = vps[rand() % ncpus];
-		switch (rand() % 5) {
-		case 0:
-			if (sidecar_vp_run(vp) == 0 && rand() % 2) {
-				sidecar_vp_cancel(vp);
-				sidecar_vp_wait(vp, -1, &intercept);
-			}
-			break;
-		case 1:
-			sidecar_vp_cancel(vp);
-			sidecar_vp_wait(vp, 1000000, &intercept);
-			break;
-		case 2:
-			sidecar_vp_test(vp);
-			break;
-		case 3:
-			sidecar_vp_set_wait_mode(vp, dev_all_modes[rand() % 4]);
-			break;
-		case 4:
-			sidecar_vp_try_wait(vp, &intercept);
-			break;
-		}
-	}
+	dev_child_churn(pipefd, seed, cpus, ncpus, true);
 }
 
 static void check_reclaimed(const char *what, long long allocations)
