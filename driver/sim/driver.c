@@ -373,6 +373,19 @@ static bool shutting_down(struct sim_node *n)
 	return atomic_load_explicit(&n->sim->shutting_down, memory_order_acquire);
 }
 
+/* The claim every request begins with: CPU `cpu` of the node moves from AVAIL to `to`
+ * (its index in `*index`). -EINVAL (not the node's), -ESHUTDOWN, -ENOENT (removed), -EBUSY. */
+static int claim_cpu(struct sim_node *n, uint32_t cpu, uint8_t to, uint32_t *index)
+{
+	int rc = cpu_index(n, cpu, index);
+
+	if (rc)
+		return rc;
+	if (shutting_down(n))
+		return -ESHUTDOWN;
+	return claim(n, *index, to);
+}
+
 /* What upstream's driver WARNs about, under strict=upstream (where this driver would have
  * refused): counted, and printed as the kernel would. */
 static void upstream_warn(struct sim_node *n, uint32_t index, const char *what, unsigned value)
@@ -404,13 +417,8 @@ int sim_drv_start(struct sidecar_drv_node *node, uint32_t cpu)
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
-	int rc = cpu_index(n, cpu, &i);
+	int rc = claim_cpu(n, cpu, SIM_CLAIM_STARTING, &i);
 
-	if (rc)
-		return rc;
-	if (shutting_down(n))
-		return -ESHUTDOWN;
-	rc = claim(n, i, SIM_CLAIM_STARTING);
 	if (rc)
 		return rc;
 	sidecar_sim_start_fn hook = atomic_load_explicit(&n->sim->start_fn, memory_order_acquire);
@@ -515,13 +523,8 @@ int sim_drv_run(struct sidecar_drv_node *node, uint32_t cpu, const _Atomic uint3
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
-	int rc = cpu_index(n, cpu, &i);
+	int rc = claim_cpu(n, cpu, SIM_CLAIM_SYNC, &i);
 
-	if (rc)
-		return rc;
-	if (shutting_down(n))
-		return -ESHUTDOWN;
-	rc = claim(n, i, SIM_CLAIM_SYNC);
 	if (rc)
 		return rc;
 	if (!start_cpu(n, i)) {
@@ -578,13 +581,8 @@ int sim_drv_claim_direct(struct sidecar_drv_node *node, uint32_t cpu, const stru
 {
 	struct sim_node *n = node_of(node);
 	uint32_t i;
-	int rc = cpu_index(n, cpu, &i);
+	int rc = claim_cpu(n, cpu, SIM_CLAIM_DIRECT, &i);
 
-	if (rc)
-		return rc;
-	if (shutting_down(n))
-		return -ESHUTDOWN;
-	rc = claim(n, i, SIM_CLAIM_DIRECT);
 	if (rc)
 		return rc;
 	if (sc_load_seq(status_of(n, i)) == SIDECAR_CPU_REMOVED) {

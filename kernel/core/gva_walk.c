@@ -84,6 +84,17 @@ static uint32_t sidecar_gva_read_entry(const struct sidecar_guest_memory *mem, u
 	return HV_TRANSLATE_GVA_SUCCESS;
 }
 
+/* A paging-structure entry that must be present: read_entry's results, or PAGE_NOT_PRESENT. */
+static uint32_t sidecar_gva_read_present(const struct sidecar_guest_memory *mem, uint64_t gpa, unsigned int size,
+					 uint64_t *val)
+{
+	uint32_t rc = sidecar_gva_read_entry(mem, gpa, size, val);
+
+	if (rc == HV_TRANSLATE_GVA_SUCCESS && !(*val & SC_X86_PTE_P))
+		rc = HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
+	return rc;
+}
+
 /* Accounts a present, well-formed entry. `size` 0: used, but never gets A/D (PAE PDPTE). */
 static void sidecar_gva_record(struct sidecar_gva_walk *w, uint64_t gpa, unsigned int size, uint64_t entry,
 			       bool has_rights)
@@ -123,11 +134,9 @@ static uint32_t sidecar_gva_walk_64(struct sidecar_gva_walk *w, uint64_t table, 
 		uint64_t e;
 		uint32_t rc;
 
-		rc = sidecar_gva_read_entry(w->mem, gpa, 8, &e);
+		rc = sidecar_gva_read_present(w->mem, gpa, 8, &e);
 		if (rc != HV_TRANSLATE_GVA_SUCCESS)
 			return rc;
-		if (!(e & SC_X86_PTE_P))
-			return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 		if (e & SC_X86_PTE_PS) {
 			/* PML5E/PML4E have no large pages; PDPTE (1 GiB) and PDE (2 MiB) do,
 			 * and their address bits below the page size, except PAT (bit 12),
@@ -176,11 +185,9 @@ static uint32_t sidecar_gva_walk_pae(struct sidecar_gva_walk *w, const struct si
 	uint64_t e;
 	uint32_t rc;
 
-	rc = sidecar_gva_read_entry(w->mem, gpa, 8, &e);
+	rc = sidecar_gva_read_present(w->mem, gpa, 8, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & SC_X86_PTE_P))
-		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	/* PDPTEs carry no rights and no XD: bit 63 is reserved whatever NXE says. */
 	if (e & (w->pa_rsvd | SC_X86_PAE_HIGH_RSVD | SC_X86_PTE_XD | SC_X86_PAE_PDPTE_RSVD))
 		return HV_TRANSLATE_GVA_INVALID_PAGE_TABLE_FLAGS;
@@ -197,11 +204,9 @@ static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sid
 	uint32_t rc;
 
 	/* 32-bit paging has no XD: nothing is ever non-executable. */
-	rc = sidecar_gva_read_entry(w->mem, gpa, 4, &e);
+	rc = sidecar_gva_read_present(w->mem, gpa, 4, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & SC_X86_PTE_P))
-		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	if ((e & SC_X86_PTE_PS) && (regs->cr4 & SC_X86_CR4_PSE)) {
 		uint64_t high = (e >> 13) & 0xff; /* physical address bits 39:32 */
 
@@ -214,11 +219,9 @@ static uint32_t sidecar_gva_walk_32(struct sidecar_gva_walk *w, const struct sid
 	sidecar_gva_record(w, gpa, 4, e, true);
 
 	gpa = (e & 0xfffff000ull) + ((w->gva >> 12) & 0x3ff) * 4;
-	rc = sidecar_gva_read_entry(w->mem, gpa, 4, &e);
+	rc = sidecar_gva_read_present(w->mem, gpa, 4, &e);
 	if (rc != HV_TRANSLATE_GVA_SUCCESS)
 		return rc;
-	if (!(e & SC_X86_PTE_P))
-		return HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
 	sidecar_gva_record(w, gpa, 4, e, true);
 	w->gpa = sidecar_gva_leaf_gpa(e & 0xfffff000ull, w->gva, 12);
 	return HV_TRANSLATE_GVA_SUCCESS;
