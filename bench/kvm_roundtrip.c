@@ -14,11 +14,16 @@
  *             to --client-cpu, the sidecar CPU to --sidecar-cpu (pin=), SIDECAR_WAIT_POLL; each
  *             round trip is sidecar_vp_run_sync() to the OUT intercept, then the VMM moves RIP
  *             past it through the register page (Hyper-V semantics).
+ *   sidecar/io  the same round trip the short way: sidecar_vp_io_exit() for the OUT and
+ *             sidecar_vp_complete_io(), so that the kernel moves RIP at the next run and the
+ *             VMM touches only the fast line (docs/runtime.md, "Port I/O: the short way").
+ *   spin      the spin reference (bench/bench_refs.h) between the same two CPUs: one line
+ *             each way. raw+sync + spin is the least a hand-off between the CPUs can cost.
  *
- * The four are measured in --rounds interleaved blocks (raw, raw+sync, raw+fpu, sidecar,
- * raw, ...), each after a short warm-up, so that a shared machine's slow phases hit all of
- * them alike. Prints min/p50/p99/max of each over all blocks, the ratio of the p50s (the
- * goal: sidecar <= 1.10 x raw) and the spread of the per-round ratios.
+ * All are measured in --rounds interleaved blocks (raw, raw+sync, raw+fpu, sidecar,
+ * sidecar/io, spin, raw, ...), each after a short warm-up, so that a shared machine's slow
+ * phases hit all of them alike. Prints min/p50/p99/max of each over all blocks, the ratios
+ * of the p50s (the goal: sidecar <= 1.10 x raw) and the spread of the per-round ratios.
  * Exit 77 when /dev/kvm is missing or unusable.
  *
  * --sites N: the guest does N `out 0x80, al` in a row, then jumps back (default 1), so that the
@@ -30,6 +35,7 @@
  *   sidecar-kvm-bench [--iterations N] [--rounds R] [--client-cpu C] [--sidecar-cpu S] [--sites N] [--smoke]
  */
 #include "bench_cpu.h"
+#include "bench_refs.h"
 #include "futex.h"
 #include <sidecar/client.h>
 
@@ -244,6 +250,43 @@ static int raw_block(struct raw_thread *t, uint64_t *lat, size_t n, size_t warmu
 
 /* ---- the sidecar round trip --------------------------------------------------------------- */
 
+/* The short way: the OUT from the fast line, RIP moved by the kernel at the next run. */
+static int sidecar_io_loop(struct sidecar_vp *vp, uint64_t *lat, size_t n, size_t warmup)
+{
+	for (size_t i = 0; i < warmup + n; i++) {
+		bool intercept = false;
+		struct sidecar_io_exit io;
+		uint64_t t0 = sidecar_now_ns();
+		int rc = sidecar_vp_run_sync(vp, &intercept);
+		uint64_t t1 = sidecar_now_ns();
+		if (!rc)
+			rc = intercept ? sidecar_vp_io_exit(vp, &io) : -EIO;
+		if (!rc && (io.port != GUEST_PORT || !io.write))
+			rc = -EIO;
+		if (!rc)
+			rc = sidecar_vp_complete_io(vp, 0);
+		if (rc) {
+			fprintf(stderr, "sidecar io loop: %s %s\n", sidecar_strerror(rc), sidecar_vp_error_string(vp));
+			return rc;
+		}
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+	}
+	return 0;
+}
+
+static int spin_loop(struct bench_ref *ref, uint64_t *lat, size_t n, size_t warmup)
+{
+	for (size_t i = 0; i < warmup + n; i++) {
+		uint64_t t0 = sidecar_now_ns();
+		bench_ref_round_trip(ref);
+		uint64_t t1 = sidecar_now_ns();
+		if (i >= warmup)
+			lat[i - warmup] = t1 - t0;
+	}
+	return 0;
+}
+
 static int sidecar_loop(struct sidecar_vp *vp, uint64_t *lat, size_t n, size_t warmup)
 {
 	const struct hv_message *msg = sidecar_vp_intercept_message(vp);
@@ -381,10 +424,11 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t *raw[RAW_KINDS], *side = calloc(iterations, sizeof(*side)), *tmp = calloc(block, sizeof(*tmp));
+	uint64_t *side_io = calloc(iterations, sizeof(*side_io)), *spin = calloc(iterations, sizeof(*spin));
 	double *ratio = calloc(rounds, sizeof(*ratio));
 	for (int k = 0; k < RAW_KINDS; k++)
 		raw[k] = calloc(iterations, sizeof(*raw[k]));
-	if (!raw[RAW_PLAIN] || !raw[RAW_SYNC] || !raw[RAW_FPU] || !side || !tmp || !ratio)
+	if (!raw[RAW_PLAIN] || !raw[RAW_SYNC] || !raw[RAW_FPU] || !side || !side_io || !spin || !tmp || !ratio)
 		return 1;
 
 	/* The raw VM and its thread, on the sidecar CPU. */
@@ -415,6 +459,9 @@ int main(int argc, char **argv)
 	rc = sidecar_setup(sidecar_cpu, &c, &vp, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "sidecar: %s\n", err);
+	struct bench_ref *ref = NULL;
+	if (!rc && (rc = bench_ref_start(BENCH_REF_SPIN, sidecar_cpu, sidecar_cpu < 0, &ref)))
+		fprintf(stderr, "spin reference: %s\n", strerror(-rc));
 
 	for (size_t r = 0; r < rounds && !rc; r++) {
 		size_t off = r * block;
@@ -426,9 +473,14 @@ int main(int argc, char **argv)
 		if (!rc)
 			rc = sidecar_loop(vp, side + off, block, warmup);
 		if (!rc)
+			rc = sidecar_io_loop(vp, side_io + off, block, warmup);
+		if (!rc)
+			rc = spin_loop(ref, spin + off, block, warmup);
+		if (!rc)
 			ratio[r] = (double)block_p50(side + off, block, tmp) /
 				   (double)block_p50(raw[RAW_PLAIN] + off, block, tmp);
 	}
+	bench_ref_stop(ref);
 	t.quit = true;
 	sem_post(&t.go);
 	pthread_join(raw_tid, NULL);
@@ -445,7 +497,8 @@ int main(int argc, char **argv)
 		return 1;
 
 	struct stats sr = summarize(raw[RAW_PLAIN], iterations), ssync = summarize(raw[RAW_SYNC], iterations),
-		     sf = summarize(raw[RAW_FPU], iterations), ss = summarize(side, iterations);
+		     sf = summarize(raw[RAW_FPU], iterations), ss = summarize(side, iterations),
+		     sio = summarize(side_io, iterations), sspin = summarize(spin, iterations);
 	qsort(ratio, rounds, sizeof(*ratio), cmp_double);
 	printf("kvm round trip, %zu rounds of %zu iterations (each after %zu warm-up), client cpu %d, sidecar cpu %d, "
 	       "wait mode poll, %zu OUT site(s)\n",
@@ -455,16 +508,24 @@ int main(int argc, char **argv)
 	print_row("raw+sync", ssync);
 	print_row("raw+fpu", sf);
 	print_row("sidecar", ss);
+	print_row("sidecar/io", sio);
+	print_row("spin", sspin);
 	printf("sidecar/raw p50: %.3f (goal <= 1.10)   per round: min %.3f median %.3f max %.3f\n",
 	       (double)ss.p50 / (double)sr.p50, ratio[0], ratio[(rounds - 1) / 2], ratio[rounds - 1]);
 	printf("raw+sync/raw p50: %.3f   sidecar/(raw+sync) p50: %.3f   sidecar/(raw+fpu) p50: %.3f\n",
 	       (double)ssync.p50 / (double)sr.p50, (double)ss.p50 / (double)ssync.p50, (double)ss.p50 / (double)sf.p50);
+	printf("sidecar/io/(raw+sync) p50: %.3f   the limit, (raw+sync + spin)/(raw+sync): %.3f   "
+	       "over raw+sync + spin: sidecar %+.0f ns, sidecar/io %+.0f ns\n",
+	       (double)sio.p50 / (double)ssync.p50, (double)(ssync.p50 + sspin.p50) / (double)ssync.p50,
+	       (double)ss.p50 - (double)(ssync.p50 + sspin.p50), (double)sio.p50 - (double)(ssync.p50 + sspin.p50));
 	printf("sidecar: %llu runs, %llu polled completions, %llu sleeps, %llu request / %llu response signals\n",
 	       (unsigned long long)st.runs, (unsigned long long)st.polled_completions, (unsigned long long)st.sleeps,
 	       (unsigned long long)st.request_signals, (unsigned long long)st.response_signals);
 	for (int k = 0; k < RAW_KINDS; k++)
 		free(raw[k]);
 	free(side);
+	free(side_io);
+	free(spin);
 	free(tmp);
 	free(ratio);
 	return 0;

@@ -24,6 +24,8 @@
  *   vmm        msg-io and rip: what a VMM's loop does with a port intercept.
  *   ctx-rax    writes RAX into the CPU context (a line the run reads).
  *   stats      reads the VP's statistics (sidecar_vp_get_stats: the owner's own lines).
+ *   io-exit    what `vmm` does, the short way: sidecar_vp_io_exit() (port and value from the
+ *              fast line) and sidecar_vp_complete_io() (the kernel moves RIP at the next run).
  * Exit status: 0; 1 the library or the reference failed; 2 a bad option.
  */
 #include "bench_cpu.h"
@@ -37,9 +39,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum variant { V_FAST, V_MSG_TYPE, V_MSG_IO, V_RIP, V_VMM, V_CTX_RAX, V_STATS, V_COUNT };
+enum variant { V_FAST, V_MSG_TYPE, V_MSG_IO, V_RIP, V_VMM, V_CTX_RAX, V_STATS, V_IO_EXIT, V_COUNT };
 
-static const char *const variant_names[V_COUNT] = {"fast", "msg-type", "msg-io", "rip", "vmm", "ctx-rax", "stats"};
+static const char *const variant_names[V_COUNT] = {"fast", "msg-type", "msg-io", "rip",
+						   "vmm",  "ctx-rax",  "stats",  "io-exit"};
 
 struct budget {
 	struct sidecar_client *client;
@@ -101,6 +104,14 @@ static int round_trip(struct budget *b, enum variant v)
 		sidecar_vp_get_stats(b->vp, &st);
 		b->sink += st.runs + st.polled_completions;
 		return 0;
+	}
+	case V_IO_EXIT: {
+		struct sidecar_io_exit io;
+		rc = sidecar_vp_io_exit(b->vp, &io);
+		if (rc)
+			return rc;
+		b->sink += io.port + io.value;
+		return sidecar_vp_complete_io(b->vp, 0);
 	}
 	case V_COUNT:
 		break;

@@ -144,6 +144,14 @@ struct sidecar_vp {
 
 	_Atomic bool ev_counted; /* fast modes: counted in client->ev_finished (runtime/event.c) */
 
+	/* Port I/O the short way (runtime/io_exit.c): the owner's. */
+	uint8_t io_stop; /* enum rt_io_stop: what the last collected run stopped at */
+	bool io_pending; /* sidecar_vp_complete_io() waits for the next run */
+	bool io_in;      /* the pending completion is of an IN */
+	uint8_t io_size; /* its access size */
+	uint32_t io_value;
+	uint64_t io_rip; /* by hand: RIP after the instruction */
+
 	/* Results of the last failed command. */
 	hv_status hv_status;
 	char error[256];
@@ -153,6 +161,13 @@ static inline enum sidecar_wait_mode vp_mode(const struct sidecar_vp *vp)
 {
 	return (enum sidecar_wait_mode)atomic_load_explicit(&vp->mode, memory_order_relaxed);
 }
+
+/* What the last collected run stopped at, for sidecar_vp_io_exit(). */
+enum rt_io_stop {
+	RT_IO_STOP_NONE, /* no run collected since the last post, or no intercept */
+	RT_IO_STOP_FAST, /* an intercept; the fast line holds the kernel's port-I/O summary */
+	RT_IO_STOP_MSG,  /* an intercept; only the message describes it */
+};
 
 /* vp.c */
 void rt_vp_free(struct sidecar_vp *vp);

@@ -44,6 +44,8 @@ static void program_fast_line(struct sidecar_vp *vp)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL;
 	else if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE;
+	/* Acquire: pairs with the kernel's release of IDLE at boot, which published the caps. */
+	features |= sc_load_acquire(&fast->sidecar_caps) & SIDECAR_FAST_F_IO_EXIT;
 	vp->features = features;
 	uint64_t side = vp->sidecar_poll_ns > UINT32_MAX ? UINT32_MAX : vp->sidecar_poll_ns;
 	sc_store_relaxed(&fast->sidecar_poll_ns, (uint32_t)side);
@@ -276,8 +278,8 @@ int sidecar_vp_set_wait_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
 	int rc;
 	if (vp->dead_local || atomic_load(&c->closed))
 		rc = -ESHUTDOWN;
-	else if (vp_busy(vp))
-		rc = -EBUSY;
+	else if (vp_busy(vp) || vp->io_pending)
+		rc = -EBUSY; /* a pending completion is bound to the path it was made for */
 	else if (mode == vp_mode(vp))
 		rc = 0;
 	else
@@ -438,14 +440,66 @@ int sidecar_vp_translate_gva(struct sidecar_vp *vp, uint64_t gvn, uint64_t contr
 
 /* ---- run / wait (dispatch on the mode) ---------------------------------------------------- */
 
+/* An IN's value into RAX: AL and AX keep the bits above them, EAX zero-extends. */
+static uint64_t merge_in(uint64_t rax, uint8_t size, uint32_t value)
+{
+	if (size == 4)
+		return value;
+	uint64_t mask = (1ull << (8 * size)) - 1;
+	return (rax & ~mask) | (value & mask);
+}
+
+/* A completion of port I/O (runtime/io_exit.c) where the kernel cannot take it: written before
+ * the run is posted. */
+static int io_complete_by_hand(struct sidecar_vp *vp)
+{
+	struct hv_x64_register_page *rp = vp->regs;
+	uint64_t *rax = &vp->page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RAX];
+	uint64_t new_rax = vp->io_in ? merge_in(*rax, vp->io_size, vp->io_value) : *rax;
+
+	if (rp && rp->is_valid) {
+		rp->rip = vp->io_rip;
+		rp->dirty |= HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
+		*rax = new_rax;
+		/* A page with dirty GP registers replaces the context's at the run. */
+		if (rp->dirty & HV_X64_REGISTER_PAGE_DIRTY_GENERAL_PURPOSE)
+			rp->gp_registers[0] = new_rax;
+		return 0;
+	}
+	struct hv_register_assoc regs[2];
+	memset(regs, 0, sizeof(regs));
+	regs[0].name = HV_X64_REGISTER_RIP;
+	regs[0].value.reg64 = vp->io_rip;
+	regs[1].name = HV_X64_REGISTER_RAX;
+	regs[1].value.reg64 = new_rax;
+	return sidecar_vp_set_registers(vp, 0, regs, vp->io_in ? 2 : 1);
+}
+
 int sidecar_vp_run(struct sidecar_vp *vp)
 {
 	if (!vp)
 		return -EINVAL;
-	int rc = is_fast(vp_mode(vp)) ? rt_fast_post(vp, SIDECAR_COMMAND_RUN_VP) : rt_seed_run(vp);
-	if (rc == 0)
+	bool fast = is_fast(vp_mode(vp));
+	uint32_t command = SIDECAR_COMMAND_RUN_VP;
+	if (vp->io_pending) {
+		if (fast && (vp->features & SIDECAR_FAST_F_IO_EXIT)) {
+			/* The kernel completes it: the value rides in the line the post writes. */
+			command |= SIDECAR_FAST_COMMAND_COMPLETE_IO;
+			sc_store_relaxed(&vp->fast->io_in_value, vp->io_value);
+		} else {
+			int rc = io_complete_by_hand(vp);
+			if (rc)
+				return rc;
+			vp->io_pending = false;
+		}
+	}
+	int rc = fast ? rt_fast_post(vp, command) : rt_seed_run(vp);
+	if (rc == 0) {
+		vp->io_pending = false;
+		vp->io_stop = RT_IO_STOP_NONE;
 		atomic_store_explicit(&vp->st_runs, atomic_load_explicit(&vp->st_runs, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
+	}
 	return rc;
 }
 
@@ -463,6 +517,9 @@ static int run_result(struct sidecar_vp *vp, bool *intercept)
 	int rc = rt_collect_error(vp, has_error);
 	if (rc)
 		return rc;
+	if (hit)
+		vp->io_stop = is_fast(vp_mode(vp)) && (vp->features & SIDECAR_FAST_F_IO_EXIT) ? RT_IO_STOP_FAST
+											      : RT_IO_STOP_MSG;
 	if (hit)
 		atomic_store_explicit(&vp->st_intercepts,
 				      atomic_load_explicit(&vp->st_intercepts, memory_order_relaxed) + 1,

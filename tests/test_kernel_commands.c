@@ -49,6 +49,12 @@ static void test_unknown_command(void)
 	CHECK_EQ(page->has_error, 1);
 	CHECK(memcmp(page->error.buf, "unknown command 4294967295", page->error.len) == 0);
 
+	/* libsidecar's COMPLETE_IO modifier belongs to the fast line's command word only. */
+	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_RUN_VP | SIDECAR_FAST_COMMAND_COMPLETE_IO), 0);
+	CHECK_EQ(page->has_error, 1);
+	CHECK_EQ(page->error.len, strlen("unknown command 2147483649"));
+	CHECK(memcmp(page->error.buf, "unknown command 2147483649", page->error.len) == 0);
+
 	/* The next good command clears the error. */
 	CHECK_EQ(sim_run_sync(sim, 1, SIDECAR_COMMAND_NONE), 0);
 	CHECK_EQ(page->has_error, 0);

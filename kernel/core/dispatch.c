@@ -76,10 +76,12 @@ static bool kcpu_should_stop(const struct sidecar_run_ctl *ctl)
 	return status == SIDECAR_CPU_REMOVE || sc_load_relaxed(&sidecar_kcpu_fast(k)->stop_seq) == k->serving_seq;
 }
 
-static void run_vp(struct sidecar_kcpu *k)
+/* RUN_VP; `complete_io`: first complete the port I/O the last run stopped at (io_exit.c). */
+static void run_vp(struct sidecar_kcpu *k, bool complete_io)
 {
 	struct sidecar_command_page *page = k->command_page;
-	uint32_t features = sc_load_relaxed(&sidecar_kcpu_fast(k)->features);
+	struct sidecar_fast_line *fast = sidecar_kcpu_fast(k);
+	uint32_t features = sc_load_relaxed(&fast->features);
 	struct sidecar_run_ctl ctl = {
 		.should_stop = kcpu_should_stop,
 		.ctx = k,
@@ -87,8 +89,22 @@ static void run_vp(struct sidecar_kcpu *k)
 	};
 	uint8_t intercept = 0;
 
+	if (complete_io) {
+		int rc = sidecar_kernel_io_complete_rip(k);
+		if (rc < 0) {
+			sidecar_kernel_set_error(
+				page, "complete-io: the last run did not stop at a plain port I/O instruction");
+			return; /* not run: the record says so */
+		}
+		if (rc > 0) {
+			sidecar_kernel_set_error(page, "complete-io: cannot set rip: hv status %#x", rc);
+			return;
+		}
+	}
 	if (k->be->register_page_load && k->register_page->is_valid && k->register_page->dirty)
 		k->be->register_page_load(k->vp, &page->cpu_context, k->register_page);
+	if (complete_io)
+		sidecar_kernel_io_complete_rax(k, sc_load_relaxed(&fast->io_in_value));
 
 	/* Upstream checks for STOP before every dispatch of the VP: a STOP that arrived
 	 * before the command started still "runs" it, for no time at all. */
@@ -108,6 +124,7 @@ static void run_vp(struct sidecar_kcpu *k)
 	}
 	page->request_data[0] = intercept; /* struct sidecar_run_vp_response */
 out:
+	sidecar_kernel_io_record(k, intercept);
 	if (k->be->register_page_store) {
 		k->be->register_page_store(k->vp, &page->cpu_context, k->register_page);
 		k->register_page->is_valid = 1;
@@ -192,7 +209,14 @@ void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command)
 	case SIDECAR_COMMAND_NONE:
 		break;
 	case SIDECAR_COMMAND_RUN_VP:
-		run_vp(k);
+		run_vp(k, false);
+		break;
+	case SIDECAR_COMMAND_RUN_VP | SIDECAR_FAST_COMMAND_COMPLETE_IO:
+		/* A modifier of the fast line's command word only. */
+		if (k->serving_fast)
+			run_vp(k, true);
+		else
+			sidecar_kernel_set_error(k->command_page, "unknown command %u", command);
 		break;
 	case SIDECAR_COMMAND_GET_VP_REGISTERS:
 		get_set_vp_registers(k, false);
@@ -243,6 +267,12 @@ static void complete_fast(struct sidecar_kcpu *k, uint32_t seq, bool intercept)
 
 	fast->intercept = intercept;
 	fast->has_error = page->has_error;
+	if (sc_load_relaxed(&fast->features) & SIDECAR_FAST_F_IO_EXIT) {
+		/* The port-I/O summary of the last stop (io_exit.c). */
+		fast->io_port = k->io.port;
+		fast->io_data = k->io.data;
+		fast->io_info = k->io.info;
+	}
 	fault(k, SIDECAR_FAULT_BEFORE_COMPLETE);
 	/* Publishes the results and the copies above: pairs with the client's acquire load
 	 * of done_seq (runtime/vp_wait.c) and with the completion hook's. A full barrier
@@ -270,7 +300,9 @@ static void serve_fast_request(struct sidecar_kcpu *k)
 	k->serving_seq = seq;
 	k->serving_fast = true;
 	sidecar_kernel_dispatch(k, command);
-	complete_fast(k, seq, command == SIDECAR_COMMAND_RUN_VP && !page->has_error && page->request_data[0]);
+	complete_fast(k, seq,
+		      (command & SIDECAR_FAST_COMMAND_MASK) == SIDECAR_COMMAND_RUN_VP && !page->has_error &&
+			      page->request_data[0]);
 }
 
 /*
@@ -307,6 +339,7 @@ int sidecar_kernel_cpu_main(struct sidecar_kcpu *k)
 	memset(page, 0, sizeof(*page));
 	k->serving_fast = false;
 	k->poll_ns = 0;
+	memset(&k->io, 0, sizeof(k->io));
 
 	rc = k->be->vp_create(k->backend, k->vp_index, &k->vp);
 	if (rc < 0) {

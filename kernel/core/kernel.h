@@ -96,6 +96,18 @@ struct sidecar_kcpu {
 	bool faults_on;   /* call host->fault at the fault points (tests; relaxed access) */
 
 	struct sidecar_kcpu_stats stats;
+
+	/* The plain port-I/O instruction the last run stopped at (io_exit.c). */
+	struct sidecar_kernel_io {
+		uint64_t rip;  /* of the instruction */
+		uint8_t len;   /* its length */
+		uint8_t size;  /* 1, 2 or 4 */
+		bool in;       /* IN (else OUT) */
+		bool valid;    /* a COMPLETE_IO may consume it */
+		uint8_t info;  /* the fast line's summary of the last stop: io_info, */
+		uint16_t port; /* io_port */
+		uint32_t data; /* io_data */
+	} io;
 };
 
 /* The status byte of this CPU in the control page. */
@@ -128,6 +140,16 @@ void sidecar_kernel_dispatch(struct sidecar_kcpu *k, uint32_t command);
 /* Writes a formatted error string into the command page and sets has_error. */
 void sidecar_kernel_set_error(struct sidecar_command_page *page, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The port-I/O fast path (kernel/core/io_exit.c). After a run: records whether it stopped at
+ * a plain IN/OUT, and the summary the completion copies into the fast line. Before
+ * a COMPLETE_IO run: moves RIP past the recorded instruction (through the register page when
+ * it is valid, so call it before the page is loaded) and returns 0; -1 when there is no
+ * record, or the backend's hv_status when it refused RIP. Then, after the page is loaded,
+ * puts an IN's value into RAX. */
+void sidecar_kernel_io_record(struct sidecar_kcpu *k, bool intercept);
+int sidecar_kernel_io_complete_rip(struct sidecar_kcpu *k);
+void sidecar_kernel_io_complete_rax(struct sidecar_kcpu *k, uint32_t value);
 
 /* Logs a formatted line through the host (nothing when it has no log). */
 void sidecar_kernel_log(struct sidecar_kcpu *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

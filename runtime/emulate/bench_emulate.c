@@ -228,8 +228,9 @@ static int bench_helper(unsigned long iterations)
 
 /* ---- round trips on the KVM backend ----------------------------------------------------- */
 
-enum completion { BY_HAND, HELPER, HELPER_SET, NCOMPLETION };
-static const char *const completion_names[NCOMPLETION] = {"by hand (register page)", "helper", "helper, SET_REGISTERS"};
+enum completion { BY_HAND, HELPER, HELPER_SET, HELPER_SHORT, NCOMPLETION };
+static const char *const completion_names[NCOMPLETION] = {"by hand (register page)", "helper", "helper, SET_REGISTERS",
+							  "helper, IO_SHORT"};
 
 static int pin_self(int cpu)
 {
@@ -279,6 +280,9 @@ static int bench_kvm(unsigned long round_trips, enum sidecar_wait_mode mode, boo
 		return 1;
 	cfg.flags = SIDECAR_EMULATE_F_SET_REGISTERS;
 	if (sidecar_emulate_create(vp, &cfg, &emu[HELPER_SET]))
+		return 1;
+	cfg.flags = SIDECAR_EMULATE_F_IO_SHORT;
+	if (sidecar_emulate_create(vp, &cfg, &emu[HELPER_SHORT]))
 		return 1;
 
 	/* Real mode, CS = 0; DS in device memory (its base is all the guest needs). */
@@ -346,6 +350,7 @@ static int bench_kvm(unsigned long round_trips, enum sidecar_wait_mode mode, boo
 	free(samples);
 	sidecar_emulate_destroy(emu[HELPER]);
 	sidecar_emulate_destroy(emu[HELPER_SET]);
+	sidecar_emulate_destroy(emu[HELPER_SHORT]);
 	sidecar_vp_release(vp);
 	sidecar_client_close(c);
 	return 0;

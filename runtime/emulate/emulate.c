@@ -36,8 +36,10 @@ int sidecar_emulate_create(struct sidecar_vp *vp, const struct sidecar_emulate_c
 		return -EINVAL;
 	if (cfg->ram_size && !cfg->ram && (!cfg->ops->ram_read || !cfg->ops->ram_write))
 		return -EINVAL;
-	if (cfg->flags & ~SIDECAR_EMULATE_F_SET_REGISTERS)
+	if (cfg->flags & ~(SIDECAR_EMULATE_F_SET_REGISTERS | SIDECAR_EMULATE_F_IO_SHORT))
 		return -EINVAL;
+	if ((cfg->flags & SIDECAR_EMULATE_F_SET_REGISTERS) && (cfg->flags & SIDECAR_EMULATE_F_IO_SHORT))
+		return -EINVAL; /* one way to complete */
 	struct sidecar_emulator *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -68,6 +70,10 @@ int sidecar_emulate_intercept(struct sidecar_emulator *emu, const struct hv_mess
 {
 	if (!emu || !msg)
 		return -EINVAL;
+	/* The short way first: it does not read the message. */
+	int rc = emu_io_short(emu, msg);
+	if (rc <= 0)
+		return rc;
 	switch (sidecar_message_type(msg)) {
 	case HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT:
 		return sidecar_emulate_io(emu, msg);

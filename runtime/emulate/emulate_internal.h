@@ -102,6 +102,9 @@ int emu_fail(struct sidecar_emulator *e, int rc, const char *fmt, ...) __attribu
  * <sidecar/message.h>'s decoders check (type, claimed length, access type, instruction
  * length and byte count, IO access info), without their general-purpose extra copying:
  * 0, -ENOMSG (another type) or -EINVAL, with the error set. */
+/* A plain IN/OUT of the VP's own stop the short way (SIDECAR_EMULATE_F_IO_SHORT): 0 or a
+ * negative errno when it was handled so, 1 when it is not for this way. */
+int emu_io_short(struct sidecar_emulator *e, const struct hv_message *msg);
 int emu_copy_io(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_io_port_intercept_message *io);
 int emu_copy_memory(struct sidecar_emulator *e, const struct hv_message *m, struct hv_x64_memory_intercept_message *mi);
 

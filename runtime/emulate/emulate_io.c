@@ -153,6 +153,33 @@ static int string_io(struct emu_cpu *c, const struct hv_x64_io_port_intercept_me
 	return emu_finish(c, c->rip + c->len);
 }
 
+int emu_io_short(struct sidecar_emulator *e, const struct hv_message *msg)
+{
+	struct sidecar_io_exit x;
+	int rc;
+
+	if (!(e->flags & SIDECAR_EMULATE_F_IO_SHORT) || msg != sidecar_vp_intercept_message(e->vp) ||
+	    sidecar_vp_io_exit(e->vp, &x) != 0)
+		return 1; /* not this way: the message says what it is */
+	if (x.write ? !e->ops.io_write : !e->ops.io_read)
+		return emu_fail(e, -ENOTSUP, "no %s callback (port %#x)", x.write ? "io_write" : "io_read", x.port);
+	e->err[0] = 0;
+	uint32_t v = 0;
+	if (x.write) {
+		rc = e->ops.io_write(e->opaque, x.port, x.size, x.value);
+		if (rc)
+			return emu_fail(e, rc, "io_write to port %#x failed", x.port);
+	} else {
+		rc = e->ops.io_read(e->opaque, x.port, x.size, &v);
+		if (rc)
+			return emu_fail(e, rc, "io_read of port %#x failed", x.port);
+	}
+	rc = sidecar_vp_complete_io(e->vp, v);
+	if (rc)
+		return emu_fail(e, rc, "completing the port %#x access: %s", x.port, sidecar_strerror(rc));
+	return 0;
+}
+
 int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 {
 	struct hv_x64_io_port_intercept_message io;
@@ -161,6 +188,8 @@ int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 
 	if (!e || !msg)
 		return -EINVAL;
+	if ((rc = emu_io_short(e, msg)) <= 0)
+		return rc;
 	if ((rc = emu_copy_io(e, msg, &io)))
 		return rc;
 	bool write = io.header.intercept_access_type == HV_INTERCEPT_ACCESS_WRITE;

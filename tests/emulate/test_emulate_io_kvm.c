@@ -4,7 +4,9 @@
  * guest do IN/OUT of every size and INS/OUTS with REP, DF, 32-bit addressing in 64-bit code,
  * segment bases and 16-bit wrap-around; the VMM loop only calls sidecar_emulate_intercept.
  * The guest stores what it sees (RAX after each IN, the string registers after them) and
- * the test checks that and the device's log. Skips without /dev/kvm.
+ * the test checks that and the device's log. Each runs the default way (the message and the
+ * register page) and the short way (SIDECAR_EMULATE_F_IO_SHORT: plain IN/OUT from the fast line,
+ * completed by the kernel, or by the runtime in SEED mode). Skips without /dev/kvm.
  */
 #include "emu_util.h"
 #include "kvm_util.h"
@@ -51,7 +53,24 @@ static uint64_t mem64(uint64_t gpa)
 	return v;
 }
 
-static void test_long_mode(void)
+/* How a case completes: the helper's flags and the VP's wait mode. */
+struct way {
+	uint32_t flags;
+	enum sidecar_wait_mode mode;
+};
+#define WAY(f, m) (&(const struct way){(f), SIDECAR_WAIT_##m})
+
+static void make_emu(const void *arg)
+{
+	const struct way *w = arg;
+	struct sidecar_emulate_config cfg = {
+		.ops = &dev_ops, .opaque = &dev, .ram = kt.mem, .ram_size = kt.mem_size, .flags = w->flags};
+
+	REQUIRE(sidecar_vp_set_wait_mode(kt.vp, w->mode) == 0);
+	REQUIRE(sidecar_emulate_create(kt.vp, &cfg, &emu) == 0);
+}
+
+static void test_long_mode(const void *arg)
 {
 	static const uint8_t code[] = {
 		0x66, 0xba, 0xf8, 0x03,                                     /* mov dx, 0x3f8 */
@@ -85,6 +104,7 @@ static void test_long_mode(void)
 	};
 	struct sidecar_cpu_context_x64 *ctx = sidecar_vp_cpu_context(kt.vp);
 
+	make_emu(arg);
 	memcpy(kt.mem + 0x10000, code, sizeof(code));
 	memcpy(kt.mem + 0x21000, "hello", 5);
 	memcpy(kt.mem + 0x21100, "AABBCCDD", 8);
@@ -123,7 +143,7 @@ static void test_long_mode(void)
 /* Real mode: DS and ES bases, SI/DI wrapping at 64 KiB. (A segment override on OUTS is
  * left to test_emulate_unit: the KVM backend reports `64 6e` as the `6e` it ends with,
  * which explains the exit as well; docs/emulate.md.) */
-static void test_real_mode(void)
+static void test_real_mode(const void *arg)
 {
 	static const uint8_t code[] = {
 		0xba, 0x00, 0x05,       /* 1000: mov dx, 0x500 */
@@ -150,6 +170,7 @@ static void test_real_mode(void)
 	/* DS:0000 and DS:0001 are the code's first bytes: 0xba 0x00. */
 	memset(kt.mem + 0x2000, 0, 4);
 	memset(kt.mem + 0x2000 + 0xffff, 0, 1);
+	make_emu(arg);
 	kt_real_mode(&kt, 0x1000);
 	dev.nout = 0;
 	dev.in_value = 0x61;
@@ -172,8 +193,7 @@ static void setup(void)
 {
 	memset(&dev, 0, sizeof(dev));
 	kt_open(&kt, "sim:backend=kvm,cpus=1");
-	struct sidecar_emulate_config cfg = {.ops = &dev_ops, .opaque = &dev, .ram = kt.mem, .ram_size = kt.mem_size};
-	REQUIRE(sidecar_emulate_create(kt.vp, &cfg, &emu) == 0);
+	emu = NULL;
 }
 
 static void teardown(void)
@@ -183,8 +203,12 @@ static void teardown(void)
 }
 
 static const struct check_case cases[] = {
-	CHECK_CASE(real_mode),
-	CHECK_CASE(long_mode),
+	CHECK_CASE_ARG(real_mode, page, WAY(0, FUTEX)),
+	CHECK_CASE_ARG(real_mode, short_poll, WAY(SIDECAR_EMULATE_F_IO_SHORT, POLL)),
+	CHECK_CASE_ARG(real_mode, short_seed, WAY(SIDECAR_EMULATE_F_IO_SHORT, SEED)),
+	CHECK_CASE_ARG(long_mode, page, WAY(0, FUTEX)),
+	CHECK_CASE_ARG(long_mode, short_poll, WAY(SIDECAR_EMULATE_F_IO_SHORT, POLL)),
+	CHECK_CASE_ARG(long_mode, short_seed, WAY(SIDECAR_EMULATE_F_IO_SHORT, SEED)),
 };
 
 int main(int argc, char **argv)

@@ -780,6 +780,8 @@ static void test_errors(void)
 	CHECK_EQ(sidecar_emulate_create(vp, &cfg, NULL), -EINVAL);
 	cfg.flags = 0x80;
 	CHECK_EQ(sidecar_emulate_create(vp, &cfg, &bare), -EINVAL);
+	cfg.flags = SIDECAR_EMULATE_F_SET_REGISTERS | SIDECAR_EMULATE_F_IO_SHORT; /* two ways at once */
+	CHECK_EQ(sidecar_emulate_create(vp, &cfg, &bare), -EINVAL);
 	cfg.flags = 0;
 	cfg.ram = NULL;
 	CHECK_EQ(sidecar_emulate_create(vp, &cfg, &bare), -EINVAL); /* ram_size but no way to reach it */

@@ -210,9 +210,36 @@ struct sidecar_vp_shared_pages {
 #define SIDECAR_FAST_F_SIDECAR_POLL (1u << 2) /* poll the doorbell before parking */
 #define SIDECAR_FAST_F_ADAPTIVE (1u << 3)     /* adapt the sidecar's poll window */
 #define SIDECAR_FAST_F_LAZY_FX (1u << 4)      /* the FXSAVE image may be left stale (fx_stale) */
+#define SIDECAR_FAST_F_IO_EXIT (1u << 5)      /* the port-I/O summary and COMPLETE_IO (below) */
 #define SIDECAR_FAST_F_ALL                                                                                          \
 	(SIDECAR_FAST_F_MAILBOX | SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE | \
-	 SIDECAR_FAST_F_LAZY_FX)
+	 SIDECAR_FAST_F_LAZY_FX | SIDECAR_FAST_F_IO_EXIT)
+
+/*
+ * `command`: the command in the low 16 bits, libsidecar's modifiers above; a bit the kernel
+ * does not know fails the command ("unknown command").
+ *
+ * SIDECAR_FAST_COMMAND_COMPLETE_IO (with RUN_VP, SIDECAR_FAST_F_IO_EXIT): before the VP runs,
+ * complete the plain (not string) port-I/O instruction its last run stopped at, as KVM
+ * completes an I/O exit: RIP moves past the instruction and, for an IN, the low `size` bytes
+ * of `io_in_value` go into AL, AX or EAX (EAX zero-extends into RAX, as the CPU does). The
+ * completion is applied after the register page's dirty fields, so it wins over a RIP or RAX
+ * written there for the same stop. When the last run did not stop at such an instruction
+ * (or a completion already consumed it), the command fails: has_error, the reason in the
+ * page, the VP not run.
+ */
+#define SIDECAR_FAST_COMMAND_MASK 0xffffu
+#define SIDECAR_FAST_COMMAND_COMPLETE_IO (1u << 31)
+
+/*
+ * io_info (SIDECAR_FAST_F_IO_EXIT): what done_seq's RUN_VP stopped at, so that a VMM handles
+ * a plain IN/OUT from this line alone, without reading the intercept message's lines.
+ * Zero: not a plain port-I/O intercept (another message, a string or REP instruction, no
+ * intercept, an error); the message says what it was.
+ */
+#define SIDECAR_FAST_IO_SIZE_MASK 0x07u /* access size: 1, 2 or 4 bytes */
+#define SIDECAR_FAST_IO_WRITE 0x08u     /* OUT: io_data holds the value written */
+#define SIDECAR_FAST_IO_VALID 0x80u     /* io_port, io_data and the bits above describe it */
 
 /* client_flags */
 #define SIDECAR_FAST_CLIENT_SLEEPING (1u << 0) /* the VMM sleeps: signal the completion */
@@ -231,7 +258,7 @@ struct sidecar_fast_line {
 	uint32_t client_flags;    /* SIDECAR_FAST_CLIENT_* */
 	uint32_t client_host_cpu; /* host CPU + 1 the VMM thread last ran on, 0 unknown */
 	uint32_t sidecar_poll_ns; /* cap of the sidecar's poll window */
-	uint32_t reserved0;
+	uint32_t io_in_value;     /* COMPLETE_IO of an IN: the value read (its low `size` bytes) */
 	/* Written by the sidecar kernel. */
 	uint32_t done_seq;         /* request_seq of the last completed posted command */
 	uint32_t sidecar_flags;    /* SIDECAR_FAST_SIDECAR_* */
@@ -239,7 +266,10 @@ struct sidecar_fast_line {
 	uint32_t sidecar_host_cpu; /* host CPU + 1 the sidecar CPU runs on, 0 unknown */
 	uint8_t intercept;         /* copy of sidecar_run_vp_response.intercept of done_seq */
 	uint8_t has_error;         /* copy of the page's has_error for done_seq */
-	uint8_t reserved1[14];
+	uint16_t io_port;          /* IO_EXIT: the port of done_seq's plain IN/OUT */
+	uint32_t io_data;          /* IO_EXIT: an OUT's value (the low `size` bytes of RAX), else 0 */
+	uint8_t io_info;           /* IO_EXIT: SIDECAR_FAST_IO_*, 0 when not a plain IN/OUT */
+	uint8_t reserved1[7];
 } SIDECAR_ALIGNED(64);
 
 /*
@@ -337,6 +367,10 @@ SIDECAR_ASSERT_SIZE(struct sidecar_fast_line, 64);
 SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, request_seq, 4);
 SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, done_seq, 32);
 SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, intercept, 48);
+SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, io_in_value, 28);
+SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, io_port, 50);
+SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, io_data, 52);
+SIDECAR_ASSERT_OFFSET(struct sidecar_fast_line, io_info, 56);
 SIDECAR_STATIC_ASSERT(SIDECAR_FAST_LINE_OFFSET % 64 == 0, "fast line is cache-line aligned");
 SIDECAR_STATIC_ASSERT(SIDECAR_CPU_CONTEXT_FX_STALE_OFFSET == offsetof(struct sidecar_cpu_context_x64, reserved),
 		      "fx_stale lies in the cpu context's reserved space");

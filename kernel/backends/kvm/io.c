@@ -292,6 +292,18 @@ static int io_string(struct sidecar_backend_vp *vp, unsigned int mode, const str
 	return SIDECAR_RUN_INTERCEPT;
 }
 
+/* Does an OUTS that explains the exit end at RIP? (A decode: for the rare exits that need it.) */
+static bool string_behind(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x, uint64_t rip_exit,
+			  const struct io_code *c)
+{
+	struct io_match_arg str = {.x = x, .want = IO_STRING};
+	struct x86_insn sb;
+	uint64_t sb_start = 0;
+
+	return kvm_decode_ending_in(vp, mode, rip_exit, c->before, c->hb, TIES_BY_FLOW, io_string_match, &str, &sb,
+				    &sb_start);
+}
+
 int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct sidecar_command_error *err)
 {
 	const struct kvm_run *run = vp->run;
@@ -333,7 +345,9 @@ int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct 
 		 * an IN cannot tell, and the string instruction is taken. */
 		in = &b;
 		start = b_start;
-	} else if (ka == IO_FAST) {
+	} else if (ka == IO_FAST && !(advances && string_behind(vp, mode, &x, rip_exit, &c))) {
+		/* At RIP. When KVM moves RIP past a plain instruction before the exit, one at RIP
+		 * cannot be the exit's: an OUTS behind it is (`outsb; out dx, al`). */
 		in = &a;
 		start = rip_exit;
 	}

@@ -152,6 +152,28 @@ int sidecar_vp_sync_fx(struct sidecar_vp *vp);
 const struct hv_message *sidecar_vp_intercept_message(const struct sidecar_vp *vp);
 struct hv_x64_register_page *sidecar_vp_register_page(struct sidecar_vp *vp);
 
+/*
+ * Port I/O the short way: a plain IN or OUT handled without reading the intercept message or
+ * writing the register page. After a run collected with an intercept, sidecar_vp_io_exit()
+ * describes it when it is a plain (not string) IN or OUT; -ENOMSG for any other stop (read the
+ * message then), -EINVAL for a malformed one. sidecar_vp_complete_io() completes it as KVM
+ * completes an I/O exit: when the VP next runs, RIP moves past the instruction and, for an
+ * IN, the low `size` bytes of `value` go into AL, AX or EAX (EAX zero-extends into RAX). It
+ * returns -ENOMSG as io_exit does and -EALREADY when a completion is already pending; until
+ * the next run the registers read as at the stop, and the VMM must not change RIP or RAX for
+ * the same stop (the completion overwrites them). set_wait_mode is -EBUSY while one is
+ * pending. In the fast modes, against a kernel that implements it, both use the fast line
+ * only (docs/runtime.md); otherwise the message and the register page, with the same result.
+ */
+struct sidecar_io_exit {
+	uint16_t port;
+	uint8_t size;   /* 1, 2 or 4 bytes */
+	bool write;     /* OUT (else IN) */
+	uint32_t value; /* OUT: the value written (the low `size` bytes of RAX); IN: 0 */
+};
+int sidecar_vp_io_exit(const struct sidecar_vp *vp, struct sidecar_io_exit *out);
+int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value);
+
 /* After -SIDECAR_EKERNEL: the kernel's error string (valid until the next call on vp). */
 const char *sidecar_vp_error_string(const struct sidecar_vp *vp);
 /* After -SIDECAR_EHV: the hypervisor status. */

@@ -82,6 +82,12 @@ struct sidecar_emulate_ops {
  * register page is valid. For comparison and for VMMs that set RIP themselves before the
  * next run; the default (register page) is cheaper and equally correct. */
 #define SIDECAR_EMULATE_F_SET_REGISTERS (1u << 0)
+/* A plain IN/OUT of the VP's own stop (`msg` is sidecar_vp_intercept_message(vp)) goes the
+ * short way: its port, size and value from sidecar_vp_io_exit(), its completion by
+ * sidecar_vp_complete_io(), so that the round trip touches neither the message nor the
+ * register page (docs/runtime.md). RIP and an IN's RAX then change when the VP next runs,
+ * not at once; the VMM must leave them alone until then. Not with SET_REGISTERS. */
+#define SIDECAR_EMULATE_F_IO_SHORT (1u << 1)
 
 struct sidecar_emulate_config {
 	const struct sidecar_emulate_ops *ops; /* required */

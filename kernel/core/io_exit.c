@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The port-I/O fast path (SIDECAR_FAST_F_IO_EXIT): the summary of a plain IN/OUT intercept
+ * in the fast line, and its completion by the kernel at the next run (COMPLETE_IO), so that
+ * a VMM handles the commonest exit without touching the message or the register page.
+ *
+ * The record (struct sidecar_kernel_io) is the kernel's own: it is set when a run stops at a
+ * plain IN/OUT, whichever path posted the run, and cleared by every other stop and by the
+ * completion that consumes it. Both ends are on the sidecar CPU's thread.
+ */
+#include "kernel.h"
+
+/* Called with the intercept message the run just wrote (local lines). */
+void sidecar_kernel_io_record(struct sidecar_kcpu *k, bool intercept)
+{
+	const struct hv_message *msg = &k->command_page->intercept_message;
+	const struct hv_x64_io_port_intercept_message *io = (const void *)msg->payload;
+	struct sidecar_kernel_io *rec = &k->io;
+	uint8_t info = 0;
+
+	rec->valid = false;
+	rec->info = 0;
+	rec->port = 0;
+	rec->data = 0;
+	if (intercept && msg->header.type == HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT && msg->header.len >= sizeof(*io) &&
+	    !(io->access_info & (HV_X64_IO_ACCESS_STRING_OP | HV_X64_IO_ACCESS_REP_PREFIX))) {
+		uint8_t size = io->access_info & HV_X64_IO_ACCESS_SIZE_MASK;
+		uint8_t len = io->header.instruction_length_and_cr8 & 0xf;
+
+		if ((size == 1 || size == 2 || size == 4) && len &&
+		    io->header.intercept_access_type <= HV_INTERCEPT_ACCESS_WRITE) {
+			rec->rip = io->header.rip;
+			rec->len = len;
+			rec->size = size;
+			rec->in = io->header.intercept_access_type == HV_INTERCEPT_ACCESS_READ;
+			rec->valid = true;
+			info = size | SIDECAR_FAST_IO_VALID | (rec->in ? 0 : SIDECAR_FAST_IO_WRITE);
+			rec->port = io->port_number;
+			if (!rec->in)
+				rec->data =
+					size == 4 ? (uint32_t)io->rax : (uint32_t)(io->rax & ((1u << (8 * size)) - 1));
+		}
+	}
+	/* The summary goes into the fast line with the completion (complete_fast), right
+	 * before done_seq: written earlier, the line would go back to the polling client in
+	 * between and cost the completion a second transfer. */
+	rec->info = info;
+}
+
+/* An IN's value into RAX: AL and AX keep the bits above them, EAX zero-extends. */
+static uint64_t merge_in(uint64_t rax, uint8_t size, uint32_t value)
+{
+	if (size == 4)
+		return value;
+	uint64_t mask = (1ull << (8 * size)) - 1;
+	return (rax & ~mask) | (value & mask);
+}
+
+int sidecar_kernel_io_complete_rip(struct sidecar_kcpu *k)
+{
+	struct sidecar_kernel_io *rec = &k->io;
+	struct hv_x64_register_page *rp = k->register_page;
+
+	if (!rec->valid)
+		return -1;
+	rec->valid = false;
+	rec->info = 0; /* what this run stops at replaces it */
+	uint64_t rip = rec->rip + rec->len;
+	if (k->be->register_page_load && rp->is_valid) {
+		/* Through the page: a backend skips loading RIP it already holds (KVM moved
+		 * it past the instruction itself). */
+		rp->rip = rip;
+		rp->dirty |= HV_X64_REGISTER_PAGE_DIRTY_INSTRUCTION_POINTER;
+		return 0;
+	}
+	union hv_register_value v;
+	memset(&v, 0, sizeof(v));
+	v.reg64 = rip;
+	return k->be->set_register(k->vp, 0, HV_X64_REGISTER_RIP, &v);
+}
+
+void sidecar_kernel_io_complete_rax(struct sidecar_kcpu *k, uint32_t value)
+{
+	uint64_t *rax = &k->command_page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RAX];
+
+	/* The record's size and direction outlive `valid` until the next run's stop. */
+	if (k->io.in)
+		*rax = merge_in(*rax, k->io.size, value);
+}

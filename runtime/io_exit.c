@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Port I/O without the message: sidecar_vp_io_exit() and sidecar_vp_complete_io()
+ * (docs/runtime.md, "Port I/O: the short way").
+ *
+ * In the fast modes, against a kernel with SIDECAR_FAST_F_IO_EXIT, the summary comes from
+ * the fast line (already in this CPU's cache: the completion moved it) and the completion
+ * rides on the next RUN_VP's command word (COMPLETE_IO), so the round trip touches no other
+ * line. Otherwise the summary is decoded from the message and the completion is written by
+ * hand before the next run (io_complete_by_hand, runtime/vp.c): RIP through the register
+ * page, an IN's value into the CPU context's RAX. Either way the registers change when the VP next runs, and the VMM must not
+ * change RIP or RAX for the same stop in between.
+ *
+ * vp->io_stop: what the last collected run stopped at, for these two calls:
+ *   NONE  -> FAST | MSG   a run collected with an intercept (run_result)
+ *   any   -> NONE         a run posted (sidecar_vp_run)
+ * vp->io_pending: set by sidecar_vp_complete_io, cleared when the next run is posted.
+ * Both are the owner's: no atomics.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+int sidecar_vp_io_exit(const struct sidecar_vp *vp, struct sidecar_io_exit *out)
+{
+	if (!vp || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (vp->io_stop == RT_IO_STOP_FAST) {
+		/* Plain loads: the acquire of done_seq that collected the run ordered them. */
+		const struct sidecar_fast_line *fast = vp->fast;
+		uint8_t info = fast->io_info;
+		uint8_t size = info & SIDECAR_FAST_IO_SIZE_MASK;
+		if (!(info & SIDECAR_FAST_IO_VALID))
+			return -ENOMSG;
+		if (size != 1 && size != 2 && size != 4)
+			return -EINVAL; /* the kernel wrote a summary no kernel writes */
+		out->port = fast->io_port;
+		out->size = size;
+		out->write = info & SIDECAR_FAST_IO_WRITE;
+		out->value = out->write ? fast->io_data : 0;
+		return 0;
+	}
+	if (vp->io_stop != RT_IO_STOP_MSG)
+		return -ENOMSG;
+	struct sidecar_io_intercept io;
+	int rc = sidecar_message_decode_io(&vp->page->intercept_message, &io);
+	if (rc)
+		return rc;
+	if (io.string_op)
+		return -ENOMSG;
+	out->port = io.port;
+	out->size = io.access_size;
+	out->write = io.write;
+	out->value = io.data;
+	return 0;
+}
+
+int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value)
+{
+	if (!vp)
+		return -EINVAL;
+	if (vp->io_pending)
+		return -EALREADY;
+	struct sidecar_io_exit ex;
+	int rc = sidecar_vp_io_exit(vp, &ex);
+	if (rc)
+		return rc;
+	if (vp->io_stop == RT_IO_STOP_MSG) {
+		/* The by-hand completion needs where the instruction was: decoded again, from
+		 * the same page the summary was (the VP is stopped). */
+		struct sidecar_io_intercept io;
+		rc = sidecar_message_decode_io(&vp->page->intercept_message, &io);
+		if (rc)
+			return rc;
+		vp->io_rip = io.rip + io.instruction_len;
+	}
+	vp->io_size = ex.size;
+	vp->io_in = !ex.write;
+	vp->io_value = value;
+	vp->io_pending = true;
+	return 0;
+}
