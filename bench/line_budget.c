@@ -119,6 +119,16 @@ static int round_trip(struct budget *b, enum variant v)
 	return -EINVAL;
 }
 
+static int vp_open(struct budget *b)
+{
+	int rc = sidecar_vp_acquire(b->client, 1, &b->vp); /* CPU 0 is Linux's */
+	if (!rc)
+		rc = sidecar_vp_set_wait_mode(b->vp, SIDECAR_WAIT_POLL);
+	if (rc)
+		fprintf(stderr, "sidecar-line-budget: VP 1 in POLL: %s\n", sidecar_strerror(rc));
+	return rc;
+}
+
 /* Mean nanoseconds per round trip of one block. */
 static int block(struct budget *b, enum variant v, unsigned long n, double *ns)
 {
@@ -132,6 +142,15 @@ static int block(struct budget *b, enum variant v, unsigned long n, double *ns)
 		}
 	}
 	*ns = (double)(sidecar_now_ns() - t0) / (double)n;
+	if (v == V_IO_EXIT) {
+		/* The VP now asks the kernel for the port-I/O summary on every run (about 50
+		 * instructions on the sidecar CPU): a fresh accessor, so that the other
+		 * variants run without it. The pages stay where they are. */
+		sidecar_vp_release(b->vp);
+		int rc = vp_open(b);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -200,13 +219,9 @@ static int setup(struct budget *b, int sidecar_cpu)
 		fprintf(stderr, "sidecar-line-budget: open %s: %s\n", target, err);
 		return rc;
 	}
-	rc = sidecar_vp_acquire(b->client, 1, &b->vp); /* CPU 0 is Linux's */
-	if (!rc)
-		rc = sidecar_vp_set_wait_mode(b->vp, SIDECAR_WAIT_POLL);
-	if (rc) {
-		fprintf(stderr, "sidecar-line-budget: VP 1 in POLL: %s\n", sidecar_strerror(rc));
+	rc = vp_open(b);
+	if (rc)
 		return rc;
-	}
 	b->msg = sidecar_vp_intercept_message(b->vp);
 	b->page = sidecar_vp_register_page(b->vp);
 	b->ctx = sidecar_vp_cpu_context(b->vp);

@@ -146,7 +146,9 @@ struct sidecar_vp {
 
 	/* Port I/O the short way (runtime/io_exit.c): the owner's. */
 	uint8_t io_stop; /* enum rt_io_stop: what the last collected run stopped at */
+	bool io_short;   /* the VMM completes port I/O the short way: ask for IO_EXIT */
 	bool io_pending; /* sidecar_vp_complete_io() waits for the next run */
+	bool io_kernel;  /* ... and the kernel completes it (COMPLETE_IO), else by hand */
 	bool io_in;      /* the pending completion is of an IN */
 	uint8_t io_size; /* its access size */
 	uint32_t io_value;
@@ -183,6 +185,9 @@ void rt_client_put(struct sidecar_client *c);
 /* Opens a client over an existing driver instance (tests: a simulator shared by clients). */
 int rt_client_open_drv(const struct sidecar_drv_handle *h, struct sidecar_client **out);
 int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode);
+/* The VMM takes port I/O the short way from now on: in a fast mode, against a kernel that
+ * has it, the fast line asks for IO_EXIT (the VP stopped; the next doorbell publishes it). */
+void rt_vp_enable_io_exit(struct sidecar_vp *vp);
 /* vp_wait.c: the fast modes. */
 int rt_fast_post(struct sidecar_vp *vp, uint32_t command);
 int rt_fast_wait(struct sidecar_vp *vp, int64_t timeout_ns);

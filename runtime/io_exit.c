@@ -14,8 +14,12 @@
  * vp->io_stop: what the last collected run stopped at, for these two calls:
  *   NONE  -> FAST | MSG   a run collected with an intercept (run_result)
  *   any   -> NONE         a run posted (sidecar_vp_run)
- * vp->io_pending: set by sidecar_vp_complete_io, cleared when the next run is posted.
- * Both are the owner's: no atomics.
+ * vp->io_pending: set by sidecar_vp_complete_io, cleared when the next run is posted;
+ * vp->io_kernel: that completion goes to the kernel (the stop was FAST), else by hand.
+ * vp->io_short: set by the first completion; from then on the fast line asks for IO_EXIT
+ * (the summary costs the sidecar CPU ~50 instructions per run, so a VMM that never uses it
+ * does not pay: its first stop is read from the message, the later ones from the line).
+ * All are the owner's: no atomics.
  */
 #include "internal.h"
 
@@ -76,9 +80,16 @@ int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value)
 			return rc;
 		vp->io_rip = io.rip + io.instruction_len;
 	}
+	/* The kernel completes what it summarized; the rest is done by hand. */
+	vp->io_kernel = vp->io_stop == RT_IO_STOP_FAST;
 	vp->io_size = ex.size;
 	vp->io_in = !ex.write;
 	vp->io_value = value;
 	vp->io_pending = true;
+	if (!vp->io_short) {
+		/* From the next run on, the kernel summarizes (runtime/vp.c). */
+		vp->io_short = true;
+		rt_vp_enable_io_exit(vp);
+	}
 	return 0;
 }

@@ -44,14 +44,27 @@ static void program_fast_line(struct sidecar_vp *vp)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL;
 	else if (vp_mode(vp) == SIDECAR_WAIT_ADAPTIVE)
 		features |= SIDECAR_FAST_F_SUPPRESS | SIDECAR_FAST_F_SIDECAR_POLL | SIDECAR_FAST_F_ADAPTIVE;
-	/* Acquire: pairs with the kernel's release of IDLE at boot, which published the caps. */
-	features |= sc_load_acquire(&fast->sidecar_caps) & SIDECAR_FAST_F_IO_EXIT;
+	/* The port-I/O summary costs the sidecar CPU ~50 instructions per run: asked for only
+	 * once the VMM uses it (sidecar_vp_complete_io). Acquire: pairs with the kernel's
+	 * release of IDLE at boot, which published the caps. */
+	if (vp->io_short && (sc_load_acquire(&fast->sidecar_caps) & SIDECAR_FAST_F_IO_EXIT))
+		features |= SIDECAR_FAST_F_IO_EXIT;
 	vp->features = features;
 	uint64_t side = vp->sidecar_poll_ns > UINT32_MAX ? UINT32_MAX : vp->sidecar_poll_ns;
 	sc_store_relaxed(&fast->sidecar_poll_ns, (uint32_t)side);
 	sc_store_relaxed(&fast->client_flags, 0);
 	/* Release: the window above is in place before the kernel acts on the features. */
 	sc_store_release(&fast->features, features);
+}
+
+void rt_vp_enable_io_exit(struct sidecar_vp *vp)
+{
+	if (!is_fast(vp_mode(vp)) || (vp->features & SIDECAR_FAST_F_IO_EXIT) ||
+	    !(sc_load_acquire(&vp->fast->sidecar_caps) & SIDECAR_FAST_F_IO_EXIT))
+		return;
+	vp->features |= SIDECAR_FAST_F_IO_EXIT;
+	/* Relaxed: the VP is stopped; the next post's doorbell (release) publishes it. */
+	sc_store_relaxed(&vp->fast->features, vp->features);
 }
 
 int rt_vp_apply_mode(struct sidecar_vp *vp, enum sidecar_wait_mode mode)
@@ -482,7 +495,7 @@ int sidecar_vp_run(struct sidecar_vp *vp)
 	bool fast = is_fast(vp_mode(vp));
 	uint32_t command = SIDECAR_COMMAND_RUN_VP;
 	if (vp->io_pending) {
-		if (fast && (vp->features & SIDECAR_FAST_F_IO_EXIT)) {
+		if (vp->io_kernel) {
 			/* The kernel completes it: the value rides in the line the post writes. */
 			command |= SIDECAR_FAST_COMMAND_COMPLETE_IO;
 			sc_store_relaxed(&vp->fast->io_in_value, vp->io_value);

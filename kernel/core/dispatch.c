@@ -124,7 +124,12 @@ static void run_vp(struct sidecar_kcpu *k, bool complete_io)
 	}
 	page->request_data[0] = intercept; /* struct sidecar_run_vp_response */
 out:
-	sidecar_kernel_io_record(k, intercept);
+	if (features & SIDECAR_FAST_F_IO_EXIT) {
+		sidecar_kernel_io_record(k, intercept);
+	} else {
+		k->io.valid = false;
+		k->io.info = 0;
+	}
 	if (k->be->register_page_store) {
 		k->be->register_page_store(k->vp, &page->cpu_context, k->register_page);
 		k->register_page->is_valid = 1;

@@ -10,41 +10,46 @@
  */
 #include "kernel.h"
 
-/* Called with the intercept message the run just wrote (local lines). */
+/* Called with the intercept message the run just wrote (local lines). On the completion's
+ * critical path: the message's fields are loaded once, before any store to the record (which
+ * the compiler could not otherwise keep apart from the message). */
 void sidecar_kernel_io_record(struct sidecar_kcpu *k, bool intercept)
 {
 	const struct hv_message *msg = &k->command_page->intercept_message;
 	const struct hv_x64_io_port_intercept_message *io = (const void *)msg->payload;
 	struct sidecar_kernel_io *rec = &k->io;
-	uint8_t info = 0;
 
-	rec->valid = false;
-	rec->info = 0;
-	rec->port = 0;
-	rec->data = 0;
-	if (intercept && msg->header.type == HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT && msg->header.len >= sizeof(*io) &&
-	    !(io->access_info & (HV_X64_IO_ACCESS_STRING_OP | HV_X64_IO_ACCESS_REP_PREFIX))) {
-		uint8_t size = io->access_info & HV_X64_IO_ACCESS_SIZE_MASK;
-		uint8_t len = io->header.instruction_length_and_cr8 & 0xf;
-
-		if ((size == 1 || size == 2 || size == 4) && len &&
-		    io->header.intercept_access_type <= HV_INTERCEPT_ACCESS_WRITE) {
-			rec->rip = io->header.rip;
-			rec->len = len;
-			rec->size = size;
-			rec->in = io->header.intercept_access_type == HV_INTERCEPT_ACCESS_READ;
-			rec->valid = true;
-			info = size | SIDECAR_FAST_IO_VALID | (rec->in ? 0 : SIDECAR_FAST_IO_WRITE);
-			rec->port = io->port_number;
-			if (!rec->in)
-				rec->data =
-					size == 4 ? (uint32_t)io->rax : (uint32_t)(io->rax & ((1u << (8 * size)) - 1));
-		}
+	if (!intercept || msg->header.type != HV_MESSAGE_TYPE_X64_IO_PORT_INTERCEPT || msg->header.len < sizeof(*io)) {
+		rec->valid = false;
+		rec->info = 0;
+		return;
 	}
+	uint8_t access = io->access_info;
+	uint8_t size = access & HV_X64_IO_ACCESS_SIZE_MASK;
+	uint8_t len = io->header.instruction_length_and_cr8 & 0xf;
+	uint8_t type = io->header.intercept_access_type;
+	uint64_t rip = io->header.rip, rax = io->rax;
+	uint16_t port = io->port_number;
+
+	/* A plain IN/OUT: not a string op (nor REP), size 1, 2 or 4, a length, READ or WRITE. */
+	if ((access & (HV_X64_IO_ACCESS_STRING_OP | HV_X64_IO_ACCESS_REP_PREFIX)) || !((0x16u >> size) & 1) || !len ||
+	    type > HV_INTERCEPT_ACCESS_WRITE) {
+		rec->valid = false;
+		rec->info = 0;
+		return;
+	}
+	bool in = type == HV_INTERCEPT_ACCESS_READ;
+	rec->rip = rip;
+	rec->len = len;
+	rec->size = size;
+	rec->in = in;
+	rec->valid = true;
+	rec->port = port;
+	rec->data = in ? 0 : (uint32_t)(rax & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1));
 	/* The summary goes into the fast line with the completion (complete_fast), right
 	 * before done_seq: written earlier, the line would go back to the polling client in
 	 * between and cost the completion a second transfer. */
-	rec->info = info;
+	rec->info = size | SIDECAR_FAST_IO_VALID | (in ? 0 : SIDECAR_FAST_IO_WRITE);
 }
 
 /* An IN's value into RAX: AL and AX keep the bits above them, EAX zero-extends. */

@@ -219,7 +219,8 @@ struct sidecar_vp_shared_pages {
  * `command`: the command in the low 16 bits, libsidecar's modifiers above; a bit the kernel
  * does not know fails the command ("unknown command").
  *
- * SIDECAR_FAST_COMMAND_COMPLETE_IO (with RUN_VP, SIDECAR_FAST_F_IO_EXIT): before the VP runs,
+ * SIDECAR_FAST_COMMAND_COMPLETE_IO (with RUN_VP; the stop it completes came from a run with
+ * SIDECAR_FAST_F_IO_EXIT in `features`: only then does the kernel record it): before the VP runs,
  * complete the plain (not string) port-I/O instruction its last run stopped at, as KVM
  * completes an I/O exit: RIP moves past the instruction and, for an IN, the low `size` bytes
  * of `io_in_value` go into AL, AX or EAX (EAX zero-extends into RAX, as the CPU does). The
