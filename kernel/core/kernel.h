@@ -108,6 +108,7 @@ struct sidecar_kcpu {
 		uint16_t port; /* io_port */
 		uint32_t data; /* io_data */
 	} io;
+	bool io_summary; /* the last run's client asked for it (SIDECAR_FAST_F_IO_EXIT) */
 };
 
 /* The status byte of this CPU in the control page. */

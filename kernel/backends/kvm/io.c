@@ -135,9 +135,26 @@ static bool out_data_is_rax(struct sidecar_backend_vp *vp, const struct io_exit 
 	return true;
 }
 
+/* The instruction's bytes for the message: from the code read around RIP at the exit when
+ * they lie within it (they do for a plain IN/OUT, located there), else read again. */
+static uint8_t insn_bytes(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_code *c, uint64_t rip_exit,
+			  uint64_t start, unsigned int len, uint8_t out[16])
+{
+	uint64_t back = (rip_exit - start) & ip_mask(mode); /* the instruction's bytes before RIP */
+
+	if (c && len <= 16 && back <= c->hb && back <= len && len - back <= c->ha) {
+		memset(out, 0, 16);
+		memcpy(out, c->before + X86_INSN_MAX_LEN - back, (size_t)back);
+		memcpy(out + back, c->after, len - (size_t)back);
+		return (uint8_t)len;
+	}
+	return kvm_insn_bytes(vp, mode, start, len, out);
+}
+
+/* `c`: the code read around `rip_exit` (NULL: read the instruction's bytes again). */
 static void io_message(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x,
 		       const struct x86_insn *in, uint64_t start, const struct kvm_regs *pre, bool string,
-		       struct hv_message *msg)
+		       const struct io_code *c, uint64_t rip_exit, struct hv_message *msg)
 {
 	struct hv_x64_io_port_intercept_message *io = (struct hv_x64_io_port_intercept_message *)msg->payload;
 
@@ -147,7 +164,7 @@ static void io_message(struct sidecar_backend_vp *vp, unsigned int mode, const s
 	io->port_number = x->port;
 	io->access_info = (uint8_t)(x->size | (string ? HV_X64_IO_ACCESS_STRING_OP : 0) |
 				    (string && in->rep ? HV_X64_IO_ACCESS_REP_PREFIX : 0));
-	io->instruction_byte_count = kvm_insn_bytes(vp, mode, start, in->len, io->instruction_bytes);
+	io->instruction_byte_count = insn_bytes(vp, mode, c, rip_exit, start, in->len, io->instruction_bytes);
 	io->rax = pre->rax;
 	kvm_seg_to_hv(&vp->sregs.ds, &io->ds_segment);
 	kvm_seg_to_hv(&vp->sregs.es, &io->es_segment);
@@ -207,12 +224,13 @@ static void io_site_remember(struct sidecar_backend_vp *vp, unsigned int mode, c
  * completion left to the next KVM_RUN (resolve_pending() decides then whether that may
  * happen with the VMM's registers loaded). */
 static int io_plain(struct sidecar_backend_vp *vp, unsigned int mode, const struct io_exit *x,
-		    const struct x86_insn *in, uint64_t start, struct hv_message *msg)
+		    const struct x86_insn *in, uint64_t start, const struct io_code *c, uint64_t rip_exit,
+		    struct hv_message *msg)
 {
 	struct kvm_regs pre = vp->regs;
 
 	pre.rip = start;
-	io_message(vp, mode, x, in, start, &pre, false, msg);
+	io_message(vp, mode, x, in, start, &pre, false, c, rip_exit, msg);
 	vp->regs.rip = start;
 	vp->dirty |= KVM_SYNC_X86_REGS;
 	vp->pending = PENDING_FAST_PIO;
@@ -286,7 +304,7 @@ static int io_string(struct sidecar_backend_vp *vp, unsigned int mode, const str
 		pre.rcx = kvm_add_count(pre.rcx, in, x->count);
 	pre.rip = start;
 	pre.rflags = rflags_exit;
-	io_message(vp, mode, x, in, start, &pre, true, msg);
+	io_message(vp, mode, x, in, start, &pre, true, NULL, 0, msg);
 	vp->regs = pre;
 	vp->dirty |= KVM_SYNC_X86_REGS;
 	return SIDECAR_RUN_INTERCEPT;
@@ -323,7 +341,7 @@ int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct 
 	c.ha = kvm_read_linear(vp, mode, linear(&vp->sregs, mode, X86_SEG_CS, rip_exit), c.after, sizeof(c.after));
 	const struct io_site *site = io_site_find(vp, mode, &x, advances, &c);
 	if (site)
-		return io_plain(vp, mode, &x, &site->insn, (rip_exit - site->back) & ip_mask(mode), msg);
+		return io_plain(vp, mode, &x, &site->insn, (rip_exit - site->back) & ip_mask(mode), &c, rip_exit, msg);
 
 	struct x86_insn a = {0}, b;
 	enum io_kind ka = c.ha && x86_insn_decode(c.after, c.ha, (enum x86_mode)mode, &a)
@@ -356,5 +374,5 @@ int kvm_handle_io(struct sidecar_backend_vp *vp, struct hv_message *msg, struct 
 	/* Not when RAX took part in the choice (a string instruction at RIP). */
 	if (ka != IO_STRING && x.count == 1)
 		io_site_remember(vp, mode, &x, advances, &c, in, (rip_exit - start) & ip_mask(mode));
-	return io_plain(vp, mode, &x, in, start, msg);
+	return io_plain(vp, mode, &x, in, start, &c, rip_exit, msg);
 }
