@@ -24,36 +24,55 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <string.h>
+
+/* The fast line's summary (a FAST stop): 0, -ENOMSG (not a plain IN/OUT), -EINVAL (a summary
+ * no kernel writes). Plain loads: the acquire of done_seq that collected the run ordered
+ * them. Both calls are on the VMM's critical path: no copies, no second decode. */
+static int fast_summary(const struct sidecar_vp *vp, uint8_t *info_out)
+{
+	uint8_t info = vp->fast->io_info;
+	uint8_t size = info & SIDECAR_FAST_IO_SIZE_MASK;
+
+	if (!(info & SIDECAR_FAST_IO_VALID))
+		return -ENOMSG;
+	if (!((0x16u >> size) & 1))
+		return -EINVAL; /* a size other than 1, 2, 4 */
+	*info_out = info;
+	return 0;
+}
+
+/* The message's plain IN/OUT (a MSG stop), decoded once. */
+static int msg_io(const struct sidecar_vp *vp, struct sidecar_io_intercept *io)
+{
+	int rc = sidecar_message_decode_io(&vp->page->intercept_message, io);
+	if (rc)
+		return rc;
+	return io->string_op ? -ENOMSG : 0;
+}
 
 int sidecar_vp_io_exit(const struct sidecar_vp *vp, struct sidecar_io_exit *out)
 {
+	uint8_t info;
+	int rc;
+
 	if (!vp || !out)
 		return -EINVAL;
-	memset(out, 0, sizeof(*out));
 	if (vp->io_stop == RT_IO_STOP_FAST) {
-		/* Plain loads: the acquire of done_seq that collected the run ordered them. */
-		const struct sidecar_fast_line *fast = vp->fast;
-		uint8_t info = fast->io_info;
-		uint8_t size = info & SIDECAR_FAST_IO_SIZE_MASK;
-		if (!(info & SIDECAR_FAST_IO_VALID))
-			return -ENOMSG;
-		if (size != 1 && size != 2 && size != 4)
-			return -EINVAL; /* the kernel wrote a summary no kernel writes */
-		out->port = fast->io_port;
-		out->size = size;
+		rc = fast_summary(vp, &info);
+		if (rc)
+			return rc;
+		out->port = vp->fast->io_port;
+		out->size = info & SIDECAR_FAST_IO_SIZE_MASK;
 		out->write = info & SIDECAR_FAST_IO_WRITE;
-		out->value = out->write ? fast->io_data : 0;
+		out->value = out->write ? vp->fast->io_data : 0;
 		return 0;
 	}
 	if (vp->io_stop != RT_IO_STOP_MSG)
 		return -ENOMSG;
 	struct sidecar_io_intercept io;
-	int rc = sidecar_message_decode_io(&vp->page->intercept_message, &io);
+	rc = msg_io(vp, &io);
 	if (rc)
 		return rc;
-	if (io.string_op)
-		return -ENOMSG;
 	out->port = io.port;
 	out->size = io.access_size;
 	out->write = io.write;
@@ -63,27 +82,34 @@ int sidecar_vp_io_exit(const struct sidecar_vp *vp, struct sidecar_io_exit *out)
 
 int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value)
 {
+	uint8_t info;
+	int rc;
+
 	if (!vp)
 		return -EINVAL;
 	if (vp->io_pending)
 		return -EALREADY;
-	struct sidecar_io_exit ex;
-	int rc = sidecar_vp_io_exit(vp, &ex);
-	if (rc)
-		return rc;
-	if (vp->io_stop == RT_IO_STOP_MSG) {
-		/* The by-hand completion needs where the instruction was: decoded again, from
-		 * the same page the summary was (the VP is stopped). */
-		struct sidecar_io_intercept io;
-		rc = sidecar_message_decode_io(&vp->page->intercept_message, &io);
+	if (vp->io_stop == RT_IO_STOP_FAST) {
+		/* The kernel completes what it summarized. */
+		rc = fast_summary(vp, &info);
 		if (rc)
 			return rc;
+		vp->io_kernel = true;
+		vp->io_size = info & SIDECAR_FAST_IO_SIZE_MASK;
+		vp->io_in = !(info & SIDECAR_FAST_IO_WRITE);
+	} else if (vp->io_stop == RT_IO_STOP_MSG) {
+		/* By hand: where the instruction was, from the message (the VP is stopped). */
+		struct sidecar_io_intercept io;
+		rc = msg_io(vp, &io);
+		if (rc)
+			return rc;
+		vp->io_kernel = false;
+		vp->io_size = io.access_size;
+		vp->io_in = !io.write;
 		vp->io_rip = io.rip + io.instruction_len;
+	} else {
+		return -ENOMSG;
 	}
-	/* The kernel completes what it summarized; the rest is done by hand. */
-	vp->io_kernel = vp->io_stop == RT_IO_STOP_FAST;
-	vp->io_size = ex.size;
-	vp->io_in = !ex.write;
 	vp->io_value = value;
 	vp->io_pending = true;
 	if (!vp->io_short) {

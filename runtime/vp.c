@@ -496,9 +496,9 @@ int sidecar_vp_run(struct sidecar_vp *vp)
 	uint32_t command = SIDECAR_COMMAND_RUN_VP;
 	if (vp->io_pending) {
 		if (vp->io_kernel) {
-			/* The kernel completes it: the value rides in the line the post writes. */
+			/* The kernel completes it: the value rides in the line the post writes
+			 * (rt_fast_post stores it next to the command). */
 			command |= SIDECAR_FAST_COMMAND_COMPLETE_IO;
-			sc_store_relaxed(&vp->fast->io_in_value, vp->io_value);
 		} else {
 			int rc = io_complete_by_hand(vp);
 			if (rc)

@@ -133,6 +133,10 @@ int rt_fast_post(struct sidecar_vp *vp, uint32_t command)
 	uint32_t seq = ++vp->seq;
 	RT_DELAY(vp->client, RT_DELAY_POST_CLAIMED);
 
+	/* The line's stores right before the doorbell, none earlier: a store would take the
+	 * line from the polling sidecar CPU early, which can read it back before the doorbell. */
+	if (command & SIDECAR_FAST_COMMAND_COMPLETE_IO)
+		sc_store_relaxed(&fast->io_in_value, vp->io_value);
 	sc_store_relaxed(&fast->command, command);
 	/* An event loop does not wait here: ask the sidecar for the completion IPI. */
 	if ((vp->features & SIDECAR_FAST_F_SUPPRESS) &&
