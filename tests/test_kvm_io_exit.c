@@ -36,6 +36,28 @@ static struct sidecar_io_exit next(struct kvm_test *t, uint64_t rip)
 	return io;
 }
 
+/* An IN at `rip` of `size` bytes from `in_port`, completed with `value`; the OUT after it
+ * writes what the guest then holds (the low `size` bytes), RAX being `rax` by then. */
+static void in_then_out(struct kvm_test *t, uint64_t rip, uint16_t in_port, uint16_t out_port, uint8_t size,
+			uint32_t value, uint64_t rax)
+{
+	uint32_t low = size == 4 ? value : value & ((1u << (8 * size)) - 1);
+	struct sidecar_io_exit io = next(t, rip);
+
+	CHECK_EQ(io.port, in_port);
+	CHECK_EQ(io.size, size);
+	CHECK(!io.write);
+	CHECK_EQ(io.value, 0);
+	REQUIRE(sidecar_vp_complete_io(t->vp, value) == 0);
+	io = next(t, rip + kt_len(&kt_io(t)->header));
+	CHECK_EQ(io.port, out_port);
+	CHECK(io.write);
+	CHECK_EQ(io.size, size);
+	CHECK_EQ(io.value, low);
+	CHECK_EQ(sidecar_vp_cpu_context(t->vp)->gps[SIDECAR_CPU_CONTEXT_RAX], rax);
+	REQUIRE(sidecar_vp_complete_io(t->vp, 0) == 0);
+}
+
 static void test_widths(const void *arg)
 {
 	struct kvm_test *t = &kt;
@@ -55,48 +77,12 @@ static void test_widths(const void *arg)
 	memcpy(t->mem + 0x1000, code, sizeof(code));
 	kt_real_mode(t, 0x1000);
 	for (uint32_t i = 0; i < 40; i++) {
-		uint8_t b = (uint8_t)(0x90 + i);
-		uint16_t w = (uint16_t)(0xbe00 + i);
-		uint32_t d = 0x12345600u + i;
-
 		/* Bits above AL and AX stay; EAX zero-extends. */
 		ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = 0xffffffffffff0000ull;
-		struct sidecar_io_exit io = next(t, 0x1003);
-		CHECK_EQ(io.port, 0x60);
-		CHECK_EQ(io.size, 1);
-		CHECK(!io.write);
-		CHECK_EQ(io.value, 0);
-		REQUIRE(sidecar_vp_complete_io(t->vp, 0xabcd00u | b) == 0); /* only the low byte counts */
-		io = next(t, 0x1005);
-		CHECK_EQ(io.port, 0x61);
-		CHECK(io.write);
-		CHECK_EQ(io.size, 1);
-		CHECK_EQ(io.value, b);
-		CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xffffffffffff0000ull | b);
-		REQUIRE(sidecar_vp_complete_io(t->vp, 0) == 0);
-
-		io = next(t, 0x1007);
-		CHECK_EQ(io.port, 0x3f8);
-		CHECK_EQ(io.size, 2);
-		CHECK(!io.write);
-		REQUIRE(sidecar_vp_complete_io(t->vp, 0x770000u | w) == 0);
-		io = next(t, 0x1008);
-		CHECK(io.write);
-		CHECK_EQ(io.size, 2);
-		CHECK_EQ(io.value, w);
-		CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], 0xffffffffffff0000ull | w);
-		REQUIRE(sidecar_vp_complete_io(t->vp, 0) == 0);
-
-		io = next(t, 0x1009);
-		CHECK_EQ(io.size, 4);
-		CHECK(!io.write);
-		REQUIRE(sidecar_vp_complete_io(t->vp, d) == 0);
-		io = next(t, 0x100b);
-		CHECK(io.write);
-		CHECK_EQ(io.size, 4);
-		CHECK_EQ(io.value, d);
-		CHECK_EQ(ctx->gps[SIDECAR_CPU_CONTEXT_RAX], d);
-		REQUIRE(sidecar_vp_complete_io(t->vp, 0) == 0);
+		/* The value's bits above the size do not count. */
+		in_then_out(t, 0x1003, 0x60, 0x61, 1, 0xabcd00u | (0x90 + i), 0xffffffffffff0000ull | (0x90 + i));
+		in_then_out(t, 0x1007, 0x3f8, 0x3f8, 2, 0x770000u | (0xbe00 + i), 0xffffffffffff0000ull | (0xbe00 + i));
+		in_then_out(t, 0x1009, 0x3f8, 0x3f8, 4, 0x12345600u + i, 0x12345600u + i);
 	}
 	/* The completion of the last OUT is applied by the next run: jmp, then the IN. */
 	next(t, 0x1003);
