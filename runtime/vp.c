@@ -256,12 +256,36 @@ void rt_vp_free(struct sidecar_vp *vp)
 	free(vp);
 }
 
+static int io_complete_by_hand(struct sidecar_vp *vp);
+
+/* A completion still pending at release (runtime/io_exit.c) is written where the next owner's
+ * first run applies it, as a completion the Hyper-V way would be: RIP through the register
+ * page, RAX into the CPU context. Where the page is not valid it is dropped (no command on
+ * the way out): the instruction then runs again. */
+static void io_complete_on_release(struct sidecar_vp *vp)
+{
+	if (!vp->io_pending)
+		return;
+	vp->io_pending = false;
+	if (vp->io_kernel) {
+		/* The kernel kept where it was; the message still says it (nothing ran since). */
+		struct sidecar_io_intercept io;
+		if (sidecar_message_decode_io(&vp->page->intercept_message, &io))
+			return;
+		vp->io_rip = io.rip + io.instruction_len;
+	}
+	if (vp->regs && vp->regs->is_valid)
+		io_complete_by_hand(vp);
+}
+
 void sidecar_vp_release(struct sidecar_vp *vp)
 {
 	if (!vp)
 		return;
 	struct sidecar_client *c = vp->client;
 
+	if (!vp->dead_local && !atomic_load(&c->closed))
+		io_complete_on_release(vp);
 	pthread_mutex_lock(&c->lock);
 	if (!vp->dead_local)
 		rt_vp_detach(vp);

@@ -167,6 +167,40 @@ static void test_by_hand_dirty_gps(void)
 	sidecar_client_close(c);
 }
 
+/* A completion pending at release is applied by the next owner's first run. */
+static void test_release_pending(const void *arg)
+{
+	struct sidecar_vp *vp;
+	struct sidecar_client *c = open_io(&vp, "sim:cpus=1,guest=io,io_port=0x3f8");
+	bool hit = false;
+
+	for (int round = 0; round < 3; round++) {
+		REQUIRE(sidecar_vp_set_wait_mode(vp, wait_mode(arg)) == 0);
+		REQUIRE(sidecar_vp_run_sync(vp, &hit) == 0 && hit); /* round 1 on: the kernel's summary */
+		uint64_t rip = msg_rip(vp);
+		REQUIRE(sidecar_vp_complete_io(vp, 0) == 0);
+		sidecar_vp_release(vp);
+		REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+		REQUIRE(sidecar_vp_set_wait_mode(vp, wait_mode(arg)) == 0);
+		REQUIRE(sidecar_vp_run_sync(vp, &hit) == 0 && hit);
+		CHECK_EQ(msg_rip(vp), rip + 1); /* not executed twice */
+		/* Pending twice in a row under one owner (the kernel path from the second). */
+		REQUIRE(sidecar_vp_complete_io(vp, 0) == 0);
+		REQUIRE(sidecar_vp_run_sync(vp, &hit) == 0 && hit);
+		CHECK_EQ(msg_rip(vp), rip + 2);
+		REQUIRE(sidecar_vp_complete_io(vp, 0) == 0);
+		sidecar_vp_release(vp);
+		REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+		REQUIRE(sidecar_vp_set_wait_mode(vp, wait_mode(arg)) == 0);
+		REQUIRE(sidecar_vp_run_sync(vp, &hit) == 0 && hit);
+		CHECK_EQ(msg_rip(vp), rip + 3);
+		sidecar_vp_release(vp);
+		REQUIRE(sidecar_vp_acquire(c, 1, &vp) == 0);
+	}
+	sidecar_vp_release(vp);
+	sidecar_client_close(c);
+}
+
 /* Garbage in the fast line's command word: the kernel fails the command, runs nothing. */
 static void test_kernel_rejects(void)
 {
@@ -228,6 +262,8 @@ static const struct check_case cases[] = {
 	CHECK_CASE_ARG(every_mode, adaptive, WAIT_MODE(ADAPTIVE)),
 	CHECK_CASE_ARG(errors, seed, WAIT_MODE(SEED)),
 	CHECK_CASE_ARG(errors, poll, WAIT_MODE(POLL)),
+	CHECK_CASE_ARG(release_pending, seed, WAIT_MODE(SEED)),
+	CHECK_CASE_ARG(release_pending, poll, WAIT_MODE(POLL)),
 	CHECK_CASE(fast_line_only),
 	CHECK_CASE(by_hand_dirty_gps),
 	CHECK_CASE(kernel_rejects),

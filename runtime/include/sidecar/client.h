@@ -162,7 +162,8 @@ struct hv_x64_register_page *sidecar_vp_register_page(struct sidecar_vp *vp);
  * returns -ENOMSG as io_exit does and -EALREADY when a completion is already pending; until
  * the next run the registers read as at the stop, and the VMM must not change RIP or RAX for
  * the same stop (the completion overwrites them). set_wait_mode is -EBUSY while one is
- * pending. In the fast modes, against a kernel that implements it, both use the fast line
+ * pending; sidecar_vp_release() leaves it for the next owner's first run (in the register
+ * page and the CPU context). In the fast modes, against a kernel that implements it, both use the fast line
  * only (docs/runtime.md); otherwise the message and the register page, with the same result.
  */
 struct sidecar_io_exit {
