@@ -346,7 +346,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(&machine, 0, sizeof(machine));
-	struct sidecar_emulate_config cfg = {.ops = &machine_ops, .opaque = &machine, .ram = mem, .ram_size = mem_size};
+	/* IO_SHORT: the UART's plain IN/OUT come from the fast line and are completed at the next
+	 * run, without the message or the register page (docs/runtime.md). */
+	struct sidecar_emulate_config cfg = {.ops = &machine_ops,
+					     .opaque = &machine,
+					     .ram = mem,
+					     .ram_size = mem_size,
+					     .flags = SIDECAR_EMULATE_F_IO_SHORT};
 	if ((rc = sidecar_emulate_create(vp, &cfg, &emu))) {
 		fprintf(stderr, "emulator: %s\n", sidecar_strerror(rc));
 		return 1;
