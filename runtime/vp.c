@@ -261,7 +261,7 @@ static int io_complete_by_hand(struct sidecar_vp *vp);
 /* A completion still pending at release (runtime/io_exit.c) is written where the next owner's
  * first run applies it, as a completion the Hyper-V way would be: RIP through the register
  * page, RAX into the CPU context. Where the page is not valid it is dropped (no command on
- * the way out): the instruction then runs again. */
+ * the way out, and the client lock is held): the instruction then runs again. */
 static void io_complete_on_release(struct sidecar_vp *vp)
 {
 	if (!vp->io_pending)
@@ -284,11 +284,14 @@ void sidecar_vp_release(struct sidecar_vp *vp)
 		return;
 	struct sidecar_client *c = vp->client;
 
-	if (!vp->dead_local && !atomic_load(&c->closed))
-		io_complete_on_release(vp);
 	pthread_mutex_lock(&c->lock);
-	if (!vp->dead_local)
+	if (!vp->dead_local) {
+		/* Under the lock: a close in flight on another thread has either made the VP
+		 * dead_local already or waits (it writes the flag under this lock). */
+		if (!atomic_load(&c->closed))
+			io_complete_on_release(vp);
 		rt_vp_detach(vp);
+	}
 	pthread_mutex_unlock(&c->lock);
 	rt_vp_free(vp);
 	rt_client_put(c);
