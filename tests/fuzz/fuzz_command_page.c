@@ -133,6 +133,8 @@ struct pending {
 	uint64_t signals;   /* response signals before it */
 	uint64_t commands;  /* kernel command count before it */
 	uint8_t run_fails;  /* the backend's vp_run will fail this way (fail_run) */
+	bool io_valid;      /* the kernel's record of a plain IN/OUT stop, for COMPLETE_IO */
+	uint64_t io_next;   /* ... and the RIP after that instruction */
 };
 
 /* Where a deferred VMM turn comes. */
@@ -494,7 +496,13 @@ NO_COVERAGE static void begin_pending(uint32_t command, bool fast, uint32_t seq)
 	p->stop = stop_requested(fast, seq);
 	p->signals = fz.signals;
 	p->commands = sc_load_relaxed(&fz.k.stats.commands);
-	p->run_fails = command == SIDECAR_COMMAND_RUN_VP && !p->stop ? fz.fail_run : 0;
+	p->io_valid = fz.k.io.valid;
+	p->io_next = fz.k.io.rip + fz.k.io.len;
+	/* RUN_VP with libsidecar's COMPLETE_IO (the fast line only) runs when the kernel has a
+	 * port-I/O stop to complete; else it fails before the VP runs. */
+	bool runs = command == SIDECAR_COMMAND_RUN_VP ||
+		    (fast && command == (SIDECAR_COMMAND_RUN_VP | SIDECAR_FAST_COMMAND_COMPLETE_IO) && p->io_valid);
+	p->run_fails = runs && !p->stop ? fz.fail_run : 0;
 	p->expect_signal = control.response_vector != 0 && (!fast || !(f->features & SIDECAR_FAST_F_SUPPRESS) ||
 							    (f->client_flags & SIDECAR_FAST_CLIENT_SLEEPING));
 	memcpy(&page_before, &page, sizeof(page));
@@ -512,6 +520,12 @@ NO_COVERAGE static void check_completion(void)
 	FUZZ_CHECK(p->active);
 	p->active = false;
 	memset(allowed, 0, sizeof(allowed));
+	/* The command as the kernel serves it: COMPLETE_IO (fast line only) is a RUN_VP that
+	 * first completes the recorded port I/O, or fails with its own reason. */
+	uint32_t command = p->command;
+	bool complete_io = p->fast && command == (SIDECAR_COMMAND_RUN_VP | SIDECAR_FAST_COMMAND_COMPLETE_IO);
+	if (complete_io)
+		command = SIDECAR_COMMAND_RUN_VP;
 
 	FUZZ_CHECK(page.has_error == 0 || page.has_error == 1);
 	FUZZ_CHECK(page.error.len <= sizeof(page.error.buf));
@@ -531,7 +545,7 @@ NO_COVERAGE static void check_completion(void)
 			FUZZ_CHECK(f->done_seq == p->seq);
 			FUZZ_CHECK(f->has_error == page.has_error);
 			FUZZ_CHECK(f->intercept ==
-				   (p->command == SIDECAR_COMMAND_RUN_VP && !page.has_error && page.request_data[0]));
+				   (command == SIDECAR_COMMAND_RUN_VP && !page.has_error && page.request_data[0]));
 			FUZZ_CHECK(control.needs_attention == control_before.needs_attention);
 		} else {
 			FUZZ_CHECK(page.command == SIDECAR_COMMAND_NONE);
@@ -548,8 +562,16 @@ NO_COVERAGE static void check_completion(void)
 	}
 	FUZZ_CHECK(memcmp(&control, &control_before, sizeof(control)) == 0);
 
-	switch (p->command) {
+	bool refused = complete_io && !p->io_valid;
+	if (refused) {
+		check_error_string("complete-io: the last run did not stop at a plain port I/O instruction");
+		allow(allowed, offsetof(struct sidecar_command_page, error), sizeof(page.error));
+		FUZZ_CHECK(memcmp(&regpage, &regpage_before, sizeof(regpage)) == 0); /* not run */
+	}
+	switch (refused ? SIDECAR_COMMAND_NONE : command) {
 	case SIDECAR_COMMAND_NONE:
+		if (refused)
+			break; /* nothing else of the page may change */
 		FUZZ_CHECK(page.has_error == 0);
 		break;
 
@@ -572,6 +594,9 @@ NO_COVERAGE static void check_completion(void)
 			FUZZ_CHECK(page.request_data[0] == (p->stop ? 0 : 1));
 			if (page.request_data[0])
 				check_intercept();
+			/* A completed IN/OUT: the VP went on past it, whatever the page said. */
+			if (complete_io)
+				FUZZ_CHECK(regpage.rip == p->io_next);
 		}
 		FUZZ_CHECK(regpage.is_valid == 1 && regpage.dirty == 0);
 		for (int i = 0; i < 16; i++)
@@ -672,7 +697,7 @@ NO_COVERAGE static void check_completion(void)
 			abort();
 		}
 	}
-	if (p->command != SIDECAR_COMMAND_RUN_VP)
+	if (command != SIDECAR_COMMAND_RUN_VP)
 		FUZZ_CHECK(memcmp(&regpage, &regpage_before, sizeof(regpage)) == 0);
 	check_memory(may_set_bits, dirty_bit);
 }
@@ -881,7 +906,9 @@ static bool issue(uint32_t command, unsigned int deliv)
 	struct sidecar_fast_line *f = fast_line();
 
 	if (!fz.loop) {
-		if (command == SIDECAR_COMMAND_RUN_VP) {
+		/* RUN_VP, with or without libsidecar's modifiers: the stop set-up (a spin guest
+		 * must not run unstopped). */
+		if ((command & SIDECAR_FAST_COMMAND_MASK) == SIDECAR_COMMAND_RUN_VP) {
 			switch (deliv) {
 			case 0:
 			case 1:
