@@ -148,7 +148,6 @@ struct sidecar_vp {
 	uint8_t io_stop; /* enum rt_io_stop: what the last collected run stopped at */
 	bool io_short;   /* the VMM completes port I/O the short way: ask for IO_EXIT */
 	bool io_pending; /* sidecar_vp_complete_io() waits for the next run */
-	bool io_kernel;  /* ... and the kernel completes it (COMPLETE_IO), else by hand */
 	bool io_in;      /* the pending completion is of an IN */
 	uint8_t io_size; /* its access size */
 	uint32_t io_value;

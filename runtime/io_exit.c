@@ -15,7 +15,6 @@
  *   NONE  -> FAST | MSG   a run collected with an intercept (run_result)
  *   any   -> NONE         a run posted (sidecar_vp_run)
  * vp->io_pending: set by sidecar_vp_complete_io, cleared when the next run is posted;
- * vp->io_kernel: that completion goes to the kernel (the stop was FAST), else by hand.
  * vp->io_short: set by the first completion; from then on the fast line asks for IO_EXIT
  * (the summary costs the sidecar CPU ~50 instructions per run, so a VMM that never uses it
  * does not pay: its first stop is read from the message, the later ones from the line).
@@ -90,11 +89,10 @@ int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value)
 	if (vp->io_pending)
 		return -EALREADY;
 	if (vp->io_stop == RT_IO_STOP_FAST) {
-		/* The kernel completes what it summarized. */
+		/* The kernel completes what it summarized (io_stop stays FAST until the run). */
 		rc = fast_summary(vp, &info);
 		if (rc)
 			return rc;
-		vp->io_kernel = true;
 		vp->io_size = info & SIDECAR_FAST_IO_SIZE_MASK;
 		vp->io_in = !(info & SIDECAR_FAST_IO_WRITE);
 	} else if (vp->io_stop == RT_IO_STOP_MSG) {
@@ -103,7 +101,6 @@ int sidecar_vp_complete_io(struct sidecar_vp *vp, uint32_t value)
 		rc = msg_io(vp, &io);
 		if (rc)
 			return rc;
-		vp->io_kernel = false;
 		vp->io_size = io.access_size;
 		vp->io_in = !io.write;
 		vp->io_rip = io.rip + io.instruction_len;

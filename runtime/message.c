@@ -2,6 +2,7 @@
 /* Checked decoding of intercept messages and translation results (<sidecar/message.h>).
  * Every function copies the shared data once, then validates only the copy: a writer on the
  * other side cannot change a field between its check and its use. */
+#include <sidecar/defs.h>
 #include <sidecar/message.h>
 
 #include <stdbool.h>
@@ -126,7 +127,7 @@ int sidecar_message_decode_io(const struct hv_message *m, struct sidecar_io_inte
 	out->rep = io->access_info & HV_X64_IO_ACCESS_REP_PREFIX;
 	out->port = io->port_number;
 	if (out->write && !out->string_op)
-		out->data = (uint32_t)(io->rax & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1));
+		out->data = sidecar_io_value(io->rax, size);
 	return 0;
 }
 

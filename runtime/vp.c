@@ -267,7 +267,7 @@ static void io_complete_on_release(struct sidecar_vp *vp)
 	if (!vp->io_pending)
 		return;
 	vp->io_pending = false;
-	if (vp->io_kernel) {
+	if (vp->io_stop == RT_IO_STOP_FAST) {
 		/* The kernel kept where it was; the message still says it (nothing ran since). */
 		struct sidecar_io_intercept io;
 		if (sidecar_message_decode_io(&vp->page->intercept_message, &io))
@@ -480,22 +480,13 @@ int sidecar_vp_translate_gva(struct sidecar_vp *vp, uint64_t gvn, uint64_t contr
 
 /* ---- run / wait (dispatch on the mode) ---------------------------------------------------- */
 
-/* An IN's value into RAX: AL and AX keep the bits above them, EAX zero-extends. */
-static uint64_t merge_in(uint64_t rax, uint8_t size, uint32_t value)
-{
-	if (size == 4)
-		return value;
-	uint64_t mask = (1ull << (8 * size)) - 1;
-	return (rax & ~mask) | (value & mask);
-}
-
 /* A completion of port I/O (runtime/io_exit.c) where the kernel cannot take it: written before
  * the run is posted. */
 static int io_complete_by_hand(struct sidecar_vp *vp)
 {
 	struct hv_x64_register_page *rp = vp->regs;
 	uint64_t *rax = &vp->page->cpu_context.gps[SIDECAR_CPU_CONTEXT_RAX];
-	uint64_t new_rax = vp->io_in ? merge_in(*rax, vp->io_size, vp->io_value) : *rax;
+	uint64_t new_rax = vp->io_in ? sidecar_io_merge_in(*rax, vp->io_size, vp->io_value) : *rax;
 
 	if (rp && rp->is_valid) {
 		rp->rip = vp->io_rip;
@@ -522,8 +513,8 @@ int sidecar_vp_run(struct sidecar_vp *vp)
 	bool fast = is_fast(vp_mode(vp));
 	uint32_t command = SIDECAR_COMMAND_RUN_VP;
 	if (vp->io_pending) {
-		if (vp->io_kernel) {
-			/* The kernel completes it: the value rides in the line the post writes
+		if (vp->io_stop == RT_IO_STOP_FAST) {
+			/* The kernel completes it (it summarized the stop): the value rides in the line the post writes
 			 * (rt_fast_post stores it next to the command). */
 			command |= SIDECAR_FAST_COMMAND_COMPLETE_IO;
 		} else {

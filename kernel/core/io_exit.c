@@ -45,20 +45,11 @@ void sidecar_kernel_io_record(struct sidecar_kcpu *k, bool intercept)
 	rec->in = in;
 	rec->valid = true;
 	rec->port = port;
-	rec->data = in ? 0 : (uint32_t)(rax & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1));
+	rec->data = in ? 0 : sidecar_io_value(rax, size);
 	/* The summary goes into the fast line with the completion (complete_fast), right
 	 * before done_seq: written earlier, the line would go back to the polling client in
 	 * between and cost the completion a second transfer. */
 	rec->info = size | SIDECAR_FAST_IO_VALID | (in ? 0 : SIDECAR_FAST_IO_WRITE);
-}
-
-/* An IN's value into RAX: AL and AX keep the bits above them, EAX zero-extends. */
-static uint64_t merge_in(uint64_t rax, uint8_t size, uint32_t value)
-{
-	if (size == 4)
-		return value;
-	uint64_t mask = (1ull << (8 * size)) - 1;
-	return (rax & ~mask) | (value & mask);
 }
 
 int sidecar_kernel_io_complete_rip(struct sidecar_kcpu *k)
@@ -90,5 +81,5 @@ void sidecar_kernel_io_complete_rax(struct sidecar_kcpu *k, uint32_t value)
 
 	/* The record's size and direction outlive `valid` until the next run's stop. */
 	if (k->io.in)
-		*rax = merge_in(*rax, k->io.size, value);
+		*rax = sidecar_io_merge_in(*rax, k->io.size, value);
 }

@@ -202,7 +202,7 @@ int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 	if (io.access_info & HV_X64_IO_ACCESS_STRING_OP)
 		return string_io(&c, &io);
 	if (write) {
-		rc = e->ops.io_write(e->opaque, io.port_number, size, (uint32_t)(io.rax & emu_mask(size)));
+		rc = e->ops.io_write(e->opaque, io.port_number, size, sidecar_io_value(io.rax, size));
 		if (rc)
 			return emu_fail(e, rc, "io_write to port %#x failed", io.port_number);
 	} else {
@@ -210,10 +210,7 @@ int sidecar_emulate_io(struct sidecar_emulator *e, const struct hv_message *msg)
 		rc = e->ops.io_read(e->opaque, io.port_number, size, &v);
 		if (rc)
 			return emu_fail(e, rc, "io_read of port %#x failed", io.port_number);
-		/* AL/AX keep the rest of RAX; EAX zero-extends into RAX. */
-		c.ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = size == 4   ? v
-						      : size == 2 ? (c.ctx->gps[0] & ~0xffffull) | (v & 0xffff)
-								  : (c.ctx->gps[0] & ~0xffull) | (v & 0xff);
+		c.ctx->gps[SIDECAR_CPU_CONTEXT_RAX] = sidecar_io_merge_in(c.ctx->gps[SIDECAR_CPU_CONTEXT_RAX], size, v);
 	}
 	return emu_finish(&c, c.rip + c.len);
 }

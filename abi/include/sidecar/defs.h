@@ -242,6 +242,22 @@ struct sidecar_vp_shared_pages {
 #define SIDECAR_FAST_IO_WRITE 0x08u     /* OUT: io_data holds the value written */
 #define SIDECAR_FAST_IO_VALID 0x80u     /* io_port, io_data and the bits above describe it */
 
+/* An IN or OUT of `size` bytes (1, 2 or 4): the part of RAX an OUT writes (io_data). */
+static inline uint32_t sidecar_io_value(uint64_t rax, uint8_t size)
+{
+	return size == 4 ? (uint32_t)rax : (uint32_t)rax & ((1u << (8 * size)) - 1);
+}
+
+/* An IN's value into RAX, the CPU's rule (and COMPLETE_IO's): AL and AX keep the bits above
+ * them, EAX zero-extends into RAX. */
+static inline uint64_t sidecar_io_merge_in(uint64_t rax, uint8_t size, uint32_t value)
+{
+	if (size == 4)
+		return value;
+	uint64_t mask = (1ull << (8 * size)) - 1;
+	return (rax & ~mask) | (value & mask);
+}
+
 /* client_flags */
 #define SIDECAR_FAST_CLIENT_SLEEPING (1u << 0) /* the VMM sleeps: signal the completion */
 
